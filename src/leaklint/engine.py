@@ -1,0 +1,142 @@
+"""lint(project, rules) -> diagnostics.
+
+Project rules run once. File rules run together, in one batched libcst pass per file, and only
+on files whose bytes can matter to at least one of them (each rule's ``tokens``). A file is read
+and parsed once. A rule that crashes on a file is reported as an internal error naming the file
+and the rule; the other rules and files go on.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+
+from leaklint.diagnostics import Diagnostic
+from leaklint.project import Project
+from leaklint.rule import FileRule, ProjectRule, Rule, get_rule
+from leaklint.source import SourceFile
+from leaklint.suppress import Suppression, is_suppressed, suppressions
+
+SYNTAX_ERROR = "LL001"
+
+
+@dataclass
+class LintResult:
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    internal_errors: list[str] = field(default_factory=list)
+    files_checked: int = 0
+    files_parsed: int = 0
+
+
+def lint(project: Project, rules: Sequence[type[Rule]]) -> LintResult:
+    result = LintResult()
+    selected = {rule.code for rule in rules}
+    project_rules = [r for r in rules if issubclass(r, ProjectRule)]
+    file_rules = [r for r in rules if issubclass(r, FileRule)]
+
+    for rule_cls in project_rules:
+        try:
+            result.diagnostics.extend(rule_cls().check(project))
+        except Exception:
+            result.internal_errors.append(_crash(rule_cls, project.root, traceback.format_exc()))
+
+    for path in project.python_files:
+        result.files_checked += 1
+        wanted = rules_for_file(project, path, file_rules)
+        # pytest imports every test module and conftest: a syntax error there always matters.
+        if not wanted and not (SYNTAX_ERROR in selected and project.is_pytest_file(path)):
+            continue
+        source = project.source(path)
+        if isinstance(source, OSError):
+            result.internal_errors.append(f"{path}: cannot read file: {source.strerror or source}")
+            continue
+        result.files_parsed += 1
+        if source.error is not None:
+            if SYNTAX_ERROR in selected:
+                result.diagnostics.append(_syntax_error(source))
+            continue
+        diagnostics, errors = run_file_rules(source, project, wanted)
+        result.diagnostics.extend(diagnostics)
+        result.internal_errors.extend(errors)
+
+    result.diagnostics = _unsuppressed(project, result.diagnostics)
+    result.diagnostics.sort(key=Diagnostic.sort_key)
+    return result
+
+
+def rules_for_file(
+    project: Project, path: Path, file_rules: Sequence[type[FileRule]]
+) -> list[type[FileRule]]:
+    """The file rules that can find something in ``path``: the prefilter, before any parse."""
+    raw = project.read(path)
+    if isinstance(raw, OSError):
+        return list(file_rules)  # let the read error surface
+    pytest_file = project.is_pytest_file(path)
+    wanted: list[type[FileRule]] = []
+    for rule_cls in file_rules:
+        if rule_cls.test_files_only and not pytest_file:
+            continue
+        if rule_cls.tokens and not any(token in raw for token in rule_cls.tokens):
+            continue
+        wanted.append(rule_cls)
+    return wanted
+
+
+def run_file_rules(
+    source: SourceFile, project: Project, rule_classes: Sequence[type[FileRule]]
+) -> tuple[list[Diagnostic], list[str]]:
+    """Every rule over one parsed file, in one batched pass; a crashing rule is isolated."""
+    assert source.module is not None
+    visitors = [rule_cls(source, project) for rule_cls in rule_classes]
+    try:
+        cst.visit_batched(source.module, visitors)
+        for visitor in visitors:
+            visitor.finish()
+        return [d for v in visitors for d in v.diagnostics], []
+    except Exception:
+        pass
+    # Something crashed: run the rules one at a time to keep the others' findings.
+    diagnostics: list[Diagnostic] = []
+    errors: list[str] = []
+    for rule_cls in rule_classes:
+        visitor = rule_cls(source, project)
+        try:
+            cst.visit_batched(source.module, [visitor])
+            visitor.finish()
+        except Exception:
+            errors.append(_crash(rule_cls, source.path, traceback.format_exc()))
+            continue
+        diagnostics.extend(visitor.diagnostics)
+    return diagnostics, errors
+
+
+def _crash(rule_cls: type[Rule], path: Path, trace: str) -> str:
+    last = trace.strip().splitlines()[-1] if trace.strip() else "unknown error"
+    return f"{path}: internal error in {rule_cls.code} ({rule_cls.name}): {last}"
+
+
+def _syntax_error(source: SourceFile) -> Diagnostic:
+    assert source.error is not None
+    rule_cls = get_rule(SYNTAX_ERROR)
+    assert rule_cls is not None
+    return rule_cls.diagnostic(
+        message=source.error.message, path=source.path, start=source.error.location
+    )
+
+
+def _unsuppressed(project: Project, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    tables: dict[Path, dict[int, list[Suppression]]] = {}
+    kept: list[Diagnostic] = []
+    for diagnostic in diagnostics:
+        if diagnostic.path not in tables:
+            raw = project.read(diagnostic.path)
+            text = "" if isinstance(raw, OSError) else raw.decode("utf-8", errors="replace")
+            tables[diagnostic.path] = suppressions(text)
+        table = tables[diagnostic.path]
+        if not is_suppressed(diagnostic.code, diagnostic.location.row, table):
+            kept.append(diagnostic)
+    return kept

@@ -1,0 +1,334 @@
+"""The Project: what leaklint lints, seen the way pytest will run it.
+
+Paths -> the effective pytest config (and its rootdir), the Python files to lint, the
+``conftest.py`` files, the ``Cargo.toml`` files. Every file is read once and parsed once, on
+demand, through ``Project.source``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import pathspec
+
+from leaklint.pytest_config import PytestConfig, discover
+from leaklint.pytest_model import Collection, FileModel, read_file_model
+from leaklint.source import SourceFile
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+SKIP_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".tox",
+        ".nox",
+        ".venv",
+        "venv",
+        ".eggs",
+        "build",
+        "dist",
+        "node_modules",
+        "__pycache__",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".leaklint_cache",
+        ".hypothesis",
+        "__pypackages__",
+        "site-packages",
+    }
+)
+
+DEFAULT_PYTHON_FILES = ("test_*.py", "*_test.py")
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for (missing path, unreadable --config): exit 2."""
+
+
+@dataclass
+class Project:
+    paths: tuple[Path, ...]
+    config: PytestConfig
+    python_files: list[Path]
+    cargo_files: list[Path]
+    exclude: tuple[str, ...] = ()
+    _sources: dict[Path, SourceFile] = field(default_factory=dict, repr=False)
+    _raw: dict[Path, bytes | OSError] = field(default_factory=dict, repr=False)
+    _models: dict[Path, FileModel | None] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def load(
+        cls,
+        paths: Sequence[Path],
+        *,
+        config_file: Path | None = None,
+        exclude: Sequence[str] = (),
+    ) -> Project:
+        resolved: list[Path] = []
+        for path in paths:
+            if not path.exists() and not path.is_symlink():
+                raise UsageError(f"{path}: no such file or directory")
+            resolved.append(path.absolute())
+        if config_file is not None:
+            if not config_file.is_file():
+                raise UsageError(f"{config_file}: config file not found")
+            try:
+                config_file.read_bytes()
+            except OSError as exc:
+                raise UsageError(f"{config_file}: cannot read config file: {exc.strerror}") from exc
+        config = discover(resolved, config_file)
+        python_files: list[Path] = []
+        cargo_files: list[Path] = []
+        for path in iter_files(resolved, tuple(exclude)):
+            if path.suffix == ".py":
+                python_files.append(path)
+            elif path.name == "Cargo.toml":
+                cargo_files.append(path)
+        return cls(
+            paths=tuple(resolved),
+            config=config,
+            python_files=sorted(set(python_files)),
+            cargo_files=sorted(set(cargo_files)),
+            exclude=tuple(exclude),
+        )
+
+    @property
+    def root(self) -> Path:
+        return self.config.rootdir
+
+    # ---- files -----------------------------------------------------------------------
+
+    def read(self, path: Path) -> bytes | OSError:
+        """The file's bytes, read once; the error when it cannot be read."""
+        if path not in self._raw:
+            try:
+                self._raw[path] = path.read_bytes()
+            except OSError as exc:
+                self._raw[path] = exc
+        return self._raw[path]
+
+    def source(self, path: Path) -> SourceFile | OSError:
+        """The parsed file, parsed once per run."""
+        if path not in self._sources:
+            raw = self.read(path)
+            if isinstance(raw, OSError):
+                return raw
+            self._sources[path] = SourceFile.parse(path, raw)
+        return self._sources[path]
+
+    def file_model(self, path: Path) -> FileModel | None:
+        """Fixtures, tests and marks of a file; ``None`` when it does not parse."""
+        if path not in self._models:
+            source = self.source(path)
+            if isinstance(source, OSError) or source.module is None:
+                self._models[path] = None
+            else:
+                self._models[path] = read_file_model(source, self.collection)
+        return self._models[path]
+
+    @cached_property
+    def collection(self) -> Collection:
+        def patterns(key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+            setting = self.config.get(key)
+            if setting is None:
+                return default
+            value = setting.value
+            items = value if isinstance(value, list) else str(value).split()
+            return tuple(str(item) for item in items) or default
+
+        return Collection(
+            functions=patterns("python_functions", ("test",)),
+            classes=patterns("python_classes", ("Test",)),
+        )
+
+    def relative(self, path: Path) -> Path:
+        try:
+            return path.relative_to(self.root)
+        except ValueError:
+            return path
+
+    @cached_property
+    def python_file_patterns(self) -> tuple[str, ...]:
+        setting = self.config.get("python_files")
+        if setting is None:
+            return DEFAULT_PYTHON_FILES
+        value = setting.value
+        items = value if isinstance(value, list) else str(value).split()
+        return tuple(str(item) for item in items) or DEFAULT_PYTHON_FILES
+
+    def is_conftest(self, path: Path) -> bool:
+        return path.name == "conftest.py"
+
+    def is_test_file(self, path: Path) -> bool:
+        """A test module by pytest's ``python_files`` patterns."""
+        return any(fnmatch.fnmatch(path.name, pattern) for pattern in self.python_file_patterns)
+
+    def is_pytest_file(self, path: Path) -> bool:
+        return self.is_conftest(path) or self.is_test_file(path)
+
+    @property
+    def conftests(self) -> list[Path]:
+        return [p for p in self.python_files if self.is_conftest(p)]
+
+    # ---- pytest-asyncio --------------------------------------------------------------
+
+    @cached_property
+    def uses_pytest_asyncio(self) -> bool:
+        """Whether pytest-asyncio is in play: config, addopts, code, or declared dependencies."""
+        config = self.config
+        if config.addopts.asyncio_disabled:
+            return False
+        if config.addopts.asyncio_mode is not None:
+            return True
+        if any(k.startswith("asyncio_") for k in (*config.settings, *config.addopts.overrides)):
+            return True
+        if self.declares_pytest_asyncio:
+            return True
+        for path in self.python_files:
+            raw = self.read(path)
+            if isinstance(raw, bytes) and (b"pytest_asyncio" in raw or b"mark.asyncio" in raw):
+                return True
+        return False
+
+    @cached_property
+    def declares_pytest_asyncio(self) -> bool:
+        """pytest-asyncio named in pyproject dependencies, dependency groups or requirements."""
+        root = self.root
+        pyproject = root / "pyproject.toml"
+        if pyproject.is_file():
+            try:
+                document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                document = {}
+            if any(_is_pytest_asyncio(req) for req in _declared_requirements(document)):
+                return True
+        for requirements in sorted(root.glob("requirements*.txt")):
+            try:
+                lines = requirements.read_text(encoding="utf-8", errors="replace").splitlines()
+            except OSError:
+                continue
+            if any(_is_pytest_asyncio(line) for line in lines):
+                return True
+        return False
+
+
+_REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def _is_pytest_asyncio(requirement: str) -> bool:
+    match = _REQUIREMENT_NAME.match(requirement)
+    if match is None:
+        return False
+    return re.sub(r"[-_.]+", "-", match[1]).lower() == "pytest-asyncio"
+
+
+def _declared_requirements(document: dict[str, object]) -> Iterator[str]:
+    project = document.get("project")
+    if isinstance(project, dict):
+        deps = project.get("dependencies")
+        if isinstance(deps, list):
+            yield from (d for d in deps if isinstance(d, str))
+        optional = project.get("optional-dependencies")
+        if isinstance(optional, dict):
+            for group in optional.values():
+                if isinstance(group, list):
+                    yield from (d for d in group if isinstance(d, str))
+    groups = document.get("dependency-groups")
+    if isinstance(groups, dict):
+        for group in groups.values():
+            if isinstance(group, list):
+                yield from (d for d in group if isinstance(d, str))
+
+
+# --------------------------------------------------------------------------- file walk
+
+
+def iter_files(paths: Sequence[Path], exclude: tuple[str, ...] = ()) -> Iterator[Path]:
+    """Files under ``paths``; directories that never hold project code are skipped, and so is
+    what ``.gitignore`` files (from the walk's roots down) ignore. Files named explicitly are
+    always yielded."""
+    for path in paths:
+        if path.is_dir():
+            yield from _walk(path, _parent_ignores(path), exclude)
+        elif not _excluded(path, exclude):
+            yield path
+
+
+def _excluded(path: Path, exclude: tuple[str, ...]) -> bool:
+    text = path.as_posix()
+    return any(
+        fnmatch.fnmatch(path.name, pattern) or fnmatch.fnmatch(text, pattern) for pattern in exclude
+    )
+
+
+@dataclass(frozen=True)
+class _Ignore:
+    base: Path
+    spec: pathspec.GitIgnoreSpec
+
+    def ignored(self, path: Path, is_dir: bool) -> bool:
+        try:
+            relative = path.relative_to(self.base).as_posix()
+        except ValueError:
+            return False
+        return self.spec.match_file(relative + "/" if is_dir else relative)
+
+
+def _read_gitignore(directory: Path) -> _Ignore | None:
+    gitignore = directory / ".gitignore"
+    try:
+        lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    return _Ignore(directory, pathspec.GitIgnoreSpec.from_lines(lines))
+
+
+def _parent_ignores(directory: Path) -> list[_Ignore]:
+    """``.gitignore`` files above ``directory`` up to the repository root."""
+    ignores: list[_Ignore] = []
+    for parent in directory.parents:
+        found = _read_gitignore(parent)
+        if found is not None:
+            ignores.append(found)
+        if (parent / ".git").exists():
+            break
+    return list(reversed(ignores))
+
+
+def _walk(directory: Path, ignores: list[_Ignore], exclude: tuple[str, ...]) -> Iterator[Path]:
+    own = _read_gitignore(directory)
+    if own is not None:
+        ignores = [*ignores, own]
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            continue
+        if any(ignore.ignored(path, is_dir) for ignore in ignores) or _excluded(path, exclude):
+            continue
+        if is_dir:
+            if entry.is_symlink() or entry.name in SKIP_DIRS or entry.name.endswith(".egg-info"):
+                continue
+            if (path / "pyvenv.cfg").exists():
+                continue
+            yield from _walk(path, ignores, exclude)
+        else:
+            yield path

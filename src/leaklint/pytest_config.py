@@ -1,0 +1,515 @@
+"""pytest's own configuration discovery, with every value's file and line.
+
+This follows ``_pytest/config/findpaths.py`` (pytest 9): ``-c FILE`` wins; otherwise walk up from
+the common ancestor of the paths and, in each directory, take the first of ``pytest.toml``,
+``.pytest.toml``, ``pytest.ini``, ``.pytest.ini``, ``pyproject.toml`` (with ``[tool.pytest]`` or
+``[tool.pytest.ini_options]``), ``tox.ini`` (with ``[pytest]``), ``setup.cfg`` (with
+``[tool:pytest]``). Files are never merged. What pytest would reject (a file that does not parse,
+both pyproject tables, ``[pytest]`` in setup.cfg) is recorded as a problem, not raised: a linter
+reports and goes on.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import iniconfig
+
+from leaklint.diagnostics import Location
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+CONFIG_NAMES = (
+    "pytest.toml",
+    ".pytest.toml",
+    "pytest.ini",
+    ".pytest.ini",
+    "pyproject.toml",
+    "tox.ini",
+    "setup.cfg",
+)
+
+LOOP_SCOPES = ("function", "class", "module", "package", "session")
+ASYNCIO_MODES = ("strict", "auto")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration value and where it was written."""
+
+    key: str
+    value: object
+    path: Path
+    location: Location
+    # "ini": a string (or list of strings) as INI files and [tool.pytest.ini_options] give it;
+    # "toml": a native TOML value from [tool.pytest] or pytest.toml's [pytest];
+    # "addopts": an option carried by addopts (``-o k=v``, ``--asyncio-mode=``).
+    mode: str = "ini"
+
+    @property
+    def text(self) -> str | None:
+        """The value as a string, when it is one."""
+        return self.value if isinstance(self.value, str) else None
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """A config file pytest would refuse (LL002) or a table conflict (LL103)."""
+
+    kind: str  # "parse" | "type" | "conflicting-tables" | "setup-cfg-pytest" | "top-level"
+    message: str
+    path: Path
+    location: Location
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """A file that holds pytest configuration, whether it won or was shadowed."""
+
+    path: Path
+    section: str  # "pytest", "tool.pytest", "tool.pytest.ini_options", "tool:pytest", ""
+    section_location: Location
+    settings: dict[str, Setting]
+    mode: str  # "ini" | "toml"
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True)
+class Addopts:
+    """What the ``addopts`` value carries that matters to leaklint."""
+
+    asyncio_mode: Setting | None = None
+    disabled_plugins: tuple[str, ...] = ()
+    overrides: dict[str, Setting] = field(default_factory=dict)
+    numprocesses: Setting | None = None
+    timeout: Setting | None = None
+
+    @property
+    def asyncio_disabled(self) -> bool:
+        return any(p in ("asyncio", "pytest_asyncio") for p in self.disabled_plugins)
+
+
+@dataclass(frozen=True)
+class PytestConfig:
+    rootdir: Path
+    file: ConfigFile | None
+    shadowed: tuple[ConfigFile, ...] = ()
+    problems: tuple[ConfigProblem, ...] = ()
+    addopts: Addopts = field(default_factory=Addopts)
+    explicit: bool = False  # chosen with -c / --config
+
+    @property
+    def path(self) -> Path | None:
+        return None if self.file is None else self.file.path
+
+    @property
+    def settings(self) -> dict[str, Setting]:
+        return {} if self.file is None else self.file.settings
+
+    def get(self, key: str) -> Setting | None:
+        """The effective setting: ``-o`` in addopts beats the file (``--asyncio-mode`` too)."""
+        if key == "asyncio_mode" and self.addopts.asyncio_mode is not None:
+            return self.addopts.asyncio_mode
+        if key in self.addopts.overrides:
+            return self.addopts.overrides[key]
+        return self.settings.get(key)
+
+    def text(self, key: str) -> str | None:
+        setting = self.get(key)
+        if setting is None:
+            return None
+        value = setting.value
+        if isinstance(value, str):
+            return value.strip()
+        return None
+
+    @property
+    def asyncio_mode(self) -> str:
+        mode = self.text("asyncio_mode")
+        return mode if mode in ASYNCIO_MODES else "strict"
+
+    @property
+    def default_fixture_loop_scope(self) -> str | None:
+        """``asyncio_default_fixture_loop_scope`` when valid (``fixture-scope`` means unset)."""
+        value = self.text("asyncio_default_fixture_loop_scope")
+        return value if value in LOOP_SCOPES else None
+
+    @property
+    def default_test_loop_scope(self) -> str:
+        value = self.text("asyncio_default_test_loop_scope")
+        return value if value in LOOP_SCOPES else "function"
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def discover(paths: Sequence[Path], config_file: Path | None = None) -> PytestConfig:
+    """The configuration pytest would use when run on ``paths``."""
+    problems: list[ConfigProblem] = []
+    if config_file is not None:
+        path = config_file.resolve()
+        loaded = load_config_file(path, problems, explicit=True)
+        return _finish(path.parent, loaded, (), problems, explicit=True)
+
+    ancestor = common_ancestor([p.resolve() for p in paths])
+    for base in (ancestor, *ancestor.parents):
+        found: ConfigFile | None = None
+        shadowed: list[ConfigFile] = []
+        for name in CONFIG_NAMES:
+            candidate = base / name
+            if not candidate.is_file():
+                continue
+            loaded = load_config_file(candidate, problems)
+            if loaded is None:
+                continue
+            if found is None:
+                found = loaded
+            else:
+                shadowed.append(loaded)
+        if found is not None:
+            return _finish(base, found, tuple(shadowed), problems)
+        if problems:
+            # A file that would have been the config but does not parse: pytest stops here.
+            return _finish(base, None, (), problems)
+    for base in (ancestor, *ancestor.parents):
+        if (base / "setup.py").is_file():
+            return _finish(base, None, (), problems)
+    for base in (ancestor, *ancestor.parents):
+        if (base / "pyproject.toml").is_file():
+            # pytest >= 8.1: a bare pyproject.toml still sets the rootdir.
+            return _finish(base, None, (), problems)
+    return _finish(ancestor, None, (), problems)
+
+
+def common_ancestor(paths: Sequence[Path]) -> Path:
+    existing = [p for p in paths if p.exists()]
+    if not existing:
+        return Path.cwd().resolve()
+    dirs = [p if p.is_dir() else p.parent for p in existing]
+    common = dirs[0]
+    for d in dirs[1:]:
+        while common not in (d, *d.parents):
+            common = common.parent
+    return common
+
+
+def _finish(
+    rootdir: Path,
+    file: ConfigFile | None,
+    shadowed: tuple[ConfigFile, ...],
+    problems: list[ConfigProblem],
+    *,
+    explicit: bool = False,
+) -> PytestConfig:
+    addopts = parse_addopts(file.settings.get("addopts")) if file is not None else Addopts()
+    return PytestConfig(
+        rootdir=rootdir,
+        file=file,
+        shadowed=shadowed,
+        problems=tuple(problems),
+        addopts=addopts,
+        explicit=explicit,
+    )
+
+
+def load_config_file(
+    path: Path, problems: list[ConfigProblem], *, explicit: bool = False
+) -> ConfigFile | None:
+    """The pytest configuration ``path`` holds, or ``None`` when it holds none."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(
+            ConfigProblem("parse", f"cannot decode {path.name}: {exc.reason}", path, Location(1, 1))
+        )
+        return None
+    except OSError as exc:
+        problems.append(
+            ConfigProblem("parse", f"cannot read {path.name}: {exc.strerror}", path, Location(1, 1))
+        )
+        return None
+    if path.name.endswith(".toml"):
+        return _load_toml(path, text, problems, explicit=explicit)
+    if path.suffix in (".ini", ".cfg") or explicit:
+        return _load_ini(path, text, problems, explicit=explicit)
+    return None
+
+
+def _load_ini(
+    path: Path, text: str, problems: list[ConfigProblem], *, explicit: bool
+) -> ConfigFile | None:
+    try:
+        ini = iniconfig.IniConfig(str(path), data=text)
+    except iniconfig.ParseError as exc:
+        problems.append(
+            ConfigProblem("parse", f"invalid INI: {exc.msg}", path, Location(exc.lineno + 1, 1))
+        )
+        return None
+    is_cfg = path.suffix == ".cfg"
+    section = "tool:pytest" if is_cfg else "pytest"
+    if is_cfg and "pytest" in ini.sections:
+        line = ini.lineof("pytest") or 1
+        problems.append(
+            ConfigProblem(
+                "setup-cfg-pytest",
+                "[pytest] in setup.cfg is not supported by pytest; rename it to [tool:pytest]",
+                path,
+                Location(line, 1),
+            )
+        )
+    if section not in ini.sections:
+        if path.name in ("pytest.ini", ".pytest.ini"):
+            return ConfigFile(path, "", Location(1, 1), {}, "ini")
+        return None
+    settings: dict[str, Setting] = {}
+    lines = text.splitlines()
+    for key, value in ini.sections[section].items():
+        line = ini.lineof(section, key) or 1
+        column = _key_column(lines, line, key)
+        settings[key] = Setting(key, value, path, Location(line, column), "ini")
+    header_line = ini.lineof(section) or 1
+    return ConfigFile(path, section, Location(header_line, 1), settings, "ini")
+
+
+def _key_column(lines: list[str], line: int, key: str) -> int:
+    if 0 < line <= len(lines):
+        index = lines[line - 1].find(key)
+        if index >= 0:
+            return index + 1
+    return 1
+
+
+_TOML_ERROR_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def _load_toml(
+    path: Path, text: str, problems: list[ConfigProblem], *, explicit: bool
+) -> ConfigFile | None:
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = _TOML_ERROR_POSITION.search(str(exc))
+        location = Location(int(match[1]), int(match[2])) if match else Location(1, 1)
+        message = _TOML_ERROR_POSITION.sub("", str(exc)).strip()
+        problems.append(ConfigProblem("parse", f"invalid TOML: {message}", path, location))
+        return None
+    keys = TomlKeyLines(text)
+    dedicated = path.name in ("pytest.toml", ".pytest.toml")
+
+    tool = document.get("tool")
+    tool_pytest = tool.get("pytest") if isinstance(tool, dict) else None
+    if not isinstance(tool_pytest, dict):
+        tool_pytest = None
+
+    if dedicated or (explicit and tool_pytest is None):
+        table = document.get("pytest")
+        if not isinstance(table, dict):
+            top_level = [k for k, v in document.items() if not isinstance(v, dict)]
+            if top_level:
+                problems.append(
+                    ConfigProblem(
+                        "top-level",
+                        "pytest configuration must be under a [pytest] table "
+                        f"(found top-level options: {', '.join(top_level)})",
+                        path,
+                        keys.key_location((), top_level[0]),
+                    )
+                )
+            if not dedicated:
+                return None
+            return ConfigFile(path, "", Location(1, 1), {}, "toml")
+        return _toml_file(path, ("pytest",), table, keys, "toml")
+
+    if tool_pytest is None:
+        return None
+    native = {k: v for k, v in tool_pytest.items() if k != "ini_options"}
+    ini_options = tool_pytest.get("ini_options")
+    if native and isinstance(ini_options, dict):
+        problems.append(
+            ConfigProblem(
+                "conflicting-tables",
+                "[tool.pytest] and [tool.pytest.ini_options] in one file: pytest refuses to start",
+                path,
+                keys.table_location(("tool", "pytest", "ini_options")),
+            )
+        )
+    if native:
+        return _toml_file(path, ("tool", "pytest"), native, keys, "toml")
+    if isinstance(ini_options, dict):
+        as_ini: dict[str, object] = {
+            k: v if isinstance(v, list) else str(v) for k, v in ini_options.items()
+        }
+        return _toml_file(path, ("tool", "pytest", "ini_options"), as_ini, keys, "ini")
+    return None
+
+
+def _toml_file(
+    path: Path,
+    table: tuple[str, ...],
+    values: dict[str, object],
+    keys: TomlKeyLines,
+    mode: str,
+) -> ConfigFile:
+    settings = {
+        key: Setting(key, value, path, keys.key_location(table, key), mode)
+        for key, value in values.items()
+    }
+    return ConfigFile(path, ".".join(table), keys.table_location(table), settings, mode)
+
+
+_TABLE_HEADER = re.compile(r"^\s*\[(?!\[)\s*([^\]]+?)\s*\]\s*(?:#.*)?$")
+_KEY_LINE = re.compile(r"^(\s*)((?:\"[^\"]*\"|'[^']*'|[A-Za-z0-9_.\- ]+?))\s*=")
+
+
+def _split_key(raw: str) -> tuple[str, ...]:
+    parts = re.findall(r"\"[^\"]*\"|'[^']*'|[^.\s]+", raw)
+    return tuple(p.strip("\"'") for p in parts)
+
+
+class TomlKeyLines:
+    """Where each table header and key of a TOML document is written.
+
+    ``tomllib`` gives values without positions; this reads the lines once to find a key's own
+    line (a dotted key like ``tool.pytest.ini_options.addopts = ...`` included). Lines inside
+    multi-line strings and arrays are skipped.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.tables: dict[tuple[str, ...], Location] = {}
+        self.keys: dict[tuple[str, ...], Location] = {}
+        current: tuple[str, ...] = ()
+        depth = 0
+        in_string: str | None = None
+        for number, line in enumerate(text.splitlines(), start=1):
+            if in_string is not None:
+                if in_string in line:
+                    in_string = None
+                continue
+            if depth > 0:
+                depth += _bracket_balance(line)
+                continue
+            header = _TABLE_HEADER.match(line)
+            if header:
+                current = _split_key(header[1])
+                self.tables.setdefault(current, Location(number, line.index("[") + 1))
+                continue
+            key = _KEY_LINE.match(line)
+            if key:
+                full = (*current, *_split_key(key[2]))
+                self.keys.setdefault(full, Location(number, len(key[1]) + 1))
+                value = line[key.end() :]
+                for quote in ('"""', "'''"):
+                    if value.count(quote) == 1:
+                        in_string = quote
+                depth = max(0, _bracket_balance(value))
+
+    def key_location(self, table: tuple[str, ...], key: str) -> Location:
+        return self.keys.get((*table, key)) or self.table_location(table)
+
+    def table_location(self, table: tuple[str, ...]) -> Location:
+        for length in range(len(table), 0, -1):
+            found = self.tables.get(table[:length]) or self.keys.get(table[:length])
+            if found is not None:
+                return found
+        return Location(1, 1)
+
+
+def _bracket_balance(text: str) -> int:
+    balance = 0
+    quote: str | None = None
+    for char in text:
+        if quote:
+            if char == quote:
+                quote = None
+        elif char in "\"'":
+            quote = char
+        elif char == "#":
+            break
+        elif char in "[{":
+            balance += 1
+        elif char in "]}":
+            balance -= 1
+    return balance
+
+
+# --------------------------------------------------------------------------- addopts
+
+
+def addopts_tokens(setting: Setting) -> list[str]:
+    value = setting.value
+    if isinstance(value, list):
+        tokens: list[str] = []
+        for item in value:
+            tokens.extend(_split(str(item)))
+        return tokens
+    return _split(str(value))
+
+
+def _split(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
+def parse_addopts(setting: Setting | None) -> Addopts:
+    if setting is None:
+        return Addopts()
+    tokens = addopts_tokens(setting)
+    mode: Setting | None = None
+    disabled: list[str] = []
+    overrides: dict[str, Setting] = {}
+    numprocesses: Setting | None = None
+    timeout: Setting | None = None
+
+    def carried(key: str, value: str) -> Setting:
+        return Setting(key, value, setting.path, setting.location, "addopts")
+
+    for option, value in _options(tokens):
+        if option == "--asyncio-mode":
+            mode = carried("asyncio_mode", value)
+        elif option == "-p" and value.startswith("no:"):
+            disabled.append(value[3:])
+        elif option in ("-o", "--override-ini") and "=" in value:
+            key, _, override = value.partition("=")
+            overrides[key.strip()] = carried(key.strip(), override)
+        elif option in ("-n", "--numprocesses"):
+            numprocesses = carried("numprocesses", value)
+        elif option == "--timeout":
+            timeout = carried("timeout", value)
+    return Addopts(mode, tuple(disabled), overrides, numprocesses, timeout)
+
+
+_WITH_VALUE = ("--asyncio-mode", "-p", "-o", "--override-ini", "-n", "--numprocesses", "--timeout")
+
+
+def _options(tokens: list[str]) -> Iterator[tuple[str, str]]:
+    """``(option, value)`` pairs for the options leaklint reads, in every spelling pytest takes."""
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        index += 1
+        if token.startswith("--") and "=" in token:
+            option, _, value = token.partition("=")
+            if option in _WITH_VALUE:
+                yield option, value
+            continue
+        if token in _WITH_VALUE:
+            if index < len(tokens):
+                yield token, tokens[index]
+                index += 1
+            continue
+        for short in ("-p", "-o", "-n"):
+            if token.startswith(short) and len(token) > 2 and not token.startswith("--"):
+                yield short, token[2:].lstrip("=")

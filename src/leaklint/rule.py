@@ -1,0 +1,242 @@
+"""Rule base classes and the registry.
+
+A rule is one class in one module under ``leaklint.rules``. It carries its code, name,
+severity, whether it is on by default, what kind of fix it offers, and its documentation as the
+class docstring with the fixed headings (What it does / Why is this bad? / Example / Use instead /
+Fix safety). Registration is by decorator; the registry imports every module of the package so
+that no hand-kept list can miss one.
+
+Two kinds of rule:
+
+* ``ProjectRule.check(project)`` sees the whole project: the pytest config, Cargo.toml files, the
+  fixture graph.
+* ``FileRule`` is a libcst batchable visitor run over one parsed Python file, together with every
+  other file rule in a single pass. It reports through ``self.report``; positions are computed only
+  when something is reported.
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib
+import pkgutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, TypeVar
+
+import libcst as cst
+
+from leaklint.diagnostics import Applicability, Diagnostic, Edit, Fix, Location, Severity
+
+if TYPE_CHECKING:
+    from leaklint.project import Project
+    from leaklint.source import ImportMap, SourceFile
+
+
+class FixAvailability(enum.Enum):
+    """What a rule can offer: an edit (safe or unsafe), or advice only."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+    SOMETIMES = "sometimes"
+    SUGGESTION = "suggestion"
+    NONE = "none"
+
+
+DOC_HEADINGS = (
+    "## What it does",
+    "## Why is this bad?",
+    "## Example",
+    "Use instead:",
+    "## Fix safety",
+)
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity] = Severity.WARNING
+    default_enabled: ClassVar[bool] = True
+    fix_availability: ClassVar[FixAvailability] = FixAvailability.SUGGESTION
+    # Byte strings a file must contain for this rule to find anything in it (any one suffices).
+    # An empty tuple means "every file". Used by the engine's prefilter.
+    tokens: ClassVar[tuple[bytes, ...]] = ()
+
+    @classmethod
+    def docs(cls) -> str:
+        return (cls.__doc__ or "").strip("\n")
+
+    @classmethod
+    def summary(cls) -> str:
+        """First sentence of "What it does"."""
+        docs = cls.docs()
+        marker = "## What it does"
+        if marker in docs:
+            body = docs.split(marker, 1)[1].strip().split("\n\n", 1)[0]
+            return " ".join(body.split())
+        return cls.name
+
+    @classmethod
+    def diagnostic(
+        cls,
+        *,
+        message: str,
+        path: Path,
+        start: Location,
+        end: Location | None = None,
+        fix: Fix | None = None,
+        help: str | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> Diagnostic:
+        return Diagnostic(
+            code=cls.code,
+            name=cls.name,
+            message=message,
+            severity=cls.severity,
+            path=path,
+            location=start,
+            end_location=end or start,
+            fix=fix,
+            help=help,
+            notes=notes,
+        )
+
+
+class ProjectRule(Rule):
+    def check(self, project: Project) -> Iterable[Diagnostic]:
+        raise NotImplementedError
+
+
+class FileRule(Rule, cst.BatchableCSTVisitor):
+    """A visitor over one file. A fresh instance is made for every file."""
+
+    # Limit to test modules and conftest.py files (the pytest side), or run on every file.
+    test_files_only: ClassVar[bool] = False
+
+    def __init__(self, source: SourceFile, project: Project) -> None:
+        super().__init__()
+        self.source = source
+        self.project = project
+        self.diagnostics: list[Diagnostic] = []
+
+    @property
+    def imports(self) -> ImportMap:
+        return self.source.imports
+
+    def finish(self) -> None:
+        """Called after the walk; rules that need the whole file report here."""
+
+    def report(
+        self,
+        node: cst.CSTNode,
+        message: str,
+        *,
+        fix: Fix | None = None,
+        help: str | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        start, end = self.source.range_of(node)
+        self.diagnostics.append(
+            self.diagnostic(
+                message=message,
+                path=self.source.path,
+                start=start,
+                end=end,
+                fix=fix,
+                help=help,
+                notes=notes,
+            )
+        )
+
+    # ---- fix helpers: exact text edits computed from nodes -------------------------------
+
+    def replace_edit(self, old: cst.CSTNode, new: cst.CSTNode) -> Edit:
+        """An edit that swaps ``old`` for ``new``, rendered by libcst (layout kept)."""
+        assert self.source.module is not None
+        start, end = self.source.whole_range_of(old)
+        return Edit(self.source.path, start, end, self.source.module.code_for_node(new))
+
+    def insert_edit(self, at: Location, text: str) -> Edit:
+        return Edit(self.source.path, at, at, text)
+
+    def make_fix(self, applicability: Applicability, message: str, *edits: Edit) -> Fix:
+        return Fix(applicability, message, tuple(edits))
+
+
+# --------------------------------------------------------------------------- registry
+
+R = TypeVar("R", bound=type[Rule])
+
+_REGISTRY: dict[str, type[Rule]] = {}
+
+
+def register(cls: R) -> R:
+    code = cls.code
+    if code in _REGISTRY and _REGISTRY[code] is not cls:
+        raise RuntimeError(f"rule code {code} registered twice")
+    _REGISTRY[code] = cls
+    return cls
+
+
+def _load_rules() -> None:
+    import leaklint.rules as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"{package.__name__}.{info.name}")
+
+
+def all_rules() -> list[type[Rule]]:
+    if not _REGISTRY:
+        _load_rules()
+    return [_REGISTRY[code] for code in sorted(_REGISTRY)]
+
+
+def get_rule(code: str) -> type[Rule] | None:
+    all_rules()
+    return _REGISTRY.get(code.upper())
+
+
+class UnknownRuleError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class RuleSelection:
+    """Which rules run: ruff-style ``select``/``ignore`` with codes and prefixes."""
+
+    select: tuple[str, ...] | None = None
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+
+    def rules(self) -> list[type[Rule]]:
+        rules = all_rules()
+        for selector in (*(self.select or ()), *self.extend_select, *self.ignore):
+            _check_selector(selector, rules)
+
+        def chosen(rule: type[Rule]) -> bool:
+            def hit(selectors: Iterable[str]) -> bool:
+                return any(_matches(rule.code, s) for s in selectors)
+
+            if self.select is None:
+                on = rule.default_enabled or any(rule.code == s.upper() for s in self.extend_select)
+            else:
+                # A rule is on when selected; opt-in rules only by their exact code or by ALL.
+                on = any(
+                    _matches(rule.code, s)
+                    and (rule.default_enabled or s.upper() in (rule.code, "ALL"))
+                    for s in (*self.select, *self.extend_select)
+                )
+            return on and not hit(self.ignore)
+
+        return [rule for rule in rules if chosen(rule)]
+
+
+def _matches(code: str, selector: str) -> bool:
+    selector = selector.upper()
+    return selector == "ALL" or code.startswith(selector)
+
+
+def _check_selector(selector: str, rules: list[type[Rule]]) -> None:
+    if not any(_matches(rule.code, selector) for rule in rules):
+        raise UnknownRuleError(f"unknown rule selector: {selector!r}")

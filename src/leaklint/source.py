@@ -1,0 +1,267 @@
+"""One Python file: its bytes, its libcst module, and how names in it resolve.
+
+A file is read and parsed once per run. Positions are computed lazily, only for files where a
+rule reports something, because a position pass costs more than the parse itself.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import libcst as cst
+from libcst.metadata import (
+    CodeRange,
+    MetadataWrapper,
+    PositionProvider,
+    WhitespaceInclusivePositionProvider,
+)
+
+from leaklint.diagnostics import Location
+
+
+@dataclass(frozen=True)
+class ParseError:
+    """Why a file could not be read or parsed; becomes an LL001 diagnostic."""
+
+    message: str
+    location: Location
+
+
+@dataclass
+class SourceFile:
+    path: Path
+    raw: bytes
+    module: cst.Module | None = None
+    error: ParseError | None = None
+    _wrapper: MetadataWrapper | None = field(default=None, repr=False)
+
+    @classmethod
+    def parse(cls, path: Path, raw: bytes) -> SourceFile:
+        try:
+            module = cst.parse_module(raw)
+        except cst.ParserSyntaxError as exc:
+            # CPython places syntax errors more precisely than libcst: ask it first.
+            precise = _cpython_syntax_error(raw)
+            if precise is not None:
+                return cls(path, raw, error=precise)
+            location = Location(max(exc.raw_line, 1), exc.raw_column + 1)
+            message = " ".join(exc.message.split()) or "invalid syntax"
+            return cls(path, raw, error=ParseError(f"syntax error: {message}", location))
+        except UnicodeDecodeError as exc:
+            row = raw[: exc.start].count(b"\n") + 1
+            return cls(
+                path,
+                raw,
+                error=ParseError(f"cannot decode file: {exc.reason}", Location(row, 1)),
+            )
+        except (RecursionError, MemoryError):
+            return cls(
+                path, raw, error=ParseError("file too deeply nested to parse", Location(1, 1))
+            )
+        except Exception as exc:  # libcst raises a few other types on hostile input
+            return cls(path, raw, error=ParseError(f"cannot parse file: {exc}", Location(1, 1)))
+        # unsafe_skip_copy: rules must see the very nodes positions are computed for.
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        return cls(path, raw, module=module, _wrapper=wrapper)
+
+    @property
+    def text(self) -> str:
+        if self.module is None:
+            return self.raw.decode("utf-8", errors="replace")
+        return self.module.code
+
+    @property
+    def wrapper(self) -> MetadataWrapper:
+        assert self._wrapper is not None, "no module: the file did not parse"
+        return self._wrapper
+
+    @cached_property
+    def _positions(self) -> dict[cst.CSTNode, CodeRange]:
+        return dict(self.wrapper.resolve(PositionProvider))
+
+    @cached_property
+    def _whole_positions(self) -> dict[cst.CSTNode, CodeRange]:
+        return dict(self.wrapper.resolve(WhitespaceInclusivePositionProvider))
+
+    def range_of(self, node: cst.CSTNode) -> tuple[Location, Location]:
+        """The node's syntactic range (1-based line and column, end exclusive)."""
+        code_range = self._positions[node]
+        return _locations(code_range)
+
+    def whole_range_of(self, node: cst.CSTNode) -> tuple[Location, Location]:
+        """The range that ``module.code_for_node(node)`` renders, whitespace it owns included."""
+        return _locations(self._whole_positions[node])
+
+    @cached_property
+    def imports(self) -> ImportMap:
+        assert self.module is not None
+        return ImportMap.from_module(self.module)
+
+
+def _cpython_syntax_error(raw: bytes) -> ParseError | None:
+    try:
+        compile(raw, "<file>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as exc:
+        location = Location(max(exc.lineno or 1, 1), max(exc.offset or 1, 1))
+        return ParseError(f"syntax error: {exc.msg}", location)
+    except (ValueError, RecursionError, MemoryError):
+        return None
+    return None
+
+
+def _locations(code_range: CodeRange) -> tuple[Location, Location]:
+    start = Location(code_range.start.line, code_range.start.column + 1)
+    end = Location(code_range.end.line, code_range.end.column + 1)
+    return start, end
+
+
+# --------------------------------------------------------------------------- names
+
+
+def dotted_name(expr: cst.BaseExpression) -> str | None:
+    """``a.b.c`` for a chain of attribute accesses on a name; ``None`` for anything else."""
+    if isinstance(expr, cst.Name):
+        return expr.value
+    if isinstance(expr, cst.Attribute):
+        base = dotted_name(expr.value)
+        return None if base is None else f"{base}.{expr.attr.value}"
+    return None
+
+
+def _module_name(node: cst.Attribute | cst.Name) -> str:
+    name = dotted_name(node)
+    assert name is not None
+    return name
+
+
+@dataclass
+class ImportMap:
+    """Which qualified name each local name stands for, from the file's import statements.
+
+    Imports at module level bind in order; a later ``def``/``class``/assignment of the same name
+    at module level unbinds it (a local function called ``Thread`` is not a thread). Imports
+    inside functions and classes are applied file-wide when the name is otherwise unbound: a
+    cheap approximation that is right for the way test code is written.
+    """
+
+    bindings: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_module(cls, module: cst.Module) -> ImportMap:
+        result = cls()
+        local: dict[str, str] = {}
+        result._scan(module.body, top_level=True, local=local)
+        for name, target in local.items():
+            result.bindings.setdefault(name, target)
+        return result
+
+    def _scan(
+        self,
+        body: Sequence[cst.BaseStatement | cst.BaseSmallStatement],
+        *,
+        top_level: bool,
+        local: dict[str, str],
+    ) -> None:
+        for stmt in body:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                self._scan(stmt.body, top_level=top_level, local=local)
+            elif isinstance(stmt, (cst.Import, cst.ImportFrom)):
+                target = self.bindings if top_level else local
+                for name, qualified in _import_bindings(stmt):
+                    target[name] = qualified
+            elif top_level and isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+                self.bindings.pop(stmt.name.value, None)
+                self._scan_block(stmt.body, top_level=False, local=local)
+            elif top_level and isinstance(stmt, (cst.Assign, cst.AnnAssign)):
+                targets = (
+                    [t.target for t in stmt.targets]
+                    if isinstance(stmt, cst.Assign)
+                    else [stmt.target]
+                )
+                for target_expr in targets:
+                    if isinstance(target_expr, cst.Name):
+                        self.bindings.pop(target_expr.value, None)
+            elif isinstance(stmt, cst.BaseCompoundStatement):
+                inner_top = top_level and not isinstance(stmt, (cst.FunctionDef, cst.ClassDef))
+                for block in _blocks(stmt):
+                    self._scan_block(block, top_level=inner_top, local=local)
+
+    def _scan_block(self, block: cst.BaseSuite, *, top_level: bool, local: dict[str, str]) -> None:
+        if isinstance(block, (cst.IndentedBlock, cst.SimpleStatementSuite)):
+            self._scan(block.body, top_level=top_level, local=local)
+
+    def qualified_name(self, expr: cst.BaseExpression) -> str | None:
+        """The imported name ``expr`` stands for (``aio.Queue`` -> ``asyncio.Queue``), if any."""
+        if isinstance(expr, cst.Call):
+            return None
+        dotted = dotted_name(expr)
+        if dotted is None:
+            return None
+        head, _, rest = dotted.partition(".")
+        target = self.bindings.get(head)
+        if target is None:
+            return None
+        return f"{target}.{rest}" if rest else target
+
+    def matches(self, expr: cst.BaseExpression, names: frozenset[str] | set[str]) -> str | None:
+        """The qualified name of ``expr`` if it is one of ``names``."""
+        qualified = self.qualified_name(expr)
+        return qualified if qualified in names else None
+
+    def imports_module(self, prefix: str) -> bool:
+        return any(q == prefix or q.startswith(prefix + ".") for q in self.bindings.values())
+
+
+def _blocks(stmt: cst.BaseCompoundStatement) -> Iterator[cst.BaseSuite]:
+    yield stmt.body
+    if isinstance(stmt, cst.If):
+        orelse: cst.If | cst.Else | None = stmt.orelse
+        while orelse is not None:
+            yield orelse.body
+            orelse = orelse.orelse if isinstance(orelse, cst.If) else None
+    elif isinstance(stmt, cst.Try):
+        for handler in stmt.handlers:
+            yield handler.body
+        if stmt.orelse is not None:
+            yield stmt.orelse.body
+        if stmt.finalbody is not None:
+            yield stmt.finalbody.body
+    elif isinstance(stmt, cst.TryStar):
+        for star_handler in stmt.handlers:
+            yield star_handler.body
+        if stmt.orelse is not None:
+            yield stmt.orelse.body
+        if stmt.finalbody is not None:
+            yield stmt.finalbody.body
+    elif isinstance(stmt, (cst.For, cst.While)):
+        if stmt.orelse is not None:
+            yield stmt.orelse.body
+    elif isinstance(stmt, cst.Match):
+        for case in stmt.cases:
+            yield case.body
+
+
+def _import_bindings(stmt: cst.Import | cst.ImportFrom) -> Iterator[tuple[str, str]]:
+    if isinstance(stmt, cst.Import):
+        for alias in stmt.names:
+            full = _module_name(alias.name)
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                yield alias.asname.name.value, full
+            else:
+                head = full.split(".")[0]
+                yield head, head
+        return
+    if isinstance(stmt.names, cst.ImportStar):
+        return
+    base = "." * len(stmt.relative) + (_module_name(stmt.module) if stmt.module else "")
+    for alias in stmt.names:
+        imported = _module_name(alias.name)
+        full = f"{base}.{imported}" if base and not base.endswith(".") else f"{base}{imported}"
+        if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+            yield alias.asname.name.value, full
+        else:
+            yield imported, full
