@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pathspec
 
+from leaklint.loops import LoopUse
 from leaklint.pytest_config import PytestConfig, discover
 from leaklint.pytest_model import Collection, FileModel, read_file_model
 from leaklint.source import SourceFile
@@ -184,6 +185,13 @@ class Project:
         return [p for p in self.python_files if self.is_conftest(p)]
 
     # ---- pytest-asyncio --------------------------------------------------------------
+
+    @cached_property
+    def loop_use(self) -> LoopUse:
+        """How the async tests spread over event loops (see ``leaklint.loops``)."""
+        from leaklint.loops import project_loop_use
+
+        return project_loop_use(self)
 
     @cached_property
     def uses_pytest_asyncio(self) -> bool:
