@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import click
 
-from leaklint import __version__
+from leaklint import __version__, fixer
+from leaklint.diagnostics import Diagnostic
 from leaklint.engine import lint
+from leaklint.fixer import FixOutcome, fix_project, unified_diff
 from leaklint.project import Project, UsageError
 from leaklint.reporters import REPORTERS, ReportContext
 from leaklint.rule import RuleSelection, UnknownRuleError, all_rules, get_rule
@@ -67,6 +69,13 @@ def main() -> None:
     help="Use this pytest config file, as pytest's -c does.",
 )
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--fix", is_flag=True, help="Apply safe fixes; print what remains.")
+@click.option(
+    "--unsafe-fixes",
+    is_flag=True,
+    help="With --fix or --diff, apply unsafe fixes too; alone, count them as available.",
+)
+@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
 def check(
     paths: tuple[Path, ...],
     output_format: str,
@@ -75,6 +84,9 @@ def check(
     ignore: tuple[str, ...],
     config_file: Path | None,
     exit_zero: bool,
+    fix: bool,
+    unsafe_fixes: bool,
+    diff: bool,
 ) -> None:
     """Lint PATHS (default: the current directory)."""
     selection = RuleSelection(
@@ -88,7 +100,23 @@ def check(
     except (UnknownRuleError, UsageError) as exc:
         _fail(str(exc))
         return
-    result = lint(project, rules)
+    if fix or diff:
+
+        def load(contents: Mapping[Path, bytes]) -> Project:
+            fresh = Project.load(list(paths) or [Path(".")], config_file=config_file)
+            return fresh.use_contents(contents)
+
+        outcome = fix_project(load, rules, unsafe=unsafe_fixes, write=not diff)
+        for problem in outcome.problems:
+            where = f"{_display(problem.path)}: " if problem.path is not None else ""
+            click.echo(f"leaklint: {where}{problem.message}", err=True)
+        if diff:
+            _diff_mode(outcome)
+        result = outcome.remaining
+        project = load({})
+    else:
+        outcome = None
+        result = lint(project, rules)
 
     def lines(path: Path) -> list[str]:
         raw = project.read(path)
@@ -101,7 +129,8 @@ def check(
     if output:
         click.echo(output, nl=False)
     if output_format in ("full", "concise"):
-        _summary(len(result.diagnostics))
+        fixed = None if outcome is None else len(outcome.fixed)
+        _summary(len(result.diagnostics), fixed, _fixable(result.diagnostics, unsafe_fixes))
     for error in result.internal_errors:
         click.echo(f"leaklint: error: {error}", err=True)
     if result.internal_errors:
@@ -111,12 +140,54 @@ def check(
     sys.exit(EXIT_CLEAN)
 
 
-def _summary(count: int) -> None:
-    if count == 0:
+def _summary(count: int, fixed: int | None, fixable: tuple[int, int]) -> None:
+    """``fixed`` is None without --fix; ``fixable`` counts findings with applicable fixes and
+    those with unsafe fixes left out."""
+    total = count + (fixed or 0)
+    noun = "finding" if total == 1 else "findings"
+    if total == 0:
         click.echo("All checks passed!", err=True)
+    elif fixed is not None:
+        click.echo(f"Found {total} {noun} ({fixed} fixed, {count} remaining).", err=True)
     else:
+        click.echo(f"Found {total} {noun}.", err=True)
+    applicable, hidden = fixable
+    if applicable and fixed is None:
+        click.echo(f"{applicable} fixable with --fix.", err=True)
+    if hidden:
+        noun = "fix" if hidden == 1 else "fixes"
+        click.echo(f"{hidden} hidden {noun} can be enabled with --unsafe-fixes.", err=True)
+
+
+def _fixable(diagnostics: Sequence[Diagnostic], unsafe: bool) -> tuple[int, int]:
+    applicable = sum(1 for d in diagnostics if fixer.applicable(d.fix, unsafe))
+    hidden = (
+        0 if unsafe else sum(1 for d in diagnostics if fixer.applicable(d.fix, True)) - applicable
+    )
+    return applicable, hidden
+
+
+def _display(path: Path) -> str:
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _diff_mode(outcome: FixOutcome) -> None:
+    """Print the patch; exit 1 when there is something to fix."""
+    patch = unified_diff(outcome.changes, Path.cwd())
+    if patch:
+        click.echo(patch, nl=False)
+    count = len(outcome.fixed)
+    if count:
         noun = "finding" if count == 1 else "findings"
-        click.echo(f"Found {count} {noun}.", err=True)
+        click.echo(f"Would fix {count} {noun}.", err=True)
+    for error in outcome.remaining.internal_errors:
+        click.echo(f"leaklint: error: {error}", err=True)
+    if outcome.remaining.internal_errors:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_FINDINGS if count else EXIT_CLEAN)
 
 
 @main.command()

@@ -11,7 +11,7 @@ import fnmatch
 import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -120,6 +120,12 @@ class Project:
             except OSError as exc:
                 self._raw[path] = exc
         return self._raw[path]
+
+    def use_contents(self, contents: Mapping[Path, bytes]) -> Project:
+        """Read these bytes instead of what is on disk (the fixer's edits not yet written)."""
+        self._raw.update(contents)
+        self._sources = {p: s for p, s in self._sources.items() if p not in contents}
+        return self
 
     def source(self, path: Path) -> SourceFile | OSError:
         """The parsed file, parsed once per run."""
