@@ -24,6 +24,7 @@ In diff mode nothing is written: pending contents are fed to the next pass's pro
 from __future__ import annotations
 
 import ast
+import bisect
 import contextlib
 import difflib
 import io
@@ -188,6 +189,22 @@ class _Span:
         return both_insert or self.overlaps(other)
 
 
+def _position(span: _Span) -> tuple[int, int]:
+    return (span.start, span.end)
+
+
+def _conflicts_with_taken(span: _Span, taken: list[_Span]) -> bool:
+    """Whether ``span`` conflicts with one of ``taken`` (sorted, and free of conflicts among
+    themselves, so only the one before ``span`` and those starting up to its end can)."""
+    index = bisect.bisect_left(taken, _position(span), key=_position)
+    for other in taken[max(index - 1, 0) :]:
+        if other.start > span.end:
+            break
+        if span.conflicts(other):
+            return True
+    return False
+
+
 @dataclass
 class _Candidate:
     diagnostic: Diagnostic
@@ -283,19 +300,25 @@ class _Planner:
     def plan(self, diagnostics: Sequence[Diagnostic]) -> _Plan:
         rejected: list[tuple[Diagnostic, str]] = []
         accepted: list[_Candidate] = []
+        by_change: dict[frozenset[_Span], _Candidate] = {}
+        taken: dict[Path, list[_Span]] = {}  # kept spans of each file, sorted by position
         for diagnostic in diagnostics:
             try:
                 spans = self.resolve(diagnostic)
             except FixError as exc:
                 rejected.append((diagnostic, str(exc)))
                 continue
-            twin = next((c for c in accepted if set(c.spans) == set(spans)), None)
+            twin = by_change.get(frozenset(spans))
             if twin is not None:
                 twin.duplicates.append(diagnostic)  # the same change, asked for twice
                 continue
-            if any(s.conflicts(t) for c in accepted for s in spans for t in c.spans):
+            if any(_conflicts_with_taken(span, taken.get(span.path, [])) for span in spans):
                 continue  # overlaps a fix already kept: wait for the next pass
-            accepted.append(_Candidate(diagnostic, spans))
+            candidate = _Candidate(diagnostic, spans)
+            accepted.append(candidate)
+            by_change[frozenset(spans)] = candidate
+            for span in spans:
+                bisect.insort(taken.setdefault(span.path, []), span, key=_position)
         new_text = self._verify(accepted, rejected)
         return _Plan(accepted, self.documents, new_text, rejected)
 
@@ -528,8 +551,8 @@ def fix_project(
         if number > max_passes:
             problem(
                 None,
-                f"stopped after {max_passes} passes with fixes still applicable; "
-                "the fixes may undo each other",
+                f"stopped after {max_passes} pass{'es' if max_passes != 1 else ''} with fixes "
+                "still applicable; the fixes may undo each other",
             )
             break
         planner = _Planner(project.read, blocked)
