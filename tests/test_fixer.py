@@ -466,3 +466,11 @@ def test_write_group_rolls_back_when_a_replace_fails(
     assert first.read_bytes() == b"a\n"
     assert second.read_bytes() == b"b\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.py", "b.py"]
+
+
+def test_hard_linked_file_is_not_replaced(tmp_path: Path) -> None:
+    write(tmp_path, {"mod.py": "old_name()\n"})
+    os.link(tmp_path / "mod.py", tmp_path / "twin.txt")
+    outcome = run_fix(tmp_path, ["LL991"])
+    assert (tmp_path / "mod.py").read_text() == "old_name()\n"
+    assert outcome.problems[0].message.startswith("not written: the file has other hard links")

@@ -111,7 +111,7 @@ def check(
             where = f"{_display(problem.path)}: " if problem.path is not None else ""
             click.echo(f"leaklint: {where}{problem.message}", err=True)
         if diff:
-            _diff_mode(outcome)
+            _diff_mode(outcome, exit_zero, unsafe_fixes)
         result = outcome.remaining
         project = load({})
     else:
@@ -174,7 +174,7 @@ def _display(path: Path) -> str:
         return path.as_posix()
 
 
-def _diff_mode(outcome: FixOutcome) -> None:
+def _diff_mode(outcome: FixOutcome, exit_zero: bool, unsafe: bool) -> None:
     """Print the patch; exit 1 when there is something to fix."""
     patch = unified_diff(outcome.changes, Path.cwd())
     if patch:
@@ -183,11 +183,15 @@ def _diff_mode(outcome: FixOutcome) -> None:
     if count:
         noun = "finding" if count == 1 else "findings"
         click.echo(f"Would fix {count} {noun}.", err=True)
+    _, hidden = _fixable(outcome.remaining.diagnostics, unsafe)
+    if hidden:
+        noun = "fix" if hidden == 1 else "fixes"
+        click.echo(f"{hidden} hidden {noun} can be enabled with --unsafe-fixes.", err=True)
     for error in outcome.remaining.internal_errors:
         click.echo(f"leaklint: error: {error}", err=True)
     if outcome.remaining.internal_errors:
         sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_FINDINGS if count else EXIT_CLEAN)
+    sys.exit(EXIT_FINDINGS if count and not exit_zero else EXIT_CLEAN)
 
 
 @main.command()

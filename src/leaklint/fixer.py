@@ -389,6 +389,8 @@ def write_problem(path: Path, expected: bytes | None) -> str | None:
             return "not a regular file"
         if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(real, os.W_OK):
             return "the file is read-only"
+        if real.stat().st_nlink > 1:
+            return "the file has other hard links, which a replace would detach from it"
     if not os.access(real.parent, os.W_OK | os.X_OK):
         return f"cannot write in its folder {real.parent}"
     return None
@@ -411,9 +413,14 @@ def _prepare(pending: _Pending) -> None:
         handle.write(pending.data)
         handle.flush()
         os.fsync(handle.fileno())
-    new_file_mode = 0o666 & ~_umask()
-    mode = new_file_mode if pending.expected is None else stat.S_IMODE(real.stat().st_mode)
-    os.chmod(name, mode)
+    if pending.expected is None:
+        os.chmod(name, 0o666 & ~_umask())
+        return
+    status = real.stat()
+    os.chmod(name, stat.S_IMODE(status.st_mode))
+    if hasattr(os, "chown") and (status.st_uid, status.st_gid) != (os.getuid(), os.getgid()):
+        with contextlib.suppress(OSError):  # keep the owner where the system lets us
+            os.chown(name, status.st_uid, status.st_gid)
 
 
 def _discard(pending: _Pending) -> None:
@@ -536,8 +543,9 @@ def fix_project(
     blocked: dict[Path, str] = {}
 
     def problem(path: Path | None, message: str) -> None:
-        if Problem(path, message) not in outcome.problems:
-            outcome.problems.append(Problem(path, message))
+        one_line = Problem(path, " ".join(message.split()))
+        if one_line not in outcome.problems:
+            outcome.problems.append(one_line)
 
     for number in range(1, max_passes + 2):
         project = load(pending)
