@@ -64,6 +64,10 @@ class FixError(Exception):
     """An edit that cannot be applied as given (bad location, unknown file kind, ...)."""
 
 
+class _Blocked(FixError):
+    """The edit's file could not be written earlier in the run (already reported)."""
+
+
 # --------------------------------------------------------------------------- documents
 
 
@@ -133,7 +137,12 @@ def read_document(path: Path, raw: bytes | None) -> Document:
     ends.append(len(text))
     first_break = _LINE_BREAK.search(text)
     newline = first_break.group() if first_break else "\n"
-    return Document(path, raw, text, encoding, newline, kind, tuple(starts), tuple(ends))
+    document = Document(path, raw, text, encoding, newline, kind, tuple(starts), tuple(ends))
+    if kind != "python" and raw is not None:
+        problem = parse_problem(document, text)
+        if problem is not None:
+            raise FixError(f"the file does not parse ({problem})")
+    return document
 
 
 def parse_problem(document: Document, text: str) -> str | None:
@@ -247,7 +256,7 @@ class _Plan:
     accepted: list[_Candidate]
     documents: dict[Path, Document]
     new_text: dict[Path, str]
-    rejected: list[tuple[Diagnostic, str]]
+    rejected: list[tuple[Diagnostic, str | None]]
 
 
 class _Planner:
@@ -261,7 +270,7 @@ class _Planner:
 
     def document(self, path: Path) -> Document:
         if path in self._blocked:
-            raise FixError(self._blocked[path])
+            raise _Blocked(self._blocked[path])
         if path in self._bad:
             raise FixError(self._bad[path])
         if path not in self.documents:
@@ -298,13 +307,16 @@ class _Planner:
         return tuple(spans)
 
     def plan(self, diagnostics: Sequence[Diagnostic]) -> _Plan:
-        rejected: list[tuple[Diagnostic, str]] = []
+        rejected: list[tuple[Diagnostic, str | None]] = []  # None: already reported
         accepted: list[_Candidate] = []
         by_change: dict[frozenset[_Span], _Candidate] = {}
         taken: dict[Path, list[_Span]] = {}  # kept spans of each file, sorted by position
         for diagnostic in diagnostics:
             try:
                 spans = self.resolve(diagnostic)
+            except _Blocked:
+                rejected.append((diagnostic, None))
+                continue
             except FixError as exc:
                 rejected.append((diagnostic, str(exc)))
                 continue
@@ -323,7 +335,7 @@ class _Planner:
         return _Plan(accepted, self.documents, new_text, rejected)
 
     def _verify(
-        self, accepted: list[_Candidate], rejected: list[tuple[Diagnostic, str]]
+        self, accepted: list[_Candidate], rejected: list[tuple[Diagnostic, str | None]]
     ) -> dict[Path, str]:
         """Drop the fixes whose result does not parse; the new text of every file kept."""
         while True:
@@ -567,6 +579,8 @@ def fix_project(
         plan = planner.plan(wanted)
         for diagnostic, reason in plan.rejected:
             skipped.add(fix_key(diagnostic))
+            if reason is None:
+                continue
             where = f"line {diagnostic.location.row}: {diagnostic.code}"
             problem(diagnostic.path, f"{where} fix not applied: {reason}")
         if not plan.accepted:
@@ -584,11 +598,10 @@ def fix_project(
             if write:
                 failure = write_group(contents)
                 if failure is not None:
-                    for path in paths:
-                        blocked[path] = "not written earlier in this run"
+                    if failure.path is not None:
+                        blocked[failure.path] = failure.message
+                    # The fixes of the group that do not touch that file get another pass.
                     problem(failure.path, failure.message)
-                    for candidate in group:
-                        skipped.add(fix_key(candidate.diagnostic))
                     continue
             else:
                 pending.update({p: new for p, (_, new) in contents.items()})
