@@ -313,6 +313,7 @@ def _git_apply_and_patch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tool: 
         "pkg/crlf.py": b"def f():\r\n    add_line()\r\n",
         "pkg/latin.py": '# coding: latin-1\ns = "é"; old_name()'.encode("latin-1"),
         "pkg/bom.py": b"\xef\xbb\xbfold_name()\n",
+        "my pkg/spaced.py": "old_name()\n",
         "pytest.ini": "[pytest]\naddopts = -ra\n",
     }
     work, reference = tmp_path / "work", tmp_path / "reference"
@@ -322,7 +323,8 @@ def _git_apply_and_patch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tool: 
     result = cli(work, "--diff", "--select", codes, monkeypatch=monkeypatch)
     assert result.exit_code == 1, result.output
     patch = result.stdout_bytes
-    assert patch.startswith(b"--- a/pkg/bom.py\n+++ b/pkg/bom.py\n")
+    assert patch.startswith(b'--- "a/my pkg/spaced.py"\n+++ "b/my pkg/spaced.py"\n')
+    assert b"--- a/pkg/bom.py\n+++ b/pkg/bom.py\n" in patch
     for name, content in files.items():  # --diff writes nothing
         expected = content.encode() if isinstance(content, str) else content
         assert (work / name).read_bytes() == expected

@@ -642,14 +642,30 @@ def _patch_lines(data: bytes | None) -> list[bytes]:
     return io.BytesIO(data or b"").readlines()
 
 
+_NEEDS_QUOTES = re.compile(r'[\s"\\\x00-\x1f\x7f]')
+_C_ESCAPES = {"\t": "\\t", "\n": "\\n", '"': '\\"', "\\": "\\\\"}
+
+
+def _patch_name(name: str) -> bytes:
+    """A file name for a ``---``/``+++`` line: C-quoted when it holds blanks, quotes or control
+    characters (git and GNU patch both read that form), bare otherwise."""
+    if not _NEEDS_QUOTES.search(name):
+        return name.encode("utf-8", errors="surrogateescape")
+    quoted = "".join(
+        _C_ESCAPES.get(ch, f"\\{ord(ch):03o}" if ord(ch) < 32 or ord(ch) == 127 else ch)
+        for ch in name
+    )
+    return f'"{quoted}"'.encode("utf-8", errors="surrogateescape")
+
+
 def unified_diff(changes: Mapping[Path, tuple[bytes | None, bytes]], cwd: Path) -> bytes:
     """A patch ``git apply`` and ``patch -p1`` accept, with paths relative to ``cwd``."""
     out: list[bytes] = []
     for path in sorted(changes):
         old, new = changes[path]
         name = os.path.relpath(path, cwd).replace(os.sep, "/")
-        before = b"/dev/null" if old is None else f"a/{name}".encode()
-        after = f"b/{name}".encode()
+        before = b"/dev/null" if old is None else _patch_name("a/" + name)
+        after = _patch_name("b/" + name)
         lines = difflib.diff_bytes(
             difflib.unified_diff,
             _patch_lines(old),
