@@ -9,8 +9,11 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import libcst as cst
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leaklint import fixer
 from leaklint.cli import main
@@ -26,6 +29,7 @@ from leaklint.fixer import (
 )
 from leaklint.project import Project
 from leaklint.rule import RuleSelection
+from leaklint.source import SourceFile
 
 pytestmark = pytest.mark.usefixtures("fixer_rules")
 
@@ -155,6 +159,13 @@ def test_crlf_file_stays_crlf_when_an_edit_inserts_lines(tmp_path: Path) -> None
     assert (tmp_path / "mod.py").read_bytes() == (
         b"def f():\r\n    added()\r\n    line_added()\r\n    return 1\r\n"
     )
+
+
+def test_cr_only_file_keeps_its_final_cr(tmp_path: Path) -> None:
+    # libcst drops a final lone \r from module.code; the fixer must keep it.
+    write(tmp_path, {"mod.py": b"def f():\r    add_line()\r"})
+    run_fix(tmp_path, ["LL996"])
+    assert (tmp_path / "mod.py").read_bytes() == b"def f():\r    added()\r    line_added()\r"
 
 
 def test_latin1_cookie_file_keeps_its_encoding(tmp_path: Path) -> None:
@@ -480,3 +491,50 @@ def test_hard_linked_file_is_not_replaced(tmp_path: Path) -> None:
     outcome = run_fix(tmp_path, ["LL991"])
     assert (tmp_path / "mod.py").read_text() == "old_name()\n"
     assert outcome.problems[0].message.startswith("not written: the file has other hard links")
+
+
+# --------------------------------------------------------------------------- property
+
+
+_STATEMENTS = (
+    "alpha = 1",
+    "s = 'a\x0cb\x0bc\x1cd\x85e\u2028f'; beta = s",
+    "# comment with \u2029 and \x0c inside",
+    "def gamma(x):\n    return delta(x)",
+    "café = 'é' * 3; epsilon = café",
+    "if zeta:\n    pass\x0c",
+    "t = '''a\nb'''; eta = t",
+    "",
+)
+
+
+@given(
+    statements=st.lists(st.sampled_from(_STATEMENTS), min_size=1, max_size=8),
+    newline=st.sampled_from(["\n", "\r\n", "\r"]),
+    bom=st.booleans(),
+)
+@settings(max_examples=60, deadline=None)
+def test_offsets_agree_with_libcst_positions(
+    statements: list[str], newline: str, bom: bool
+) -> None:
+    lines = [*statements, "omega = 1"]
+    text = newline.join(s.replace("\n", newline) for s in lines) + newline
+    raw = (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
+    source = SourceFile.parse(Path("x.py"), raw)
+    assert source.module is not None
+    document = read_document(Path("x.py"), raw)
+    for node in _names(source.module):
+        start, end = source.range_of(node)
+        begin = document.offset(start.row, start.column)
+        assert document.text[begin : document.offset(end.row, end.column)] == node.value
+
+
+def _names(module: cst.Module) -> list[cst.Name]:
+    found: list[cst.Name] = []
+
+    class Collect(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            found.append(node)
+
+    module.visit(Collect())
+    return found

@@ -121,7 +121,16 @@ def read_document(path: Path, raw: bytes | None) -> Document:
         if source.module is None:
             reason = source.error.message if source.error else "it does not parse"
             raise FixError(f"the file does not parse ({reason})")
-        text, encoding = source.module.code, source.module.encoding
+        encoding = source.module.encoding
+        try:
+            text = raw.decode(encoding)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise FixError(f"the file does not decode as {encoding}") from exc
+        # libcst's positions are computed on ``module.code``. It drops a final lone \r, so
+        # allow trailing line breaks beyond it; any other difference is a doubt.
+        code = source.module.code
+        if not (text.startswith(code) and not text[len(code) :].strip("\r\n")):
+            raise FixError("libcst does not read the file back as it is")
         if text.encode(encoding) != raw:
             raise FixError("the file does not survive decoding and encoding unchanged")
     else:
