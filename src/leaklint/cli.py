@@ -102,6 +102,8 @@ def check(
         click.echo(output, nl=False)
     if output_format in ("full", "concise"):
         _summary(len(result.diagnostics))
+    for warning in result.warnings:
+        click.echo(f"leaklint: warning: {warning}", err=True)
     for error in result.internal_errors:
         click.echo(f"leaklint: error: {error}", err=True)
     if result.internal_errors:

@@ -271,8 +271,14 @@ def iter_files(paths: Sequence[Path], exclude: tuple[str, ...] = ()) -> Iterator
     for path in paths:
         if path.is_dir():
             yield from _walk(path, _parent_ignores(path), exclude)
-        elif not _excluded(path, exclude):
+        elif _is_lintable(path) and not _excluded(path, exclude):
             yield path
+
+
+def _is_lintable(path: Path) -> bool:
+    """A regular file, or a broken link named on purpose (so its error is shown); never a FIFO,
+    whose read would block forever."""
+    return path.is_file() or (path.is_symlink() and not path.exists())
 
 
 def _excluded(path: Path, exclude: tuple[str, ...]) -> bool:
@@ -338,5 +344,14 @@ def _walk(directory: Path, ignores: list[_Ignore], exclude: tuple[str, ...]) -> 
             if (path / "pyvenv.cfg").exists():
                 continue
             yield from _walk(path, ignores, exclude)
-        else:
+        elif _is_regular_file(entry):
+            # Broken links, link loops, FIFOs and sockets are not source files (a FIFO would
+            # block the read forever).
             yield path
+
+
+def _is_regular_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
