@@ -261,3 +261,21 @@ def test_rule_crash_is_isolated_to_its_file(
     assert_clean_exit(result, 2)
     assert "test_a.py: internal error in LL999" in result.output
     assert lines_with(result, "test_b.py:1:1: LL999")
+
+
+def test_gitignore_applies_below_but_not_to_a_directory_named_on_purpose(
+    tmp_path: Path, marker_rule: None
+) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("/vendor\ngenerated_*.py\n")
+    vendor = tmp_path / "vendor"
+    vendor.mkdir()
+    (vendor / "test_v.py").write_text("import threading\n")
+    (tmp_path / "test_kept.py").write_text("import threading\n")
+    (tmp_path / "generated_x.py").write_text("import threading\n")
+    whole = run(str(tmp_path), "--select", MARKER)
+    assert lines_with(whole, "test_kept.py:1:1")
+    assert not lines_with(whole, "test_v.py")
+    assert not lines_with(whole, "generated_x.py")
+    named = run(str(vendor), "--select", MARKER)
+    assert lines_with(named, "test_v.py:1:1")

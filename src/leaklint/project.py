@@ -311,7 +311,8 @@ def _read_gitignore(directory: Path) -> _Ignore | None:
 
 
 def _parent_ignores(directory: Path) -> list[_Ignore]:
-    """``.gitignore`` files above ``directory`` up to the repository root."""
+    """``.gitignore`` files above ``directory`` up to the repository root. A directory named on
+    purpose is linted even when those files ignore it (then they say nothing about it)."""
     ignores: list[_Ignore] = []
     for parent in directory.parents:
         found = _read_gitignore(parent)
@@ -319,6 +320,8 @@ def _parent_ignores(directory: Path) -> list[_Ignore]:
             ignores.append(found)
         if (parent / ".git").exists():
             break
+    if any(ignore.ignored(directory, True) for ignore in ignores):
+        return []
     return list(reversed(ignores))
 
 
