@@ -92,7 +92,7 @@ class EventLoopFixtureOverride(FileRule):
         if scope in SCOPES and scope != "function":
             message += f"; tests no longer share its {scope}-scoped loop"
         else:
-            message += "; tests do not run on the loop it makes"
+            message += "; it no longer sets the loop tests run on"
         fix, help_text = self._fix(fixture, model)
         self.report(fixture.node.name, message, fix=fix, help=help_text)
 
@@ -136,6 +136,18 @@ class EventLoopFixtureOverride(FileRule):
         return self.make_fix(Applicability.UNSAFE, text, *edits), None
 
     def _requested_elsewhere(self, fixture: FixtureDef, model: FileModel) -> bool:
+        """Whether deleting the fixture could break a request for it: in this file, or (for a
+        conftest) in any test module or conftest below it that mentions ``event_loop``."""
+        path = self.source.path
+        if self.project.is_conftest(path):
+            for other in self.project.python_files:
+                if other == path or not self.project.is_pytest_file(other):
+                    continue
+                if not other.is_relative_to(path.parent):
+                    continue
+                raw = self.project.read(other)
+                if isinstance(raw, OSError) or EVENT_LOOP.encode() in raw:
+                    return True
         if any(EVENT_LOOP in t.params for t in model.tests):
             return True
         if any(EVENT_LOOP in f.params for f in model.fixtures if f is not fixture):

@@ -15,7 +15,11 @@ if TYPE_CHECKING:
 
 EVENT_LOOP = "event_loop"
 USEFIXTURES = frozenset({"pytest.mark.usefixtures"})
-HELP = "call `asyncio.get_running_loop()` inside the async test or fixture instead"
+ASYNC_HELP = "call `asyncio.get_running_loop()` inside the async test or fixture instead"
+SYNC_HELP = (
+    "make it async and call `asyncio.get_running_loop()`, or run coroutines with "
+    "`asyncio.run()` / `asyncio.Runner` in the test"
+)
 
 
 @register
@@ -129,7 +133,7 @@ class EventLoopFixtureRequest(FileRule):
                 f"{who} requests `event_loop`, the project's own fixture ({self._where(defined)}), "
                 "not the loop pytest-asyncio runs it on"
             )
-        self.report(node, message, help=HELP)
+        self.report(node, message, help=ASYNC_HELP if in_async else SYNC_HELP)
 
     def _where(self, fixture: FixtureDef) -> str:
         where = self.project.relative(fixture.path).as_posix()
