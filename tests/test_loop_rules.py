@@ -537,3 +537,105 @@ def test_ll207_silent_in_auto_mode_and_without_pytest_asyncio(tmp_path: Path) ->
     )
     assert findings(tmp_path / "auto", "LL207") == []
     assert findings(tmp_path / "none", "LL207") == []
+
+
+def test_ll204_sets_loop_scope_on_the_module_mark(tmp_path: Path) -> None:
+    make_project(
+        tmp_path,
+        {
+            "pyproject.toml": STRICT,
+            "test_a.py": """\
+                import pytest
+
+                pytestmark = [pytest.mark.slow, pytest.mark.asyncio]
+
+
+                @pytest.fixture(scope="session")
+                def event_loop():
+                    yield None
+
+
+                async def test_a():
+                    pass
+
+
+                async def test_b():
+                    pass
+            """,
+        },
+    )
+    result = fixed(tmp_path, "test_a.py", "LL204")
+    assert 'pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="session")]' in result
+    assert "event_loop" not in result
+
+
+def test_ll204_in_a_class_leaves_a_module_mark_alone(tmp_path: Path) -> None:
+    make_project(
+        tmp_path,
+        {
+            "pyproject.toml": STRICT,
+            "test_a.py": """\
+                import pytest
+
+                pytestmark = pytest.mark.asyncio
+
+
+                class TestA:
+                    @pytest.fixture(scope="class")
+                    def event_loop(self):
+                        yield None
+
+                    async def test_a(self):
+                        pass
+
+
+                async def test_outside():
+                    pass
+            """,
+        },
+    )
+    (found,) = findings(tmp_path, "LL204")
+    assert found.fix is None and found.help is not None
+
+
+@pytest.mark.parametrize("code", ["LL204", "LL206"])
+def test_overrides_are_fine_without_pytest_asyncio(tmp_path: Path, code: str) -> None:
+    make_project(
+        tmp_path,
+        {
+            "pyproject.toml": "[tool.pytest.ini_options]\naddopts = '-ra'\n",
+            "conftest.py": """\
+                import pytest
+
+                @pytest.fixture
+                def event_loop():
+                    return None
+
+                @pytest.fixture
+                def event_loop_policy():
+                    return None
+            """,
+        },
+    )
+    assert findings(tmp_path, code) == []
+
+
+def test_ll205_parametrize_with_a_list_of_names(tmp_path: Path) -> None:
+    make_project(
+        tmp_path,
+        {
+            "pyproject.toml": STRICT,
+            "test_a.py": """\
+                import pytest
+
+                @pytest.mark.parametrize(argnames=["event_loop"], argvalues=[1])
+                def test_a(event_loop):
+                    pass
+
+                @pytest.mark.parametrize("other", [1])
+                def test_b(other, event_loop):
+                    pass
+            """,
+        },
+    )
+    assert [d.location.row for d in findings(tmp_path, "LL205")] == [8]
