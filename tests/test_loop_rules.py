@@ -639,3 +639,45 @@ def test_ll205_parametrize_with_a_list_of_names(tmp_path: Path) -> None:
         },
     )
     assert [d.location.row for d in findings(tmp_path, "LL205")] == [8]
+
+
+def test_ll204_in_a_nested_class_leaves_the_outer_class_mark_alone(tmp_path: Path) -> None:
+    make_project(
+        tmp_path,
+        {
+            "pyproject.toml": STRICT,
+            "test_a.py": """\
+                import pytest
+
+
+                @pytest.mark.asyncio
+                class TestOuter:
+                    class TestInner:
+                        @pytest.fixture(scope="class")
+                        def event_loop(self):
+                            yield None
+
+                        async def test_a(self):
+                            pass
+
+                    async def test_b(self):
+                        pass
+
+
+                class TestOwnMark:
+                    pytestmark = [pytest.mark.asyncio]
+
+                    @pytest.fixture(scope="class")
+                    def event_loop(self):
+                        yield None
+
+                    async def test_c(self):
+                        pass
+            """,
+        },
+    )
+    outer, own = findings(tmp_path, "LL204")
+    assert outer.fix is None
+    assert own.fix is not None
+    result = apply_edits((tmp_path / "test_a.py").read_text(), own.fix.edits)
+    assert 'pytestmark = [pytest.mark.asyncio(loop_scope="class")]' in result

@@ -20,8 +20,9 @@ class AsyncioMarkScope(FileRule):
 
     ## Why is this bad?
     `scope=` on the asyncio mark was deprecated in pytest-asyncio 0.24 in favour of
-    `loop_scope=`, and warns on every test it applies to. A mark with both keywords is a hard
-    failure: "An asyncio pytest marker defines both "scope" and "loop_scope"". The name also
+    `loop_scope=`, and warns on every test it applies to. A mark with both keywords stops the
+    collection of the whole module: "An asyncio pytest marker defines both "scope" and
+    "loop_scope", but it should only use "loop_scope"". The name also
     misleads: it sets the event loop's scope, not a cache scope.
 
     ## Example
@@ -88,8 +89,8 @@ class AsyncioMarkScope(FileRule):
             )
         self.report(
             scope,
-            "the asyncio mark passes both `scope=` and `loop_scope=`; pytest-asyncio fails the "
-            "test",
+            "the asyncio mark passes both `scope=` and `loop_scope=`; pytest-asyncio fails "
+            "collecting the module",
             fix=fix,
         )
 

@@ -203,8 +203,8 @@ class EventLoopFixtureOverride(FileRule):
                         edits.append(edit)
                 edits.append(self._decorate(test, f'@{spelling}(loop_scope="{scope}")'))
                 continue
-            if in_class and mark.level == "module":
-                return None  # the module's mark also covers tests outside the class
+            if in_class and not self._owned_by_fixture_class(fixture, test, mark):
+                return None  # the mark also covers tests outside the fixture's class
             if any(m is mark for m in edited):
                 continue
             edited.append(mark)
@@ -215,6 +215,32 @@ class EventLoopFixtureOverride(FileRule):
         if fixture.class_name is None:
             return True
         return any(_contains(cls, fixture.node) for cls in test.class_nodes)
+
+    def _owned_by_fixture_class(self, fixture: FixtureDef, test: TestDef, mark: Mark) -> bool:
+        """Whether ``mark`` is written on the class that holds ``fixture`` (a decorator or its
+        ``pytestmark``), so that editing it only reaches that class's tests."""
+        if mark.level != "class":
+            return False
+        owner = next((c for c in test.class_nodes if _contains(c, fixture.node)), None)
+        if owner is None:
+            return False
+        if any(d.decorator is mark.expr for d in owner.decorators):
+            return True
+        inner = owner.body.body if isinstance(owner.body, cst.IndentedBlock) else ()
+        for stmt in inner:
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                continue
+            for small in stmt.body:
+                if not isinstance(small, cst.Assign):
+                    continue
+                value = small.value
+                if value is mark.expr:
+                    return True
+                if isinstance(value, (cst.List, cst.Tuple)) and any(
+                    e.value is mark.expr for e in value.elements
+                ):
+                    return True
+        return False
 
     def _mark_spelling(self) -> tuple[str, Edit | None]:
         module = self.source.module

@@ -19,9 +19,10 @@ class AsyncFixtureInStrictMode(FileRule):
 
     ## Why is this bad?
     In strict mode pytest-asyncio only runs fixtures declared with `@pytest_asyncio.fixture`.
-    An async `@pytest.fixture` is left to pytest, which does not await it: the test receives
-    a coroutine or async generator instead of the value, the setup code never runs, and
-    pytest-asyncio warns that this will become an error.
+    An async `@pytest.fixture` is left to pytest, which cannot run it: since pytest 8.4 every
+    test that requests it errors at setup ("requested an async fixture ... with no plugin or
+    hook that handled it"); older versions hand the test an un-awaited coroutine or async
+    generator, so the setup code never runs.
 
     ## Example
     ```python
@@ -87,6 +88,6 @@ class AsyncFixtureInStrictMode(FileRule):
         self.report(
             fixture.decorator.decorator,
             f"async fixture `{fixture.name}` uses plain `@pytest.fixture`; in strict mode "
-            "pytest-asyncio does not run it and tests receive a coroutine instead of its value",
+            "pytest-asyncio ignores it and every test that requests it errors",
             fix=fix,
         )
