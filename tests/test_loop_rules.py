@@ -681,3 +681,20 @@ def test_ll204_in_a_nested_class_leaves_the_outer_class_mark_alone(tmp_path: Pat
     assert own.fix is not None
     result = apply_edits((tmp_path / "test_a.py").read_text(), own.fix.edits)
     assert 'pytestmark = [pytest.mark.asyncio(loop_scope="class")]' in result
+
+
+def test_ll201_loop_scope_none_means_the_config_default(tmp_path: Path) -> None:
+    make_project(
+        tmp_path,
+        {
+            "pyproject.toml": STRICT,
+            "test_a.py": """\
+                import pytest_asyncio
+
+                @pytest_asyncio.fixture(scope="module", loop_scope=None)
+                async def db():
+                    yield 1
+            """,
+        },
+    )
+    assert 'loop_scope="module")' in fixed(tmp_path, "test_a.py", "LL201")

@@ -116,9 +116,12 @@ class FixtureDef:
 
     @property
     def has_loop_scope_arg(self) -> bool:
-        """Whether the decorator passes ``loop_scope=`` (literal or not)."""
+        """Whether the decorator passes ``loop_scope=`` (literal or not; ``None`` is no value)."""
         call = self.decorator_call
-        return call is not None and keyword(call, "loop_scope") is not None
+        arg = None if call is None else keyword(call, "loop_scope")
+        return arg is not None and not (
+            isinstance(arg.value, cst.Name) and arg.value.value == "None"
+        )
 
 
 @dataclass(eq=False)
