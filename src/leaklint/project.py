@@ -212,6 +212,20 @@ class Project:
         return False
 
     @cached_property
+    def uses_other_async_plugin(self) -> bool:
+        """Whether a test module or conftest uses anyio's or trio's pytest plugin, whose async
+        fixtures are plain ``@pytest.fixture`` functions in pytest-asyncio's strict mode."""
+        if "trio_mode" in self.config.settings:
+            return True
+        for path in self.python_files:
+            if not self.is_pytest_file(path):
+                continue
+            raw = self.read(path)
+            if isinstance(raw, bytes) and _OTHER_ASYNC_PLUGIN.search(raw):
+                return True
+        return False
+
+    @cached_property
     def declares_pytest_asyncio(self) -> bool:
         """pytest-asyncio named in pyproject dependencies, dependency groups or requirements."""
         root = self.root
@@ -233,6 +247,9 @@ class Project:
         return False
 
 
+_OTHER_ASYNC_PLUGIN = re.compile(
+    rb"mark\.(?:anyio|trio)\b|\banyio_backend\b|\bpytest_trio\b|\btrio_mode\b"
+)
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
