@@ -131,6 +131,8 @@ def check(
     if output_format in ("full", "concise"):
         fixed = None if outcome is None else len(outcome.fixed)
         _summary(len(result.diagnostics), fixed, _fixable(result.diagnostics, unsafe_fixes))
+    for warning in result.warnings:
+        click.echo(f"leaklint: warning: {warning}", err=True)
     for error in result.internal_errors:
         click.echo(f"leaklint: error: {error}", err=True)
     if result.internal_errors:
