@@ -192,6 +192,26 @@ def _show(name: str, golden: Path, produced: Path) -> str:
     return "\n".join([f"{name} differs from its golden file:", *diff])
 
 
+REAL_CASES = [case for case in case_folders() if not case.is_relative_to(DATA)]
+
+
+@pytest.mark.parametrize("case", REAL_CASES, ids=[_case_id(c) for c in REAL_CASES])
+def test_every_fixture_case_fixes_cleanly(case: Path, tmp_path: Path) -> None:
+    """With or without golden files: every fix of the real rules applies (none dropped), the
+    result parses, nothing fixable is left, and fixing again changes nothing."""
+    work = tmp_path / case.name
+    shutil.copytree(case, work, ignore=shutil.ignore_patterns(f"*{GOLDEN}", *CONTROL_FILES))
+    rules = rules_for(case)
+    outcome = fix_project(loader(work), rules, unsafe=True)
+    assert not outcome.remaining.internal_errors, outcome.remaining.internal_errors
+    assert dropped(outcome, work) == []
+    for path in outcome.changes:
+        assert_parses(path)
+    left = [d for d in outcome.remaining.diagnostics if applicable(d.fix, True)]
+    assert not left, [f"{d.path.name}:{d.location.row}: {d.code}" for d in left]
+    assert fix_project(loader(work), rules, unsafe=True).changes == {}
+
+
 def test_the_harness_has_a_case() -> None:
     assert any(has_goldens(case) for case in case_folders() if case.is_relative_to(DATA))
 
