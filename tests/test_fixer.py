@@ -431,7 +431,7 @@ def test_cli_without_fix_counts_available_fixes(
     assert "1 fixable with --fix." in result.stderr
     assert "1 hidden fix can be enabled with --unsafe-fixes." in result.stderr
     result = cli(tmp_path, "--unsafe-fixes", "--select", "LL991,LL992", monkeypatch=monkeypatch)
-    assert "2 fixable with --fix." in result.stderr
+    assert "2 fixable with --fix --unsafe-fixes." in result.stderr
     assert "hidden" not in result.stderr
     assert (tmp_path / "mod.py").read_text() == "old_name()\nrisky()\n"
 

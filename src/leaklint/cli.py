@@ -130,7 +130,8 @@ def check(
         click.echo(output, nl=False)
     if output_format in ("full", "concise"):
         fixed = None if outcome is None else len(outcome.fixed)
-        _summary(len(result.diagnostics), fixed, _fixable(result.diagnostics, unsafe_fixes))
+        fixable = _fixable(result.diagnostics, unsafe_fixes)
+        _summary(len(result.diagnostics), fixed, fixable, unsafe_fixes)
     for warning in result.warnings:
         click.echo(f"leaklint: warning: {warning}", err=True)
     for error in result.internal_errors:
@@ -142,7 +143,7 @@ def check(
     sys.exit(EXIT_CLEAN)
 
 
-def _summary(count: int, fixed: int | None, fixable: tuple[int, int]) -> None:
+def _summary(count: int, fixed: int | None, fixable: tuple[int, int], unsafe: bool) -> None:
     """``fixed`` is None without --fix; ``fixable`` counts findings with applicable fixes and
     those with unsafe fixes left out."""
     total = count + (fixed or 0)
@@ -155,7 +156,8 @@ def _summary(count: int, fixed: int | None, fixable: tuple[int, int]) -> None:
         click.echo(f"Found {total} {noun}.", err=True)
     applicable, hidden = fixable
     if applicable and fixed is None:
-        click.echo(f"{applicable} fixable with --fix.", err=True)
+        options = "--fix --unsafe-fixes" if unsafe else "--fix"
+        click.echo(f"{applicable} fixable with {options}.", err=True)
     if hidden:
         noun = "fix" if hidden == 1 else "fixes"
         click.echo(f"{hidden} hidden {noun} can be enabled with --unsafe-fixes.", err=True)
