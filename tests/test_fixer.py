@@ -538,3 +538,28 @@ def _names(module: cst.Module) -> list[cst.Name]:
 
     module.visit(Collect())
     return found
+
+
+def test_write_group_rolls_back_when_a_later_file_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = tmp_path / "a.py", tmp_path / "b.py"
+    first.write_bytes(b"a\n")
+    second.write_bytes(b"b\n")
+    real_replace = os.replace
+
+    def replace_then_edit_b(src: str | Path, dst: str | Path) -> None:
+        real_replace(src, dst)
+        if Path(dst).name == "a.py":
+            second.write_bytes(b"edited by someone else\n")
+
+    monkeypatch.setattr(os, "replace", replace_then_edit_b)
+    problem = write_group({first: (b"a\n", b"A\n"), second: (b"b\n", b"B\n")})
+    assert problem == Problem(
+        second,
+        "not written: it changed on disk while leaklint was fixing it; "
+        "nothing of this fix was written",
+    )
+    assert first.read_bytes() == b"a\n"
+    assert second.read_bytes() == b"edited by someone else\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.py", "b.py"]

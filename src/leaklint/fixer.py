@@ -461,8 +461,9 @@ def _sync_folder(folder: Path) -> None:
 
 
 def write_group(contents: Mapping[Path, tuple[bytes | None, bytes]]) -> Problem | None:
-    """Write several files as one: either all are replaced or none is (a replace that fails
-    midway is rolled back). ``contents`` maps a path to (bytes read, new bytes)."""
+    """Write several files as one: either all are replaced or none is (replaces already done
+    are rolled back when a later one cannot be). ``contents`` maps a path to (bytes read, new
+    bytes)."""
     pending = [_Pending(path.resolve(), new, old) for path, (old, new) in contents.items()]
     done: list[_Pending] = []
     try:
@@ -476,28 +477,36 @@ def write_group(contents: Mapping[Path, tuple[bytes | None, bytes]]) -> Problem 
                 reason = exc.strerror or str(exc)
                 return Problem(path, f"not written: cannot write a temporary file: {reason}")
         for item, path in zip(pending, contents, strict=True):
-            # The last look: the file must still hold what was read.
-            if _current(item.path) != item.expected:
-                return Problem(path, "not written: it changed on disk while leaklint was fixing it")
-            assert item.temporary is not None
-            os.replace(item.temporary, item.path)
-            item.temporary = None
-            done.append(item)
-            _sync_folder(item.path.parent)
-        return None
-    except OSError as exc:
-        failed = next(iter(contents))
-        for item in done:  # put back what was already replaced
-            with contextlib.suppress(OSError):
-                if item.expected is None:
-                    item.path.unlink()
+            try:
+                # The last look: the file must still hold what was read.
+                if _current(item.path) != item.expected:
+                    problem = "it changed on disk while leaklint was fixing it"
                 else:
-                    _restore(item)
-        reason = exc.strerror or str(exc)
-        return Problem(failed, f"not written: {reason}; nothing of this fix was written")
+                    assert item.temporary is not None
+                    os.replace(item.temporary, item.path)
+                    item.temporary = None
+                    done.append(item)
+                    _sync_folder(item.path.parent)
+                    continue
+            except OSError as exc:
+                problem = exc.strerror or str(exc)
+            _roll_back(done)
+            extra = "; nothing of this fix was written" if len(pending) > 1 else ""
+            return Problem(path, f"not written: {problem}{extra}")
+        return None
     finally:
         for item in pending:
             _discard(item)
+
+
+def _roll_back(done: Sequence[_Pending]) -> None:
+    """Put back the files already replaced."""
+    for item in reversed(done):
+        with contextlib.suppress(OSError):
+            if item.expected is None:
+                item.path.unlink()
+            else:
+                _restore(item)
 
 
 def _restore(item: _Pending) -> None:
