@@ -109,15 +109,17 @@ def file_kind(path: Path) -> str | None:
     return None
 
 
-def read_document(path: Path, raw: bytes | None) -> Document:
-    """Decode ``raw`` (the bytes of ``path``; ``None`` if it does not exist) for editing."""
+def read_document(path: Path, raw: bytes | None, source: SourceFile | None = None) -> Document:
+    """Decode ``raw`` (the bytes of ``path``; ``None`` if it does not exist) for editing.
+    ``source`` is the file already parsed from ``raw``, when the caller has it."""
     kind = file_kind(path)
     if kind is None:
         raise FixError("leaklint does not edit files of this kind")
     if raw is None:
         text, encoding = "", "utf-8"
     elif kind == "python":
-        source = SourceFile.parse(path, raw)
+        if source is None or source.raw != raw:
+            source = SourceFile.parse(path, raw)
         if source.module is None:
             reason = source.error.message if source.error else "it does not parse"
             raise FixError(f"the file does not parse ({reason})")
@@ -271,8 +273,8 @@ class _Plan:
 class _Planner:
     """Choose the fixes of one pass and compute the files they produce."""
 
-    def __init__(self, read: Callable[[Path], bytes | OSError], blocked: Mapping[Path, str]):
-        self._read = read
+    def __init__(self, project: Project, blocked: Mapping[Path, str]):
+        self._project = project
         self._blocked = blocked
         self.documents: dict[Path, Document] = {}
         self._bad: dict[Path, str] = {}
@@ -286,13 +288,16 @@ class _Planner:
             try:
                 if path.exists() and not path.is_file():
                     raise FixError("not a regular file")  # never read a FIFO
-                raw = self._read(path)
+                raw = self._project.read(path)
                 if isinstance(raw, FileNotFoundError):
                     self.documents[path] = read_document(path, None)
                 elif isinstance(raw, OSError):
                     raise FixError(f"cannot read the file: {raw.strerror or raw}")
                 else:
-                    self.documents[path] = read_document(path, raw)
+                    # Python files were parsed for the lint already: reuse that parse.
+                    source = self._project.source(path) if file_kind(path) == "python" else None
+                    parsed = source if isinstance(source, SourceFile) else None
+                    self.documents[path] = read_document(path, raw, parsed)
             except FixError as exc:
                 self._bad[path] = str(exc)
                 raise
@@ -593,7 +598,7 @@ def fix_project(
                 "still applicable; the fixes may undo each other",
             )
             break
-        planner = _Planner(project.read, blocked)
+        planner = _Planner(project, blocked)
         plan = planner.plan(wanted)
         for diagnostic, reason in plan.rejected:
             skipped.add(fix_key(diagnostic))
