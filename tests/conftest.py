@@ -28,11 +28,12 @@ def fixer_rules() -> Iterator[None]:
     from leaklint.rule import _REGISTRY, all_rules
 
     all_rules()  # load the real rules first, so the registry is not seen as empty
-    added = [rule for rule in TEST_RULES if rule.code not in _REGISTRY]
-    for rule in added:
+    taken = [rule.code for rule in TEST_RULES if rule.code in _REGISTRY]
+    assert not taken, f"test-only rule codes now used by real rules: {taken}"
+    for rule in TEST_RULES:
         _REGISTRY[rule.code] = rule
     try:
         yield
     finally:
-        for rule in added:
+        for rule in TEST_RULES:
             del _REGISTRY[rule.code]
