@@ -290,3 +290,12 @@ def test_round_trip_over_stdlib_with_every_rule_that_fixes(tmp_path: Path) -> No
         pytest.skip("no fixable findings in the sample")
     dropped_fixes = [p for p in outcome.problems if "fix not applied" in p.message]
     assert not dropped_fixes, [f"{p.path}: {p.message}" for p in dropped_fixes]
+
+
+def test_test_only_rules_stay_out_of_the_registry() -> None:
+    from fixer_rules import TEST_RULES
+
+    from leaklint.rule import all_rules
+
+    codes = {rule.code for rule in all_rules()}
+    assert not codes & {rule.code for rule in TEST_RULES}
