@@ -67,11 +67,8 @@ class Settings:
         if not self.per_file_ignores:
             return ()
         relative = path.as_posix()
-        if self.base is not None:
-            try:
-                relative = path.relative_to(self.base).as_posix()
-            except ValueError:
-                pass
+        if self.base is not None and path.is_relative_to(self.base):
+            relative = path.relative_to(self.base).as_posix()
         codes: list[str] = []
         for pattern, ignored in self.per_file_ignores.items():
             pattern = pattern.removeprefix("./")
@@ -157,14 +154,14 @@ def _from_table(
             _check_code(path, key, code)
         per_file[glob] = values
     output_format = table.get("output-format")
-    if output_format is not None:
-        if not isinstance(output_format, str) or (
-            output_formats and output_format not in output_formats
-        ):
-            choices = ", ".join(output_formats)
-            raise SettingsError(
-                f"{path}: `output-format` must be one of {choices}, not {output_format!r}"
-            )
+    valid = isinstance(output_format, str) and (
+        not output_formats or output_format in output_formats
+    )
+    if output_format is not None and not valid:
+        choices = ", ".join(output_formats)
+        raise SettingsError(
+            f"{path}: `output-format` must be one of {choices}, not {output_format!r}"
+        )
     return Settings(
         path=path,
         select=lists.get("select"),
@@ -173,7 +170,7 @@ def _from_table(
         exclude=lists.get("exclude", ()),
         extend_exclude=lists.get("extend-exclude", ()),
         per_file_ignores=per_file,
-        output_format=output_format,
+        output_format=output_format if isinstance(output_format, str) else None,
     )
 
 
