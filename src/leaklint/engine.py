@@ -19,9 +19,10 @@ from leaklint.diagnostics import Diagnostic
 from leaklint.project import Project
 from leaklint.rule import FileRule, ProjectRule, Rule, get_rule
 from leaklint.source import SourceFile
-from leaklint.suppress import Suppression, is_suppressed, suppressions
+from leaklint.suppress import Suppressor
 
 SYNTAX_ERROR = "LL001"
+UNUSED_SUPPRESSION = "LL003"
 
 
 @dataclass
@@ -63,7 +64,12 @@ def lint(project: Project, rules: Sequence[type[Rule]]) -> LintResult:
         result.diagnostics.extend(diagnostics)
         result.internal_errors.extend(errors)
 
-    result.diagnostics = _unsuppressed(project, result.diagnostics)
+    suppressor = Suppressor(project)
+    result.diagnostics = suppressor.filter(result.diagnostics)
+    if UNUSED_SUPPRESSION in selected:
+        from leaklint.rules.ll003_unused_suppression import unused_suppressions
+
+        result.diagnostics.extend(unused_suppressions(project, suppressor, rules))
     result.diagnostics.sort(key=Diagnostic.sort_key)
     return result
 
@@ -126,17 +132,3 @@ def _syntax_error(source: SourceFile) -> Diagnostic:
     return rule_cls.diagnostic(
         message=source.error.message, path=source.path, start=source.error.location
     )
-
-
-def _unsuppressed(project: Project, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    tables: dict[Path, dict[int, list[Suppression]]] = {}
-    kept: list[Diagnostic] = []
-    for diagnostic in diagnostics:
-        if diagnostic.path not in tables:
-            raw = project.read(diagnostic.path)
-            text = "" if isinstance(raw, OSError) else raw.decode("utf-8", errors="replace")
-            tables[diagnostic.path] = suppressions(text)
-        table = tables[diagnostic.path]
-        if not is_suppressed(diagnostic.code, diagnostic.location.row, table):
-            kept.append(diagnostic)
-    return kept
