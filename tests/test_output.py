@@ -200,8 +200,11 @@ def test_github_warning_level_and_help_line(tmp_path: Path) -> None:
         path=tmp_path / "a.py",
         location=Location(1, 1),
         end_location=Location(1, 2),
-        fix=Fix(Applicability.SAFE, "Remove it", (Edit(tmp_path / "a.py", Location(1, 1),
-                                                          Location(1, 2), ""),)),
+        fix=Fix(
+            Applicability.SAFE,
+            "Remove it",
+            (Edit(tmp_path / "a.py", Location(1, 1), Location(1, 2), ""),),
+        ),
     )
     line = annotation(diagnostic, ReportContext(cwd=tmp_path, root=tmp_path))
     assert line.startswith("::warning file=a.py,")
