@@ -229,7 +229,7 @@ def test_github_output_has_one_line_per_finding() -> None:
 
 def test_output_file(tmp_path: Path) -> None:
     target = tmp_path / "report.sarif"
-    code, out, err = run_check("--output-format", "sarif", "--output-file", str(target))
+    code, out, _ = run_check("--output-format", "sarif", "--output-file", str(target))
     assert code == 1
     assert out == ""
     assert json.loads(target.read_text())["version"] == "2.1.0"
