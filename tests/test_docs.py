@@ -14,14 +14,34 @@ from leaklint.rule import DOC_HEADINGS, Rule, all_rules
 RULES_MD = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
 
 # The catalog in DESIGN.md.
-CATALOG = (
-    "LL001 LL002 LL003 "
-    "LL101 LL102 LL103 LL104 LL105 LL106 LL107 "
-    "LL201 LL202 LL203 LL204 LL205 LL206 LL207 "
-    "LL301 LL302 LL303 LL304 "
-    "LL401 LL402 LL403 LL404 "
-    "LL501"
-).split()
+CATALOG = [
+    "LL001",
+    "LL002",
+    "LL003",
+    "LL101",
+    "LL102",
+    "LL103",
+    "LL104",
+    "LL105",
+    "LL106",
+    "LL107",
+    "LL201",
+    "LL202",
+    "LL203",
+    "LL204",
+    "LL205",
+    "LL206",
+    "LL207",
+    "LL301",
+    "LL302",
+    "LL303",
+    "LL304",
+    "LL401",
+    "LL402",
+    "LL403",
+    "LL404",
+    "LL501",
+]
 
 RULES = all_rules()
 
