@@ -7,7 +7,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from leaklint.cli import main
 from leaklint.docs import REGENERATE, rules_markdown
 from leaklint.rule import DOC_HEADINGS, Rule, all_rules
 
@@ -79,3 +81,9 @@ def test_rules_markdown_lists_every_rule_with_its_docs() -> None:
     for rule in RULES:
         assert f"## {rule.code} {rule.name}\n" in text
         assert "### What it does" in text
+
+
+def test_cli_prints_the_same_markdown() -> None:
+    result = CliRunner().invoke(main, ["rules", "--markdown"])
+    assert result.exit_code == 0
+    assert result.stdout == rules_markdown(RULES)

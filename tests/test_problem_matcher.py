@@ -104,3 +104,15 @@ def test_full_output_headlines_match_and_context_lines_do_not() -> None:
     assert [(m.group(1), int(m.group(2)), m.group(4)) for m in matched] == [
         (ctx.display_path(d.path), d.location.row, d.code) for d in result.diagnostics
     ]
+
+
+def test_concise_output_is_never_coloured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.chdir(FIXTURES / "output" / "reported_project")
+    result = CliRunner().invoke(main, ["check", "--output-format", "concise"], color=True)
+    assert result.exit_code == 1
+    assert "\x1b[" not in result.stdout
+    regexp = re.compile(problem_matcher_regexp())
+    assert all(regexp.match(line) for line in result.stdout.splitlines())
+    coloured = CliRunner().invoke(main, ["check", "--output-format", "full"], color=True)
+    assert "\x1b[" in coloured.stdout
