@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
+from harness import (
+    ANNOTATION,
+    CODE,
+    FIXTURES,
+    annotated_files,
+    expected_findings,
+    fixture_projects,
+    selection_for,
+)
 
 from leaklint.diagnostics import Diagnostic, Edit, Location, Severity
 from leaklint.engine import lint
@@ -233,3 +243,50 @@ def test_unused_in_config_file(tmp_path: Path) -> None:
     assert diagnostic.path.name == "pytest.ini" and diagnostic.location.row == 2
     assert diagnostic.fix is not None
     assert apply(text, diagnostic.fix.edits) == "[pytest]\naddopts = -q\n"
+
+
+# ---- every fixture, silenced -------------------------------------------------------------
+
+CASES = fixture_projects()
+
+
+def silenced(text: str, python: bool) -> str:
+    """Turn every ``# error: CODES`` annotation into a suppression of those codes: in place
+    when it follows code; when it stands alone, onto the line it points at (Python) or left
+    on its own line above it (config files, where that form is accepted)."""
+    lines = text.splitlines(keepends=True)
+    out: list[str] = []
+    pending: list[str] = []
+    for line in lines:
+        match = ANNOTATION.search(line)
+        codes = [] if match is None else [m[1] for m in CODE.finditer(match["codes"])]
+        own_line = match is not None and not line[: match.start()].strip()
+        if match is not None and own_line and python:
+            pending += codes
+            continue
+        if match is not None:
+            leader = line[match.start()]
+            line = f"{line[: match.start()]}{leader} leaklint: ignore[{', '.join(codes)}]\n"
+        elif pending and python:
+            body = line.rstrip("\r\n")
+            line = f"{body}  # leaklint: ignore[{', '.join(pending)}]\n"
+            pending = []
+        out.append(line)
+    return "".join(out)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.relative_to(FIXTURES).as_posix() for c in CASES])
+def test_fixture_findings_are_all_suppressible(case: Path, tmp_path: Path) -> None:
+    expected = expected_findings(case)
+    copy = tmp_path / "case"
+    shutil.copytree(case, copy)
+    for path in annotated_files(copy):
+        text = path.read_text(encoding="utf-8")
+        path.write_text(silenced(text, python=path.suffix == ".py"), encoding="utf-8")
+    project = Project.load([copy])
+    result = lint(project, selection_for(expected).rules())
+    leftover = [
+        f"{d.path.relative_to(copy)}:{d.location.row}: {d.code} {d.message}"
+        for d in result.diagnostics
+    ]
+    assert leftover == []

@@ -44,6 +44,7 @@ _COMMENT = re.compile(
 )
 _LL_CODE = re.compile(r"^LL\d*$", re.IGNORECASE)
 _MARKERS = (b"leaklint", b"noqa", b"NOQA")
+UNUSED_CODE = "LL003"
 
 
 @dataclass(frozen=True)
@@ -298,7 +299,8 @@ class Suppressor:
     ) -> list[UnusedSuppression]:
         """Every comment (or code in one) that suppressed nothing, judging only codes whose
         rules all ran. A comment without codes is judged only when every rule ran; a bare
-        ``# noqa`` never is (it may be meant for another tool), nor a comment naming LL003."""
+        ``# noqa`` never is (it may be meant for another tool), nor a comment naming LL003.
+        A comment naming LL003 that applies to the line (as for any finding) silences it."""
         selected_codes = {r.code for r in selected}
         all_codes = [r.code for r in every]
 
@@ -313,19 +315,26 @@ class Suppressor:
             if isinstance(raw, OSError) or not any(m in raw for m in _MARKERS):
                 continue
             lines = raw.decode("utf-8", errors="replace").splitlines()
-            for s in self.table(path).suppressions:
+            table = self.table(path)
+            for s in table.suppressions:
                 used = self.used.get((path, s.line, s.column), set())
                 source_line = lines[s.line - 1]
                 if s.codes is None:
-                    if not (s.noqa or used or not all_ran):
+                    judge = all_ran and not s.noqa and not used
+                    if judge and not self._silenced(table, s.line):
                         found.append(UnusedSuppression(path, s, (), source_line))
                     continue
-                if any("LL003".startswith(c) for c in s.codes):
+                if UNUSED_CODE in s.codes:
                     continue
                 unused = tuple(c for c in s.codes if c not in used and judged(c))
-                if unused:
+                if unused and not self._silenced(table, s.line):
                     found.append(UnusedSuppression(path, s, unused, source_line))
         return found
+
+    def _silenced(self, table: _FileTable, line: int) -> bool:
+        return any(
+            s.codes is not None and UNUSED_CODE in s.codes for s in self._candidates(table, line)
+        )
 
 
 @dataclass(frozen=True)
