@@ -206,6 +206,8 @@ def test_used_suppression_is_not_reported(tmp_path: Path) -> None:
         ("x = 1  # leaklint: ignore[LL001, LL9]\n", "x = 1  # leaklint: ignore[LL9]\n"),
         ("x = 1  # leaklint: ignore[LL001]  # keep me\n", "x = 1  # keep me\n"),
         ("# leaklint: ignore[LL001]\nx = 1\n", "x = 1\n"),
+        ("x = 1\n    # leaklint: ignore[LL001]", "x = 1\n"),
+        ("x = 1  # leaklint: ignore[LL001]", "x = 1"),
     ],
 )
 def test_unused_suppression_and_its_fix(tmp_path: Path, line: str, fixed: str) -> None:

@@ -319,6 +319,8 @@ class Suppressor:
             for s in table.suppressions:
                 used = self.used.get((path, s.line, s.column), set())
                 source_line = lines[s.line - 1]
+                if s.line == len(lines) and not raw.endswith((b"\n", b"\r")):
+                    source_line += "\0"  # marks a last line without a line break
                 if s.codes is None:
                     judge = all_ran and not s.noqa and not used
                     if judge and not self._silenced(table, s.line):
@@ -354,7 +356,10 @@ class UnusedSuppression:
 
 
 def removal_fix(path: Path, s: Suppression, unused: Sequence[str], source_line: str) -> Fix:
-    """Remove the comment, or only its unused codes."""
+    """Remove the comment, or only its unused codes. ``source_line`` ends with NUL when it is
+    the file's last line and has no line break."""
+    last_unterminated = source_line.endswith("\0")
+    source_line = source_line.removesuffix("\0")
     codes = s.codes or ()
     kept = [c for c in codes if c not in unused]
     if s.codes is not None and (kept or s.foreign):
@@ -376,7 +381,10 @@ def removal_fix(path: Path, s: Suppression, unused: Sequence[str], source_line: 
     rest = source_line[s.end_column - 1 :]
     if not before.strip() and not rest.strip():
         # The comment is the whole line: drop the line.
-        edit = Edit(path, Location(s.line, 1), Location(s.line + 1, 1), "")
+        end = (
+            Location(s.line, len(source_line) + 1) if last_unterminated else Location(s.line + 1, 1)
+        )
+        edit = Edit(path, Location(s.line, 1), end, "")
     else:
         trimmed = before.rstrip()
         rest = rest.strip()
