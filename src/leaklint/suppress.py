@@ -319,18 +319,17 @@ class Suppressor:
             for s in table.suppressions:
                 used = self.used.get((path, s.line, s.column), set())
                 source_line = lines[s.line - 1]
-                if s.line == len(lines) and not raw.endswith((b"\n", b"\r")):
-                    source_line += "\0"  # marks a last line without a line break
+                unterminated = s.line == len(lines) and not raw.endswith((b"\n", b"\r"))
                 if s.codes is None:
                     judge = all_ran and not s.noqa and not used
                     if judge and not self._silenced(table, s.line):
-                        found.append(UnusedSuppression(path, s, (), source_line))
+                        found.append(UnusedSuppression(path, s, (), source_line, unterminated))
                     continue
                 if UNUSED_CODE in s.codes:
                     continue
                 unused = tuple(c for c in s.codes if c not in used and judged(c))
                 if unused and not self._silenced(table, s.line):
-                    found.append(UnusedSuppression(path, s, unused, source_line))
+                    found.append(UnusedSuppression(path, s, unused, source_line, unterminated))
         return found
 
     def _silenced(self, table: _FileTable, line: int) -> bool:
@@ -345,6 +344,8 @@ class UnusedSuppression:
     suppression: Suppression
     unused: tuple[str, ...]  # empty: the whole comment (it has no codes)
     source_line: str
+    # The comment's line is the file's last and has no line break.
+    unterminated: bool = False
 
     @property
     def whole(self) -> bool:
@@ -352,14 +353,15 @@ class UnusedSuppression:
         return s.codes is None or (set(s.codes) <= set(self.unused) and not s.foreign)
 
     def fix(self) -> Fix:
-        return removal_fix(self.path, self.suppression, self.unused, self.source_line)
+        return removal_fix(
+            self.path, self.suppression, self.unused, self.source_line, self.unterminated
+        )
 
 
-def removal_fix(path: Path, s: Suppression, unused: Sequence[str], source_line: str) -> Fix:
-    """Remove the comment, or only its unused codes. ``source_line`` ends with NUL when it is
-    the file's last line and has no line break."""
-    last_unterminated = source_line.endswith("\0")
-    source_line = source_line.removesuffix("\0")
+def removal_fix(
+    path: Path, s: Suppression, unused: Sequence[str], source_line: str, unterminated: bool = False
+) -> Fix:
+    """Remove the comment, or only its unused codes."""
     codes = s.codes or ()
     kept = [c for c in codes if c not in unused]
     if s.codes is not None and (kept or s.foreign):
@@ -381,9 +383,7 @@ def removal_fix(path: Path, s: Suppression, unused: Sequence[str], source_line: 
     rest = source_line[s.end_column - 1 :]
     if not before.strip() and not rest.strip():
         # The comment is the whole line: drop the line.
-        end = (
-            Location(s.line, len(source_line) + 1) if last_unterminated else Location(s.line + 1, 1)
-        )
+        end = Location(s.line, len(source_line) + 1) if unterminated else Location(s.line + 1, 1)
         edit = Edit(path, Location(s.line, 1), end, "")
     else:
         trimmed = before.rstrip()
