@@ -59,7 +59,7 @@ class Suppression:
     noqa: bool = False
     file_level: bool = False
     own_line: bool = False  # nothing but this comment on its line
-
+    # Other tools' codes in a ``# noqa`` list; the fix keeps them.
     foreign: tuple[str, ...] = ()
 
     def covers(self, code: str) -> bool:
@@ -278,7 +278,7 @@ class Suppressor:
 
     def _candidates(self, table: _FileTable, line: int) -> list[Suppression]:
         found = [*table.file_level, *table.by_line.get(line, ())]
-        if table.python:
+        if table.python and any(other < line for other in table.by_line):
             first = self._statement_start(table.path, line)
             if first is not None and first != line:
                 found += table.by_line.get(first, ())
