@@ -61,6 +61,7 @@ def test_forms() -> None:
         "d = 4  # noqa: E501\n"
         "e = 5  # noqa\n"
         "f = 6  # NOQA:LL2\n"
+        "g = 7  # leaklint:ignore [LL401]\n"
     )
     found = {s.line: s for s in parse_suppressions(text, python=True)}
     assert found[1].codes == ("LL401", "LL402")
@@ -69,6 +70,7 @@ def test_forms() -> None:
     assert 4 not in found  # another tool's noqa
     assert found[5].codes is None and found[5].noqa
     assert found[6].codes == ("LL2",)
+    assert found[7].codes == ("LL401",)
     assert found[1].column == 8
 
 

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 _COMMENT = re.compile(
     r"(?P<leader>[#;])\s*(?:"
-    r"leaklint:\s*(?P<kind>ignore-file|ignore)\b(?:\[(?P<bracket>[^\]]*)\])?"
+    r"leaklint:\s*(?P<kind>ignore-file|ignore)\b(?:\s*\[(?P<bracket>[^\]]*)\])?"
     r"|(?P<noqa>noqa)\b(?::\s*(?P<colon>[A-Za-z]+[0-9]+(?:\s*,\s*[A-Za-z]+[0-9]+)*))?"
     r")",
     re.IGNORECASE,
