@@ -59,7 +59,7 @@ class Suppression:
     noqa: bool = False
     file_level: bool = False
     own_line: bool = False  # nothing but this comment on its line
-    # Other tools' codes in a ``# noqa`` list; the fix keeps them.
+    # Other tools' codes in the same noqa list; the fix keeps them.
     foreign: tuple[str, ...] = ()
 
     def covers(self, code: str) -> bool:
