@@ -98,18 +98,12 @@ def check(
             ignore=_codes(ignore) or settings.ignore,
         )
         rules = selection.rules()
-        project = Project.load(
-            targets, config_file=config_file, exclude=settings.exclude_patterns()
-        )
+        project = Project.load(targets, config_file=config_file, settings=settings)
     except (UnknownRuleError, UsageError, SettingsError) as exc:
         _fail(str(exc))
         return
     output_format = output_format or settings.output_format or "full"
     result = lint(project, rules)
-    if settings.per_file_ignores:
-        result.diagnostics = [
-            d for d in result.diagnostics if not settings.is_ignored(d.path, d.code)
-        ]
 
     def lines(path: Path) -> list[str]:
         raw = project.read(path)

@@ -130,7 +130,11 @@ def lint(project: Project, rules: Sequence[type[Rule]]) -> LintResult:
         result.internal_errors.extend(errors)
 
     suppressor = Suppressor(project)
-    result.diagnostics = suppressor.filter(result.diagnostics)
+    result.diagnostics = [
+        d
+        for d in suppressor.filter(result.diagnostics)
+        if not project.settings.is_ignored(d.path, d.code)
+    ]
     if UNUSED_SUPPRESSION in selected:
         from leaklint.rules.ll003_unused_suppression import unused_suppressions
 
