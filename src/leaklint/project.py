@@ -21,6 +21,7 @@ import pathspec
 from leaklint.loops import LoopUse
 from leaklint.pytest_config import PytestConfig, discover
 from leaklint.pytest_model import Collection, FileModel, read_file_model
+from leaklint.settings import Settings
 from leaklint.source import SourceFile
 
 if sys.version_info >= (3, 11):
@@ -66,6 +67,7 @@ class Project:
     python_files: list[Path]
     cargo_files: list[Path]
     exclude: tuple[str, ...] = ()
+    settings: Settings = field(default_factory=Settings)
     _sources: dict[Path, SourceFile] = field(default_factory=dict, repr=False)
     _raw: dict[Path, bytes | OSError] = field(default_factory=dict, repr=False)
     _models: dict[Path, FileModel | None] = field(default_factory=dict, repr=False)
@@ -76,8 +78,10 @@ class Project:
         paths: Sequence[Path],
         *,
         config_file: Path | None = None,
-        exclude: Sequence[str] = (),
+        settings: Settings | None = None,
     ) -> Project:
+        settings = settings or Settings()
+        exclude = settings.exclude_patterns()
         resolved: list[Path] = []
         for path in paths:
             if not path.exists() and not path.is_symlink():
@@ -104,6 +108,7 @@ class Project:
             python_files=sorted(set(python_files)),
             cargo_files=sorted(set(cargo_files)),
             exclude=tuple(exclude),
+            settings=settings,
         )
 
     @property
