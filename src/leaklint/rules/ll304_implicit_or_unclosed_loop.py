@@ -1,0 +1,215 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from leaklint.async_context import (
+    GET_EVENT_LOOP,
+    NEW_EVENT_LOOP,
+    SET_EVENT_LOOP,
+    ScopedRule,
+    built_class,
+    create_future_receiver,
+    is_call_to,
+    name_uses,
+)
+from leaklint.diagnostics import Applicability, Fix
+from leaklint.project import Project
+from leaklint.rule import FixAvailability, register
+from leaklint.source import SourceFile, dotted_name
+
+_CLOSE = frozenset({"close"})
+_CLOSE_HELP = (
+    "close it when done (`loop.close()` in a `finally:` block or after the fixture's "
+    "`yield`), or use `asyncio.run()`"
+)
+_GET_HELP = (
+    "use `asyncio.run()`, or create the loop with `asyncio.new_event_loop()` and close it; "
+    "in a fixture, make it an async fixture and use `asyncio.get_running_loop()`"
+)
+
+
+@register
+class ImplicitOrUnclosedLoop(ScopedRule):
+    """
+    ## What it does
+    Reports `asyncio.new_event_loop()` whose loop is never closed in its function (directly,
+    in a `finally:` block, after a fixture's `yield`, or by a registered callback such as
+    `addfinalizer(loop.close)`), and `asyncio.get_event_loop()` where no loop can be running:
+    at import time, and in the sync code of test modules and conftest files (sync tests,
+    fixtures and helpers, and the sync `__init__` of a class that a sync fixture builds). Sync
+    application code is left alone: a running loop may be calling it.
+
+    A loop that is returned, stored or handed to another call is someone else's to close and
+    is not reported. `asyncio.get_event_loop().create_future()` is reported once, by LL301
+    (loop-bound-object-in-sync-code), which owns the objects made from a loop; this rule owns
+    every other `get_event_loop()` call.
+
+    ## Why is this bad?
+    An unclosed loop keeps its selector and socket pair open until garbage collection, which
+    shows up as `ResourceWarning: unclosed event loop` and leaked file descriptors across a
+    test session. `asyncio.get_event_loop()` with no running loop warns on Python 3.12 and
+    3.13 and raises on 3.14; where it still works it makes a loop that pytest-asyncio does not
+    run the tests on, and nobody closes it.
+
+    ## Example
+    ```python
+    def test_fetch():
+        loop = asyncio.get_event_loop()
+        assert loop.run_until_complete(fetch()) == 1
+    ```
+
+    Use instead:
+    ```python
+    def test_fetch():
+        assert asyncio.run(fetch()) == 1
+    ```
+
+    ## Fix safety
+    `asyncio.get_event_loop().run_until_complete(x)` and
+    `asyncio.new_event_loop().run_until_complete(x)` become `asyncio.run(x)`. The fix is unsafe:
+    `asyncio.run()` makes a fresh loop, closes it, and refuses to run inside a running loop, and
+    code that kept using the implicit loop afterwards sees a different one. Other cases get a
+    suggestion, since where to close the loop depends on the code.
+    """
+
+    code = "LL304"
+    name = "implicit-or-unclosed-loop"
+    fix_availability = FixAvailability.SOMETIMES
+    tokens = (b"get_event_loop", b"new_event_loop", b"fixture")
+
+    def __init__(self, source: SourceFile, project: Project) -> None:
+        super().__init__(source, project)
+        self._owned_by_ll301: set[int] = set()
+        self._run_fixes: dict[int, Fix] = {}  # get_event_loop() call -> fix of its chain
+        self._pytest_file = project.is_pytest_file(source.path)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        receiver = create_future_receiver(node)
+        if receiver is not None:
+            self._owned_by_ll301.add(id(receiver))
+        imports = self.imports
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value != "close":
+            inner = func.value
+            if is_call_to(inner, imports, GET_EVENT_LOOP):
+                fix = self._run_fix(node)
+                if fix is not None:
+                    self._run_fixes[id(inner)] = fix
+            if is_call_to(inner, imports, NEW_EVENT_LOOP):
+                assert isinstance(inner, cst.Call)
+                self.report(
+                    inner,
+                    f"the loop made by `{dotted_name(inner.func)}()` is used once and never closed",
+                    fix=self._run_fix(node),
+                    help=_CLOSE_HELP,
+                )
+                return
+        if is_call_to(node, imports, GET_EVENT_LOOP):
+            if id(node) not in self._owned_by_ll301:
+                self._get_event_loop(node)
+            return
+        fixture = self.sync_fixture
+        if fixture is not None and isinstance(func, (cst.Name, cst.Attribute)):
+            built = built_class(node, self.source, self.project)
+            if built is None or (built.same_file and self._pytest_file):
+                return  # its __init__ is sync code of this test file: reported there
+            hits = [h for h in built.hits if h.kind == "get_event_loop"]
+            if hits:
+                self.report(
+                    node,
+                    f"sync fixture `{fixture.name}` builds `{built.name}`, whose `__init__` "
+                    f"calls `asyncio.get_event_loop()` ({built.where(hits[0], self.project.root)})"
+                    " while no event loop is running",
+                    help=_GET_HELP,
+                )
+
+    def _get_event_loop(self, node: cst.Call) -> None:
+        if self.at_import_time:
+            where = "at import time"
+        elif self._pytest_file and self.in_sync_code:
+            fixture = self.sync_fixture
+            function = self.function
+            if fixture is not None:
+                where = f"in sync fixture `{fixture.name}`"
+            elif function is not None and isinstance(function.node, cst.FunctionDef):
+                where = f"in sync function `{function.node.name.value}`"
+            else:
+                where = "in sync code"
+        else:
+            return
+        self.report(
+            node,
+            f"`asyncio.get_event_loop()` {where}, where no event loop is running, makes an "
+            "implicit loop that nobody closes",
+            fix=self._run_fixes.get(id(node)),
+            help=_GET_HELP,
+        )
+
+    def _run_fix(self, outer: cst.Call) -> Fix | None:
+        """``<asyncio>.new_event_loop().run_until_complete(x)`` -> ``<asyncio>.run(x)``."""
+        func = outer.func
+        if not (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "run_until_complete"
+            and isinstance(func.value, cst.Call)
+            and isinstance(func.value.func, cst.Attribute)
+            and len(outer.args) == 1
+            and outer.args[0].keyword is None
+            and not outer.args[0].star
+        ):
+            return None
+        module = func.value.func.value
+        if self.imports.qualified_name(module) != "asyncio":
+            return None
+        new = cst.Call(
+            func=cst.Attribute(value=module, attr=cst.Name("run")),
+            args=[outer.args[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)],
+        )
+        return Fix(
+            Applicability.UNSAFE, "run it with `asyncio.run()`", (self.replace_edit(outer, new),)
+        )
+
+    # ---- new_event_loop() assigned to a name ----------------------------------------------
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) == 1:
+            self._assigned(node.targets[0].target, node.value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self._assigned(node.target, node.value)
+
+    def _assigned(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        if not is_call_to(value, self.imports, NEW_EVENT_LOOP):
+            return
+        name = dotted_name(target)
+        if name is None:
+            return
+        if isinstance(target, cst.Attribute):
+            # ``self.loop = ...``: closed anywhere in the class (``close``/``tearDown``...).
+            scope = next((f.node for f in reversed(self.frames) if f.kind == "class"), None)
+        else:
+            function = self.function
+            scope = function.node if function is not None else self.frames[0].node
+            if function is not None and name in function.globals:
+                scope = self.frames[0].node
+        if scope is None:
+            return
+        uses = name_uses(
+            scope, name, closing=_CLOSE, imports=self.imports, harmless_calls=SET_EVENT_LOOP
+        )
+        if uses.closed or uses.escapes:
+            return
+        function = self.function
+        fixture = function.fixture if function is not None else None
+        if (uses.returned or uses.yielded) and fixture is None:
+            return  # the caller owns it now
+        assert isinstance(value, cst.Call)
+        if fixture is not None and (uses.returned or uses.yielded):
+            how = "yields" if uses.yielded else "returns"
+            message = (
+                f"fixture `{fixture.name}` {how} the event loop in `{name}` and never closes it"
+            )
+        else:
+            message = f"the event loop in `{name}` is never closed"
+        self.report(value, message, help=_CLOSE_HELP)
