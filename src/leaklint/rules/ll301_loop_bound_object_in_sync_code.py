@@ -168,9 +168,8 @@ class LoopBoundObjectInSyncCode(ScopedRule):
         if not loops.multiple:
             return None
         return (
-            f"{fixture.scope}-scoped sync fixture `{fixture.name}` outlives the "
-            f"{test_scope}-scoped test loops and binds the first that uses it "
-            f"({loops.describe()})"
+            f"{fixture.scope}-scoped sync fixture `{fixture.name}`, which outlives the "
+            f"{test_scope}-scoped loop that first uses it: {loops.describe()}"
         )
 
     def _fix(self, fixture: FixtureDef) -> Fix | None:

@@ -132,7 +132,9 @@ class ImplicitOrUnclosedLoop(ScopedRule):
             if fixture is not None:
                 where = f"in sync fixture `{fixture.name}`"
             elif function is not None and isinstance(function.node, cst.FunctionDef):
-                where = f"in sync function `{function.node.name.value}`"
+                name = function.node.name.value
+                kind = "test" if self.project.collection.is_test_function(name) else "function"
+                where = f"in sync {kind} `{name}`"
             else:
                 where = "in sync code"
         else:
