@@ -437,6 +437,8 @@ class _UseScan(cst.CSTVisitor):
             self.uses.closed = True
 
     def visit_Call(self, node: cst.Call) -> None:
+        if any(self._is_target(arg.value) for arg in node.args) and _closer_name(node):
+            self.uses.closed = True  # ``self.close_loop(loop)``, ``await cleanup(conn)``
         if self.imports.matches(node.func, self.harmless_calls) is not None:
             for arg in node.args:
                 if self._is_target(arg.value):
@@ -485,6 +487,18 @@ _HANDOVER_ATTRS = frozenset(
         "aclosing",
     }
 )
+
+
+_CLOSER_WORDS = ("close", "dispose", "shutdown", "cleanup", "teardown", "terminate", "release")
+
+
+def _closer_name(call: cst.Call) -> bool:
+    """A call whose name says it releases what it is given."""
+    func = call.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else None
+    if isinstance(func, cst.Name):
+        name = func.value
+    return name is not None and any(word in name.lower() for word in _CLOSER_WORDS)
 
 
 def _hands_over(call: cst.Call) -> bool:

@@ -15,7 +15,7 @@ from leaklint.async_context import (
 from leaklint.diagnostics import Applicability, Fix
 from leaklint.project import Project
 from leaklint.rule import FixAvailability, register
-from leaklint.source import SourceFile, dotted_name
+from leaklint.source import ImportMap, SourceFile, dotted_name
 
 _CLOSE = frozenset({"close"})
 _CLOSE_HELP = (
@@ -82,6 +82,28 @@ class ImplicitOrUnclosedLoop(ScopedRule):
         self._owned_by_ll301: set[int] = set()
         self._run_fixes: dict[int, Fix] = {}  # get_event_loop() call -> fix of its chain
         self._pytest_file = project.is_pytest_file(source.path)
+        self._expecting: list[cst.With] = []  # ``with pytest.raises(...)`` blocks we are in
+        self._sets_loop: dict[int, bool] = {}  # function node -> calls set_event_loop(loop)
+
+    def visit_With(self, node: cst.With) -> None:
+        if any(_expects_failure(item.item, self.imports) for item in node.items):
+            self._expecting.append(node)
+
+    def leave_With(self, original_node: cst.With) -> None:
+        if self._expecting and self._expecting[-1] is original_node:
+            self._expecting.pop()
+
+    def _explicit_loop(self) -> bool:
+        """The enclosing function sets a current loop itself: get_event_loop() returns it."""
+        function = self.function
+        if function is None:
+            return False
+        key = id(function.node)
+        if key not in self._sets_loop:
+            finder = _SetsLoop(self.imports)
+            function.node.visit(finder)
+            self._sets_loop[key] = finder.found
+        return self._sets_loop[key]
 
     def visit_Call(self, node: cst.Call) -> None:
         receiver = create_future_receiver(node)
@@ -124,6 +146,8 @@ class ImplicitOrUnclosedLoop(ScopedRule):
                 )
 
     def _get_event_loop(self, node: cst.Call) -> None:
+        if self._expecting or self._explicit_loop():
+            return
         if self.at_import_time:
             where = "at import time"
         elif self._pytest_file and self.in_sync_code:
@@ -215,3 +239,37 @@ class ImplicitOrUnclosedLoop(ScopedRule):
         else:
             message = f"the event loop in `{name}` is never closed"
         self.report(value, message, help=_CLOSE_HELP)
+
+
+_EXPECTING = frozenset({"pytest.raises", "pytest.warns", "pytest.deprecated_call"})
+_UNITTEST_EXPECTING = frozenset(
+    {"assertRaises", "assertRaisesRegex", "assertWarns", "assertWarnsRegex"}
+)
+
+
+def _expects_failure(expr: cst.BaseExpression, imports: ImportMap) -> bool:
+    """``pytest.raises(...)``, ``self.assertWarns(...)``: the test expects the error."""
+    if not isinstance(expr, cst.Call):
+        return False
+    func = expr.func
+    if isinstance(func, cst.Attribute) and func.attr.value in _UNITTEST_EXPECTING:
+        return True
+    return imports.matches(func, _EXPECTING) is not None
+
+
+class _SetsLoop(cst.CSTVisitor):
+    """Finds ``asyncio.set_event_loop(x)`` with an ``x`` other than ``None``."""
+
+    def __init__(self, imports: ImportMap) -> None:
+        self.imports = imports
+        self.found = False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if (
+            self.imports.matches(node.func, SET_EVENT_LOOP) is not None
+            and node.args
+            and not (
+                isinstance(node.args[0].value, cst.Name) and node.args[0].value.value == "None"
+            )
+        ):
+            self.found = True
