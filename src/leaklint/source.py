@@ -217,6 +217,10 @@ class ImportMap:
 
 
 def _blocks(stmt: cst.BaseCompoundStatement) -> Iterator[cst.BaseSuite]:
+    if isinstance(stmt, cst.Match):  # the only compound statement without a ``body``
+        for case in stmt.cases:
+            yield case.body
+        return
     yield stmt.body
     if isinstance(stmt, cst.If):
         orelse: cst.If | cst.Else | None = stmt.orelse
@@ -240,9 +244,6 @@ def _blocks(stmt: cst.BaseCompoundStatement) -> Iterator[cst.BaseSuite]:
     elif isinstance(stmt, (cst.For, cst.While)):
         if stmt.orelse is not None:
             yield stmt.orelse.body
-    elif isinstance(stmt, cst.Match):
-        for case in stmt.cases:
-            yield case.body
 
 
 def _import_bindings(stmt: cst.Import | cst.ImportFrom) -> Iterator[tuple[str, str]]:
