@@ -241,9 +241,8 @@ def _blocks(stmt: cst.BaseCompoundStatement) -> Iterator[cst.BaseSuite]:
             yield stmt.orelse.body
         if stmt.finalbody is not None:
             yield stmt.finalbody.body
-    elif isinstance(stmt, (cst.For, cst.While)):
-        if stmt.orelse is not None:
-            yield stmt.orelse.body
+    elif isinstance(stmt, (cst.For, cst.While)) and stmt.orelse is not None:
+        yield stmt.orelse.body
 
 
 def _import_bindings(stmt: cst.Import | cst.ImportFrom) -> Iterator[tuple[str, str]]:

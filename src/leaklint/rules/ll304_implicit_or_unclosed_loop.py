@@ -6,6 +6,7 @@ from leaklint.async_context import (
     GET_EVENT_LOOP,
     NEW_EVENT_LOOP,
     SET_EVENT_LOOP,
+    NameUses,
     ScopedRule,
     built_class,
     create_future_receiver,
@@ -84,6 +85,7 @@ class ImplicitOrUnclosedLoop(ScopedRule):
         self._pytest_file = project.is_pytest_file(source.path)
         self._expecting: list[cst.With] = []  # ``with pytest.raises(...)`` blocks we are in
         self._sets_loop: dict[int, bool] = {}  # function node -> calls set_event_loop(loop)
+        self._uses: dict[tuple[int, str], NameUses] = {}  # (scope node, name) -> its uses
 
     def visit_With(self, node: cst.With) -> None:
         if any(_expects_failure(item.item, self.imports) for item in node.items):
@@ -221,9 +223,12 @@ class ImplicitOrUnclosedLoop(ScopedRule):
                 scope = self.frames[0].node
         if scope is None:
             return
-        uses = name_uses(
-            scope, name, closing=_CLOSE, imports=self.imports, harmless_calls=SET_EVENT_LOOP
-        )
+        key = (id(scope), name)
+        if key not in self._uses:
+            self._uses[key] = name_uses(
+                scope, name, closing=_CLOSE, imports=self.imports, harmless_calls=SET_EVENT_LOOP
+            )
+        uses = self._uses[key]
         if uses.closed or uses.escapes:
             return
         function = self.function
