@@ -38,7 +38,10 @@ class ImplicitOrUnclosedLoop(ScopedRule):
     `addfinalizer(loop.close)`), and `asyncio.get_event_loop()` where no loop can be running:
     at import time, and in the sync code of test modules and conftest files (sync tests,
     fixtures and helpers, and the sync `__init__` of a class that a sync fixture builds). Sync
-    application code is left alone: a running loop may be calling it.
+    application code is left alone: a running loop may be calling it. So are a helper that an
+    async function in the same file calls, a lambda, a call inside `pytest.raises(...)` or
+    `self.assertRaises(...)` (the test expects the error), and a function that sets its own
+    current loop with `asyncio.set_event_loop(loop)`.
 
     A loop that is returned, stored or handed to another call is someone else's to close and
     is not reported. `asyncio.get_event_loop().create_future()` is reported once, by LL301
@@ -86,6 +89,8 @@ class ImplicitOrUnclosedLoop(ScopedRule):
         self._expecting: list[cst.With] = []  # ``with pytest.raises(...)`` blocks we are in
         self._sets_loop: dict[int, bool] = {}  # function node -> calls set_event_loop(loop)
         self._uses: dict[tuple[int, str], NameUses] = {}  # (scope node, name) -> its uses
+        self._helpers: list[tuple[cst.Call, str, Fix | None, str]] = []  # decided in finish()
+        self._async_refs: set[str] = set()  # names that async functions mention
 
     def visit_With(self, node: cst.With) -> None:
         if any(_expects_failure(item.item, self.imports) for item in node.items):
@@ -150,6 +155,7 @@ class ImplicitOrUnclosedLoop(ScopedRule):
     def _get_event_loop(self, node: cst.Call) -> None:
         if self._expecting or self._explicit_loop():
             return
+        helper: str | None = None  # the name async code would call it by
         if self.at_import_time:
             where = "at import time"
         elif self._pytest_file and self.in_sync_code:
@@ -159,19 +165,48 @@ class ImplicitOrUnclosedLoop(ScopedRule):
                 where = f"in sync fixture `{fixture.name}`"
             elif function is not None and isinstance(function.node, cst.FunctionDef):
                 name = function.node.name.value
-                kind = "test" if self.project.collection.is_test_function(name) else "function"
-                where = f"in sync {kind} `{name}`"
+                if self.project.collection.is_test_function(name):
+                    where = f"in sync test `{name}`"
+                else:
+                    where = f"in sync function `{name}`"
+                    helper = self._callable_name(function.node)
             else:
-                where = "in sync code"
+                return  # a lambda: a callback that may well run on a loop
         else:
             return
-        self.report(
-            node,
+        message = (
             f"`asyncio.get_event_loop()` {where}, where no event loop is running, makes an "
-            "implicit loop that nobody closes",
-            fix=self._run_fixes.get(id(node)),
-            help=_GET_HELP,
+            "implicit loop that nobody closes"
         )
+        fix = self._run_fixes.get(id(node))
+        if helper is None:
+            self.report(node, message, fix=fix, help=_GET_HELP)
+        else:
+            self._helpers.append((node, message, fix, helper))
+
+    def _callable_name(self, function: cst.FunctionDef) -> str:
+        """``__init__`` runs when its class is called; anything else by its own name."""
+        outer = self.frames[-2] if len(self.frames) > 1 else None
+        if (
+            function.name.value == "__init__"
+            and outer is not None
+            and isinstance(outer.node, cst.ClassDef)
+        ):
+            return outer.node.name.value
+        return function.name.value
+
+    # ---- helpers called from async code are not reported ---------------------------------
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if any(f.is_async for f in self.frames):
+            self._async_refs.add(node.value)
+
+    def finish(self) -> None:
+        # A sync helper that async code in this file calls may run on the loop, where
+        # ``get_event_loop()`` returns the running loop.
+        for node, message, fix, helper in self._helpers:
+            if helper not in self._async_refs:
+                self.report(node, message, fix=fix, help=_GET_HELP)
 
     def _run_fix(self, outer: cst.Call) -> Fix | None:
         """``<asyncio>.new_event_loop().run_until_complete(x)`` -> ``<asyncio>.run(x)``."""
