@@ -91,6 +91,23 @@ def is_call_to(expr: cst.BaseExpression, imports: ImportMap, names: frozenset[st
     return isinstance(expr, cst.Call) and imports.matches(expr.func, names) is not None
 
 
+GET_POLICY = frozenset({"asyncio.get_event_loop_policy", "asyncio.events.get_event_loop_policy"})
+
+
+def is_new_event_loop(expr: cst.BaseExpression, imports: ImportMap) -> bool:
+    """``asyncio.new_event_loop()`` or ``asyncio.get_event_loop_policy().new_event_loop()``."""
+    if not isinstance(expr, cst.Call):
+        return False
+    func = expr.func
+    if (
+        isinstance(func, cst.Attribute)
+        and func.attr.value == "new_event_loop"
+        and is_call_to(func.value, imports, GET_POLICY)
+    ):
+        return True
+    return imports.matches(func, NEW_EVENT_LOOP) is not None
+
+
 def create_future_receiver(call: cst.Call) -> cst.Call | None:
     """The call ``x()`` in ``x().create_future()``: LL301 reports such a chain, LL304 not."""
     func = call.func

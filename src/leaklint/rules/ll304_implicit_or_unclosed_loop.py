@@ -4,13 +4,14 @@ import libcst as cst
 
 from leaklint.async_context import (
     GET_EVENT_LOOP,
-    NEW_EVENT_LOOP,
     SET_EVENT_LOOP,
     NameUses,
     ScopedRule,
     built_class,
+    code_of,
     create_future_receiver,
     is_call_to,
+    is_new_event_loop,
     name_uses,
 )
 from leaklint.diagnostics import Applicability, Fix
@@ -124,11 +125,11 @@ class ImplicitOrUnclosedLoop(ScopedRule):
                 fix = self._run_fix(node)
                 if fix is not None:
                     self._run_fixes[id(inner)] = fix
-            if is_call_to(inner, imports, NEW_EVENT_LOOP):
+            if is_new_event_loop(inner, imports):
                 assert isinstance(inner, cst.Call)
                 self.report(
                     inner,
-                    f"the loop made by `{dotted_name(inner.func)}()` is used once and never closed",
+                    f"the loop made by `{code_of(inner)}` is used once and never closed",
                     fix=self._run_fix(node),
                     help=_CLOSE_HELP,
                 )
@@ -148,7 +149,8 @@ class ImplicitOrUnclosedLoop(ScopedRule):
                     node,
                     f"sync fixture `{fixture.name}` builds `{built.name}`, whose `__init__` "
                     f"calls `asyncio.get_event_loop()` ({built.where(hits[0], self.project.root)})"
-                    " while no event loop is running",
+                    " while no event loop is running: it warns on Python 3.12 and 3.13 and "
+                    "raises on 3.14",
                     help=_GET_HELP,
                 )
 
@@ -175,8 +177,8 @@ class ImplicitOrUnclosedLoop(ScopedRule):
         else:
             return
         message = (
-            f"`asyncio.get_event_loop()` {where}, where no event loop is running, makes an "
-            "implicit loop that nobody closes"
+            f"`asyncio.get_event_loop()` {where}, where no event loop is running, hands out an "
+            "implicit loop (it warns on Python 3.12 and 3.13 and raises on 3.14)"
         )
         fix = self._run_fixes.get(id(node))
         if helper is None:
@@ -243,7 +245,7 @@ class ImplicitOrUnclosedLoop(ScopedRule):
             self._assigned(node.target, node.value)
 
     def _assigned(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
-        if not is_call_to(value, self.imports, NEW_EVENT_LOOP):
+        if not is_new_event_loop(value, self.imports):
             return
         name = dotted_name(target)
         if name is None:
