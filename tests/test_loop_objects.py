@@ -228,3 +228,39 @@ def test_docs_have_the_headings_in_order(code: str) -> None:
     docs = rule.docs()
     positions = [docs.index(heading) for heading in DOC_HEADINGS]
     assert positions == sorted(positions)
+
+
+def test_ll301_follows_relative_and_module_imports(tmp_path: Path) -> None:
+    client = """\
+        import asyncio
+
+
+        class Client:
+            def __init__(self):
+                self.reader = asyncio.StreamReader()
+        """
+    conftest = """\
+        import pytest
+
+        from . import client as client_module
+        from .client import Client
+
+
+        @pytest.fixture
+        def one():
+            return Client()
+
+
+        @pytest.fixture
+        def two():
+            return client_module.Client()
+        """
+    found = run(
+        tmp_path,
+        {"pkg/__init__.py": "", "pkg/client.py": client, "pkg/conftest.py": conftest},
+        select="LL301",
+    )
+    assert [(d.location.row, "pkg/client.py:6" in d.message) for d in found] == [
+        (9, True),
+        (14, True),
+    ]

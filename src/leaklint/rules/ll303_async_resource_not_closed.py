@@ -90,11 +90,18 @@ class AsyncResourceNotClosed(ScopedRule):
     # ---- what the fixture does ------------------------------------------------------------
 
     def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) == 1:
+            self._assigned(node.targets[0].target, node.value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self._assigned(node.target, node.value)
+
+    def _assigned(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         frame = self.fixture_frame
-        if frame is None or len(node.targets) != 1:
+        if frame is None:
             return
-        target = node.targets[0].target
-        found = self._resource(node.value)
+        found = self._resource(value)
         if found is None or not isinstance(target, cst.Name) or target.value in frame.globals:
             return
         call, resource = found
