@@ -8,6 +8,7 @@ from leaklint.async_context import (
     ScopedRule,
     async_fixture_fix,
     built_class,
+    is_new_event_loop,
     loop_object,
 )
 from leaklint.diagnostics import Fix
@@ -35,7 +36,9 @@ class LoopBoundObjectInSyncCode(ScopedRule):
     outlive that loop: in a sync fixture whose cache scope is wider than the tests' loop scope,
     or at import time, and only when the project's tests run on more than one loop.
 
-    Code in async functions and async fixtures is left alone: a loop is running there. So is
+    Code in async functions and async fixtures is left alone: a loop is running there. So are
+    objects bound on purpose to an explicit loop (`loop=` given, or `create_future()` on a loop
+    the function made with `asyncio.new_event_loop()`). So is
     `asyncio.get_event_loop()` itself, which is LL304's (implicit-or-unclosed-loop); the object
     made from it (`asyncio.get_event_loop().create_future()`) is reported here, once.
 
@@ -77,9 +80,28 @@ class LoopBoundObjectInSyncCode(ScopedRule):
     def __init__(self, source: SourceFile, project: Project) -> None:
         super().__init__(source, project)
         self._fixed: set[int] = set()  # fixtures that already carry the fix
+        self._explicit_loops: set[tuple[int, str]] = set()  # (frame node, name) of new loops
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        # ``loop = asyncio.new_event_loop()``: objects made from it are bound on purpose.
+        if is_new_event_loop(node.value, self.imports):
+            scope = self.frames[-1].node
+            for target in node.targets:
+                if isinstance(target.target, cst.Name):
+                    self._explicit_loops.add((id(scope), target.target.value))
+
+    def _on_explicit_loop(self, node: cst.Call) -> bool:
+        func = node.func
+        return (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and (id(self.frames[-1].node), func.value.value) in self._explicit_loops
+        )
 
     def visit_Call(self, node: cst.Call) -> None:
         obj = loop_object(node, self.imports)
+        if obj is not None and self._on_explicit_loop(node):
+            return
         if obj is not None:
             if self.at_import_time:
                 self._import_time(node, obj)
