@@ -264,3 +264,18 @@ def test_ll301_follows_relative_and_module_imports(tmp_path: Path) -> None:
         (9, True),
         (14, True),
     ]
+
+
+def test_ll303_teardown_keeps_crlf_line_endings(tmp_path: Path) -> None:
+    conftest = (
+        "import pytest_asyncio\r\nfrom aiosqlite import connect\r\n\r\n\r\n"
+        "@pytest_asyncio.fixture\r\nasync def db():\r\n"
+        '    conn = await connect(":memory:")\r\n    yield conn\r\n'
+    )
+    (tmp_path / "pytest.ini").write_text(CONFIG)
+    (tmp_path / "conftest.py").write_bytes(conftest.encode())
+    result = lint(Project.load([tmp_path]), RuleSelection(select=("LL303",)).rules())
+    (found,) = result.diagnostics
+    assert found.fix is not None
+    text = apply(conftest, found.fix.edits)
+    assert text.endswith("    yield conn\r\n    await conn.close()\r\n")

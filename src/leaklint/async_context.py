@@ -616,20 +616,29 @@ def _import_edit(rule: FileRule) -> Edit:
         ):
             last = stmt
     if last is None:
-        return rule.insert_edit(Location(1, 1), "import pytest_asyncio\n")
+        return rule.insert_edit(Location(1, 1), f"import pytest_asyncio{newline_of(rule.source)}")
     assert isinstance(last, cst.SimpleStatementLine)
     _, end = rule.source.range_of(last.body[-1])
-    line = rule.source.text.split("\n")[end.row - 1]
-    return rule.insert_edit(Location(end.row, len(line) + 1), "\nimport pytest_asyncio")
+    newline = newline_of(rule.source)
+    return rule.insert_edit(end_of_line(rule.source, end.row), f"{newline}import pytest_asyncio")
+
+
+def newline_of(source: SourceFile) -> str:
+    """The file's line ending, for text an edit inserts."""
+    return "\r\n" if "\r\n" in source.text else "\n"
+
+
+def _line(source: SourceFile, row: int) -> str:
+    return source.text.split("\n")[row - 1].rstrip("\r")
 
 
 def indent_of(source: SourceFile, row: int) -> str:
-    line = source.text.split("\n")[row - 1]
+    line = _line(source, row)
     return line[: len(line) - len(line.lstrip())]
 
 
 def end_of_line(source: SourceFile, row: int) -> Location:
-    line = source.text.split("\n")[row - 1]
+    line = _line(source, row)
     return Location(row, len(line) + 1)
 
 

@@ -4,7 +4,15 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from leaklint.async_context import Frame, ScopedRule, end_of_line, indent_of, name_uses, statements
+from leaklint.async_context import (
+    Frame,
+    ScopedRule,
+    end_of_line,
+    indent_of,
+    name_uses,
+    newline_of,
+    statements,
+)
 from leaklint.diagnostics import Applicability, Edit, Fix
 from leaklint.project import Project
 from leaklint.pytest_model import FixtureDef
@@ -203,7 +211,8 @@ class AsyncResourceNotClosed(ScopedRule):
         stmt, _ = found
         start, end = self.source.range_of(stmt.body[0])
         indent = indent_of(self.source, start.row)
-        edit = self.insert_edit(end_of_line(self.source, end.row), f"\n{indent}{closing}")
+        newline = newline_of(self.source)
+        edit = self.insert_edit(end_of_line(self.source, end.row), f"{newline}{indent}{closing}")
         return Fix(Applicability.SAFE, f"`{closing}` after the `yield`", (edit,))
 
     def _return_fix(
@@ -216,7 +225,8 @@ class AsyncResourceNotClosed(ScopedRule):
             return None
         start, end = self.source.range_of(node)
         indent = indent_of(self.source, start.row)
-        edit = Edit(self.source.path, start, end, f"yield {item.name}\n{indent}{closing}")
+        newline = newline_of(self.source)
+        edit = Edit(self.source.path, start, end, f"yield {item.name}{newline}{indent}{closing}")
         return Fix(Applicability.UNSAFE, f"yield `{item.name}`, then `{closing}`", (edit,))
 
 
