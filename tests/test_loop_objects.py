@@ -6,13 +6,11 @@ import ast
 import textwrap
 from pathlib import Path
 
-import pytest
-
 from leaklint.diagnostics import Diagnostic, Edit
 from leaklint.engine import lint
 from leaklint.project import Project
 from leaklint.resources import CLOSING_METHODS, RESOURCES, TOKENS
-from leaklint.rule import DOC_HEADINGS, RuleSelection, get_rule
+from leaklint.rule import RuleSelection
 
 CONFIG = "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
 TWO_LOOPS = "async def test_a(x=None):\n    pass\n\n\nasync def test_b():\n    pass\n"
@@ -219,15 +217,6 @@ def test_resource_table_is_consistent() -> None:
     for resource in RESOURCES.values():
         assert set(resource.closes) <= CLOSING_METHODS
         assert resource.constructor.split(".")[0].encode() in TOKENS
-
-
-@pytest.mark.parametrize("code", ["LL301", "LL302", "LL303", "LL304"])
-def test_docs_have_the_headings_in_order(code: str) -> None:
-    rule = get_rule(code)
-    assert rule is not None
-    docs = rule.docs()
-    positions = [docs.index(heading) for heading in DOC_HEADINGS]
-    assert positions == sorted(positions)
 
 
 def test_ll301_follows_relative_and_module_imports(tmp_path: Path) -> None:
