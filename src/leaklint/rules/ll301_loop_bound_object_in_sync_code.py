@@ -38,7 +38,7 @@ class LoopBoundObjectInSyncCode(ScopedRule):
 
     Code in async functions and async fixtures is left alone: a loop is running there. So are
     objects bound on purpose to an explicit loop (`loop=` given, or `create_future()` on a loop
-    the function made with `asyncio.new_event_loop()`). So is
+    the function made with `asyncio.new_event_loop()` or takes as a parameter). So is
     `asyncio.get_event_loop()` itself, which is LL304's (implicit-or-unclosed-loop); the object
     made from it (`asyncio.get_event_loop().create_future()`) is reported here, once.
 
@@ -91,11 +91,18 @@ class LoopBoundObjectInSyncCode(ScopedRule):
                     self._explicit_loops.add((id(scope), target.target.value))
 
     def _on_explicit_loop(self, node: cst.Call) -> bool:
+        """``loop.create_future()`` on a loop the function made or was given."""
         func = node.func
-        return (
-            isinstance(func, cst.Attribute)
-            and isinstance(func.value, cst.Name)
-            and (id(self.frames[-1].node), func.value.value) in self._explicit_loops
+        if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)):
+            return False
+        name = func.value.value
+        frame = self.frames[-1]
+        if (id(frame.node), name) in self._explicit_loops:
+            return True
+        params = frame.node.params if isinstance(frame.node, cst.FunctionDef) else None
+        return params is not None and any(
+            p.name.value == name
+            for p in (*params.posonly_params, *params.params, *params.kwonly_params)
         )
 
     def visit_Call(self, node: cst.Call) -> None:
