@@ -409,13 +409,13 @@ class _UseScan(cst.CSTVisitor):
         closing: frozenset[str],
         imports: ImportMap,
         harmless_calls: frozenset[str],
-        defining: cst.CSTNode,
+        statement_calls_use: bool,
     ) -> None:
         self.target = target
+        self.statement_calls_use = statement_calls_use
         self.closing = closing
         self.imports = imports
         self.harmless_calls = harmless_calls
-        self.defining = defining
         self.uses = NameUses()
         self._accounted: set[int] = set()
 
@@ -463,6 +463,8 @@ class _UseScan(cst.CSTVisitor):
 
     def visit_Expr(self, node: cst.Expr) -> None:
         # ``await seed(x)`` / ``seed(x)`` as a statement uses x; it does not take it over.
+        if not self.statement_calls_use:
+            return
         value = node.value.expression if isinstance(node.value, cst.Await) else node.value
         if isinstance(value, cst.Call) and not _hands_over(value):
             for arg in value.args:
@@ -533,10 +535,15 @@ def name_uses(
     closing: frozenset[str],
     imports: ImportMap,
     harmless_calls: frozenset[str] = frozenset(),
+    statement_calls_use: bool = True,
 ) -> NameUses:
     """Every use of ``target`` inside ``scope`` (nested functions included, since a callback
-    registered there may close it)."""
-    scan = _UseScan(target, closing, imports, harmless_calls, scope)
+    registered there may close it).
+
+    Passing ``target`` to a call hands it over (``escapes``), except to ``harmless_calls`` and,
+    when ``statement_calls_use``, to a call that is a statement of its own (``await seed(x)``).
+    """
+    scan = _UseScan(target, closing, imports, harmless_calls, statement_calls_use)
     scope.visit(scan)
     return scan.uses
 

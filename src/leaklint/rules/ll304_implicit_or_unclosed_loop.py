@@ -262,8 +262,15 @@ class ImplicitOrUnclosedLoop(ScopedRule):
             return
         key = (id(scope), name)
         if key not in self._uses:
+            # A loop passed to anything but asyncio.set_event_loop() may be closed there
+            # (``self.set_event_loop(loop)`` of unittest helpers registers its close).
             self._uses[key] = name_uses(
-                scope, name, closing=_CLOSE, imports=self.imports, harmless_calls=SET_EVENT_LOOP
+                scope,
+                name,
+                closing=_CLOSE,
+                imports=self.imports,
+                harmless_calls=SET_EVENT_LOOP,
+                statement_calls_use=False,
             )
         uses = self._uses[key]
         if uses.closed or uses.escapes:
