@@ -6,6 +6,8 @@ import ast
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from leaklint.diagnostics import Diagnostic, Edit
 from leaklint.engine import lint
 from leaklint.project import Project
@@ -268,3 +270,60 @@ def test_ll303_teardown_keeps_crlf_line_endings(tmp_path: Path) -> None:
     assert found.fix is not None
     text = apply(conftest, found.fix.edits)
     assert text.endswith("    yield conn\r\n    await conn.close()\r\n")
+
+
+def relint(tmp_path: Path, name: str, text: str, select: str) -> list[Diagnostic]:
+    (tmp_path / name).write_text(text)
+    result = lint(Project.load([tmp_path]), RuleSelection(select=(select,)).rules())
+    assert not result.internal_errors
+    return result.diagnostics
+
+
+@pytest.mark.parametrize(
+    ("code", "conftest"),
+    [
+        (
+            "LL301",
+            """\
+            import asyncio
+            import pytest
+
+
+            @pytest.fixture(scope="module")
+            def reader():
+                yield asyncio.StreamReader()
+            """,
+        ),
+        (
+            "LL303",
+            """\
+            import httpx
+            import pytest_asyncio
+
+
+            @pytest_asyncio.fixture
+            async def client():
+                client = httpx.AsyncClient()
+                return client
+            """,
+        ),
+        (
+            "LL304",
+            """\
+            import asyncio
+
+
+            async def work():
+                return 1
+
+
+            def test_work():
+                assert asyncio.new_event_loop().run_until_complete(work()) == 1
+            """,
+        ),
+    ],
+)
+def test_fixed_code_is_clean_and_stable(tmp_path: Path, code: str, conftest: str) -> None:
+    (found,) = run(tmp_path, {"conftest.py": conftest}, select=code)
+    text = fixed(tmp_path, "conftest.py", found)
+    assert relint(tmp_path, "conftest.py", text, code) == []

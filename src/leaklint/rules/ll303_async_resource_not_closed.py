@@ -5,7 +5,6 @@ from dataclasses import dataclass
 import libcst as cst
 
 from leaklint.async_context import (
-    Frame,
     ScopedRule,
     end_of_line,
     indent_of,
@@ -151,12 +150,12 @@ class AsyncResourceNotClosed(ScopedRule):
         opened = self._opened.pop(id(node), [])
         if frame.fixture is not None:
             for item in opened:
-                self._conclude(frame, frame.fixture, item)
+                self._conclude(frame.fixture, item)
         super().leave_FunctionDef_body(node)
 
     # ---- conclusions -----------------------------------------------------------------------
 
-    def _conclude(self, frame: Frame, fixture: FixtureDef, item: _Opened) -> None:
+    def _conclude(self, fixture: FixtureDef, item: _Opened) -> None:
         uses = name_uses(
             fixture.node.body, item.name, closing=CLOSING_METHODS, imports=self.imports
         )
@@ -168,14 +167,14 @@ class AsyncResourceNotClosed(ScopedRule):
             self.report(
                 item.call,
                 f"fixture `{fixture.name}` returns {what}, so nothing can close it",
-                fix=self._return_fix(frame, fixture, item, uses.returned[0], closing),
+                fix=self._return_fix(fixture, item, uses.returned[0], closing),
                 help=f"yield it and `{closing}` after the `yield`",
             )
         elif uses.yielded:
             self.report(
                 item.call,
                 f"fixture `{fixture.name}` yields {what} and never closes it",
-                fix=self._teardown_fix(frame, fixture, item, uses.yielded[0], closing),
+                fix=self._teardown_fix(fixture, item, uses.yielded[0], closing),
                 help=f"`{closing}` after the `yield`",
             )
         else:
@@ -203,7 +202,7 @@ class AsyncResourceNotClosed(ScopedRule):
         return None
 
     def _teardown_fix(
-        self, frame: Frame, fixture: FixtureDef, item: _Opened, node: cst.Yield, closing: str
+        self, fixture: FixtureDef, item: _Opened, node: cst.Yield, closing: str
     ) -> Fix | None:
         found = self._top_statement(fixture, node)
         if found is None or not self._can_close(fixture, item):
@@ -216,7 +215,7 @@ class AsyncResourceNotClosed(ScopedRule):
         return Fix(Applicability.SAFE, f"`{closing}` after the `yield`", (edit,))
 
     def _return_fix(
-        self, frame: Frame, fixture: FixtureDef, item: _Opened, node: cst.Return, closing: str
+        self, fixture: FixtureDef, item: _Opened, node: cst.Return, closing: str
     ) -> Fix | None:
         found = self._top_statement(fixture, node)
         if found is None or not found[1] or fixture.is_generator:
