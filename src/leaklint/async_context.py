@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -337,7 +338,7 @@ def _project_class(
         candidates = [p for p in project.python_files if p in wanted]
     elif parts:
         n = len(parts)
-        for path in project.python_files:
+        for path in _modules_named(project, parts[-1]):
             pieces = path.with_suffix("").parts
             if pieces[-n:] == tuple(parts) or (
                 pieces[-1] == "__init__" and pieces[-n - 1 : -1] == tuple(parts)
@@ -351,6 +352,26 @@ def _project_class(
         if cls is not None:
             return other, cls
     return None
+
+
+# Project files by module name (``client`` for ``client.py`` and ``client/__init__.py``), built
+# once per project: a sync fixture may call many things, and a project may hold many files.
+_MODULE_INDEX: dict[int, tuple[weakref.ref[Project], dict[str, list[Path]]]] = {}
+
+
+def _modules_named(project: Project, name: str) -> list[Path]:
+    entry = _MODULE_INDEX.get(id(project))
+    if entry is None or entry[0]() is not project:
+        for key, (ref, _) in list(_MODULE_INDEX.items()):
+            if ref() is None:
+                del _MODULE_INDEX[key]
+        index: dict[str, list[Path]] = {}
+        for path in project.python_files:
+            stem = path.parent.name if path.stem == "__init__" else path.stem
+            index.setdefault(stem, []).append(path)
+        entry = (weakref.ref(project), index)
+        _MODULE_INDEX[id(project)] = entry
+    return entry[1].get(name, [])
 
 
 class _InitScan(cst.CSTVisitor):
