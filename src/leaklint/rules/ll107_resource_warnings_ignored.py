@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from leaklint.config_edits import delete_lines, delete_setting, read_lines
+from leaklint.diagnostics import Applicability, Diagnostic, Fix, Location
+from leaklint.pytest_config import Entry, Setting, entries
+from leaklint.rule import FixAvailability, ProjectRule, register
+
+if TYPE_CHECKING:
+    from leaklint.project import Project
+
+# Categories whose "ignore" hides leaked resources, and the classes above them.
+HIDING = {
+    "": "every warning",
+    "Warning": "every warning",
+    "builtins.Warning": "every warning",
+    "ResourceWarning": "ResourceWarning",
+    "builtins.ResourceWarning": "ResourceWarning",
+    "pytest.PytestWarning": "pytest's unraisable and thread exception warnings",
+    "_pytest.warning_types.PytestWarning": "pytest's unraisable and thread exception warnings",
+    "pytest.PytestUnraisableExceptionWarning": "PytestUnraisableExceptionWarning",
+    "_pytest.warning_types.PytestUnraisableExceptionWarning": "PytestUnraisableExceptionWarning",
+    "pytest.PytestUnhandledThreadExceptionWarning": "PytestUnhandledThreadExceptionWarning",
+    "_pytest.warning_types.PytestUnhandledThreadExceptionWarning": (
+        "PytestUnhandledThreadExceptionWarning"
+    ),
+}
+_ACTIONS = ("default", "always", "all", "ignore", "module", "once", "error")
+
+
+def _action(text: str) -> str | None:
+    """Python's warning action for a (possibly abbreviated) action name."""
+    text = text.strip()
+    if not text:
+        return None
+    for action in _ACTIONS:
+        if action.startswith(text):
+            return action
+    return None
+
+
+def _parse(entry: str) -> tuple[str | None, str, str]:
+    """(action, message, category) of a ``-W``-style filter."""
+    parts = [p.strip() for p in entry.split(":")]
+    parts += [""] * (5 - len(parts))
+    return _action(parts[0]), parts[1], parts[2]
+
+
+@register
+class ResourceWarningsIgnored(ProjectRule):
+    """
+    ## What it does
+    Reports `filterwarnings` entries in the pytest config that ignore `ResourceWarning`,
+    `pytest.PytestUnraisableExceptionWarning` or `pytest.PytestUnhandledThreadExceptionWarning`
+    (also through `Warning`, `pytest.PytestWarning`, or a bare `ignore` that ignores
+    everything), unless a later entry turns them back on.
+
+    ## Why is this bad?
+    These warnings are how Python and pytest say that a socket, file, subprocess or event
+    loop was never closed, or that a thread died with an exception. Ignored, the leaks pile
+    up until a suite hangs or runs out of file descriptors, with no clue where they started.
+
+    ## Example
+    ```ini
+    [pytest]
+    filterwarnings =
+        error
+        ignore::ResourceWarning
+    ```
+
+    Use instead:
+    ```ini
+    [pytest]
+    filterwarnings =
+        error
+    ```
+
+    ## Fix safety
+    Unsafe: dropping the filter makes the hidden warnings visible, and with `error` in the
+    filters they fail tests. The fix is offered when the entry is on its own line or is the
+    only one.
+    """
+
+    code = "LL107"
+    name = "resource-warnings-ignored"
+    fix_availability = FixAvailability.UNSAFE
+
+    def check(self, project: Project) -> Iterable[Diagnostic]:
+        setting = project.config.settings.get("filterwarnings")
+        if setting is None:
+            return
+        lines = read_lines(setting.path)
+        if lines is None:
+            return
+        items = entries(setting, "".join(lines))
+        parsed = [_parse(item.text) for item in items]
+        for index, item in enumerate(items):
+            action, message, category = parsed[index]
+            if action != "ignore" or category not in HIDING:
+                continue
+            if message and not category:
+                continue  # a message-specific filter aimed at something else
+            if any(
+                later_action not in (None, "ignore") and later_category == category
+                for later_action, _, later_category in parsed[index + 1 :]
+            ):
+                continue
+            hidden = HIDING[category]
+            text = f'filter "{item.text}" ignores {hidden}'
+            if category in ("", "Warning", "builtins.Warning"):
+                text += ", leaked resources and thread errors included"
+            else:
+                text += ": leaked resources go unreported"
+            yield self.diagnostic(
+                message=text,
+                path=setting.path,
+                start=_location(item, lines, setting),
+                fix=_drop(setting, item, len(items), lines),
+                help="remove the filter, or narrow it with a message that matches one warning",
+            )
+
+
+def _location(item: Entry, lines: list[str], setting: Setting) -> Location:
+    if item.line == setting.location.row:
+        line = lines[item.line - 1]
+        at = line.find(item.text, line.find("=") + 1)
+        return Location(item.line, at + 1) if at >= 0 else setting.location
+    column = lines[item.line - 1].find(item.text)
+    if column > 0 and setting.path.suffix == ".toml":
+        column -= 1  # the opening quote
+    return Location(item.line, max(column, 0) + 1)
+
+
+def _drop(setting: Setting, item: Entry, count: int, lines: list[str]) -> Fix | None:
+    if count == 1:
+        edit = delete_setting(setting, lines)
+    elif item.own_line:
+        edit = delete_lines(setting.path, lines, item.line, item.line)
+    else:
+        return None
+    return Fix(Applicability.UNSAFE, f'drop the filter "{item.text}"', (edit,))
