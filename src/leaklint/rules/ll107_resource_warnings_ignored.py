@@ -41,11 +41,11 @@ def _action(text: str) -> str | None:
     return None
 
 
-def _parse(entry: str) -> tuple[str | None, str, str]:
-    """(action, message, category) of a ``-W``-style filter."""
+def _parse(entry: str) -> tuple[str | None, str, str, str]:
+    """(action, message, category, module) of a ``-W``-style filter."""
     parts = [p.strip() for p in entry.split(":")]
     parts += [""] * (5 - len(parts))
-    return _action(parts[0]), parts[1], parts[2]
+    return _action(parts[0]), parts[1], parts[2], parts[3]
 
 
 @register
@@ -97,16 +97,16 @@ class ResourceWarningsIgnored(ProjectRule):
         items = entries(setting, "".join(lines))
         parsed = [_parse(item.text) for item in items]
         for index, item in enumerate(items):
-            action, message, category = parsed[index]
+            action, message, category, _ = parsed[index]
             if action != "ignore" or category not in HIDING:
                 continue
             if message and not category:
                 continue  # a message-specific filter aimed at something else
             if any(
-                later_action not in (None, "ignore") and later_category == category
-                for later_action, _, later_category in parsed[index + 1 :]
+                later[0] not in (None, "ignore") and later[2] == category and not later[1] + later[3]
+                for later in parsed[index + 1 :]
             ):
-                continue
+                continue  # a later filter turns the whole category back on
             hidden = HIDING[category]
             text = f'filter "{item.text}" ignores {hidden}'
             if category in ("", "Warning", "builtins.Warning"):
