@@ -658,7 +658,8 @@ def _alone(line: str, item: str, setting: Setting) -> bool:
             break
     else:
         return False
-    return rest in ("", ",") or rest.startswith(("#", ",#", ", #"))
+    rest = rest.removeprefix(",").strip()
+    return rest == "" or rest.startswith("#")
 
 
 # --------------------------------------------------------------------------- addopts

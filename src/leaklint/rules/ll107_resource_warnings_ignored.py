@@ -103,8 +103,8 @@ class ResourceWarningsIgnored(ProjectRule):
             if message and not category:
                 continue  # a message-specific filter aimed at something else
             if any(
-                later[0] not in (None, "ignore") and later[2] == category and not later[1] + later[3]
-                for later in parsed[index + 1 :]
+                later_action not in (None, "ignore") and later == category and not text + module
+                for later_action, text, later, module in parsed[index + 1 :]
             ):
                 continue  # a later filter turns the whole category back on
             hidden = HIDING[category]
