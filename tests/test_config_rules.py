@@ -208,11 +208,11 @@ def test_ll101_auto_mode_plain_fixture_makes_the_fix_unsafe(tmp_path: Path) -> N
         ),
         (
             "setup.cfg",
-            "[tool:pytest]\nasyncio_default_fixture_loop_scope =\nasyncio_mode = auto\n",
+            "[tool:pytest]\nasyncio_mode = auto\n",
             "[tool:pytest]\nasyncio_default_fixture_loop_scope = function\nasyncio_mode = auto\n",
         ),
     ],
-    ids=["ini-options", "native-no-newline", "bare-pyproject", "empty-pytest-toml", "empty-value"],
+    ids=["ini-options", "native-no-newline", "bare-pyproject", "empty-pytest-toml", "setup-cfg"],
 )
 def test_ll101_fix_in_each_format(tmp_path: Path, name: str, text: str, expected: str) -> None:
     write(tmp_path, {name: text, "test_a.py": "import pytest_asyncio\n" + ASYNC_TEST})
@@ -436,6 +436,7 @@ def test_ll103_silent_when_tool_pytest_section_wins_in_setup_cfg(tmp_path: Path)
         ),
         ("asyncio_mode = legacy", None, None),
         ("asyncio_default_test_loop_scope =", None, None),
+        ("asyncio_default_fixture_loop_scope =", None, None),
     ],
 )
 def test_ll104_ini_values(
@@ -487,12 +488,39 @@ def test_ll104_silent_on_valid_values(tmp_path: Path) -> None:
         tmp_path,
         {
             "pytest.ini": (
-                "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope =\n"
+                "[pytest]\nasyncio_mode = auto\n"
+                "asyncio_default_fixture_loop_scope = fixture-scope\n"
                 "asyncio_default_test_loop_scope = package\naddopts = --asyncio-mode=strict\n"
             )
         },
     )
     assert run(tmp_path, "LL104") == []
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        "asyncio_mode = auto # fast",
+        "asyncio_default_fixture_loop_scope =",
+        "asyncio_default_fixture_loop_scope = fixture-scope",
+        "asyncio_default_test_loop_scope = sesion",
+        "asyncio_default_test_loop_scope = package",
+        "addopts = --asyncio-mode=Auto",
+        "addopts = -o asyncio_default_test_loop_scope=module",
+    ],
+)
+def test_ll104_agrees_with_pytest_asyncio(tmp_path: Path, config: str) -> None:
+    """LL104 fires exactly when pytest-asyncio itself rejects the value."""
+    write(
+        tmp_path,
+        {
+            "pytest.ini": f"[pytest]\n{config}\n",
+            "test_a.py": "import pytest_asyncio\n" + ASYNC_TEST,
+        },
+    )
+    proc = _pytest(tmp_path, "--co", "-W", "ignore::DeprecationWarning")
+    rejected = proc.returncode != 0
+    assert rejected == bool(run(tmp_path, "LL104")), proc.stdout + proc.stderr
 
 
 # --------------------------------------------------------------------------- LL105

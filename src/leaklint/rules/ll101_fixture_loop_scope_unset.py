@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from leaklint.config_edits import add_setting, read_lines, setting_line
+from leaklint.config_edits import add_setting
 from leaklint.diagnostics import Applicability, Diagnostic, Edit, Fix, Location
 from leaklint.pytest_model import FixtureDef, scope_rank
 from leaklint.rule import FixAvailability, ProjectRule, register
@@ -22,7 +22,7 @@ class FixtureLoopScopeUnset(ProjectRule):
     """
     ## What it does
     Reports a project that uses pytest-asyncio and leaves `asyncio_default_fixture_loop_scope`
-    unset (or empty) in the pytest config that pytest actually reads. The finding points at
+    unset in the pytest config that pytest actually reads. The finding points at
     the config's pytest section; with no config file at all, at the first file that uses
     pytest-asyncio.
 
@@ -62,9 +62,10 @@ class FixtureLoopScopeUnset(ProjectRule):
         if not project.uses_pytest_asyncio:
             return
         config = project.config
-        setting = config.get(KEY)
-        if setting is not None and not (isinstance(setting.value, str) and not setting.value):
-            return  # set; invalid values are LL104's, wrong types LL002's
+        if config.get(KEY) is not None:
+            return  # set; invalid values (even an empty one) are LL104's, wrong types LL002's
+        if config.file is None and config.problems:
+            return  # pytest stops at a broken config first (LL002)
         message = f"pytest-asyncio is in use and {KEY} is unset"
         wide, blockers, fixture_edits = _wide_fixtures(project)
         file = config.file
@@ -83,11 +84,7 @@ class FixtureLoopScopeUnset(ProjectRule):
             )
             return
         start = file.section_location if file.section else Location(1, 1)
-        config_edit: Edit | None
-        if setting is not None and setting.path == file.path and setting.mode != "addopts":
-            config_edit = _replace_empty(setting.path, setting.location.row)
-        else:
-            config_edit = add_setting(file, KEY, "function")
+        config_edit = add_setting(file, KEY, "function")
         fix: Fix | None = None
         if config_edit is not None:
             applicability = Applicability.UNSAFE if blockers else Applicability.SAFE
@@ -104,15 +101,6 @@ class FixtureLoopScopeUnset(ProjectRule):
             fix=fix,
             help=None if fix else f"set {KEY} = function" + _blocker_text(wide, blockers),
         )
-
-
-def _replace_empty(path: Path, row: int) -> Edit | None:
-    lines = read_lines(path)
-    if lines is None or row > len(lines):
-        return None
-    line = lines[row - 1]
-    end = Location(row, len(line.rstrip("\r\n")) + 1)
-    return Edit(path, Location(row, 1), end, setting_line(path, KEY, "function").rstrip("\n"))
 
 
 def _names(fixtures: list[FixtureDef]) -> str:

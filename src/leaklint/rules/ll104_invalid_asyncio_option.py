@@ -63,8 +63,6 @@ class InvalidAsyncioOption(ProjectRule):
             value = setting.value
             if not isinstance(value, str) or value in choices:
                 continue
-            if setting.key == "asyncio_default_fixture_loop_scope" and value == "":
-                continue  # empty means unset (LL101)
             nearest = _nearest(value, choices)
             valid = ", ".join(f'"{c}"' for c in choices)
             message = f'"{value}" is not a valid {setting.key} (valid: {valid})'
