@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from leaklint.cli import main
 from leaklint.diagnostics import Applicability, Diagnostic, Edit, Location
@@ -474,7 +477,7 @@ def test_ll104_addopts_and_native(tmp_path: Path) -> None:
         },
     )
     found = run(tmp_path, "LL104")
-    assert [d.location.row for d in found] == [2, 2]
+    assert [d.location.row for d in found] == [3, 4]  # at the values themselves
     for diagnostic in found:
         apply(fix_of(diagnostic)[1])
     config = discover([tmp_path])
@@ -687,7 +690,7 @@ def test_cli_findings_exit_1(tmp_path: Path) -> None:
         main, ["check", str(tmp_path), "--select", "LL1,LL002", "--output-format", "concise"]
     )
     assert result.exit_code == 1, result.output
-    assert "pytest.ini:2:1: LL104" in result.stdout
+    assert "pytest.ini:2:16: LL104" in result.stdout
 
 
 def test_cli_clean_exit_0(tmp_path: Path) -> None:
@@ -709,7 +712,7 @@ def test_cli_config_option_picks_the_file(tmp_path: Path) -> None:
     args = ["check", str(tmp_path), "--select", "LL104", "--output-format", "concise"]
     assert CliRunner().invoke(main, args).exit_code == 0
     result = CliRunner().invoke(main, [*args, "--config", str(tmp_path / "ci.ini")])
-    assert result.exit_code == 1 and "ci.ini:2:1: LL104" in result.stdout
+    assert result.exit_code == 1 and "ci.ini:2:16: LL104" in result.stdout
 
 
 def test_cli_bad_config_path_exit_2(tmp_path: Path) -> None:
@@ -724,3 +727,52 @@ def test_cli_missing_path_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["check", str(tmp_path / "missing")])
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+# --------------------------------------------------------------------------- hostile configs
+
+_HEADERS = ["[pytest]", "[tool.pytest]", "[tool.pytest.ini_options]", "[tool:pytest]", "[tool]", ""]
+_LINES = [
+    "asyncio_mode = auto",
+    'asyncio_mode = "auto # x"',
+    "asyncio_default_fixture_loop_scope = sesion",
+    'asyncio_default_fixture_loop_scope = "session"',
+    "asyncio_default_test_loop_scope = 3",
+    "asyncio_debug = true",
+    "filterwarnings =",
+    "    ignore::ResourceWarning",
+    "    ignore",
+    'filterwarnings = ["ignore", 5]',
+    "filterwarnings = 5",
+    'addopts = "-n auto --asyncio-mode=atuo -o asyncio_mode=x -p no:asyncio"',
+    "addopts = -o",
+    "addopts = 'unbalanced",
+    'addopts = ["-n", "4", "--timeout"]',
+    'pytest = "x"',
+    'ini_options = "x"',
+    "tool = 5",
+    "timeout = 5",
+    "= nothing",
+    "[broken",
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    files=st.dictionaries(
+        st.sampled_from(["pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg", "pytest.toml"]),
+        st.lists(st.sampled_from(_HEADERS + _LINES), max_size=8).map("\n".join),
+        max_size=3,
+    )
+)
+def test_hostile_configs_never_crash_and_fixes_apply(files: dict[str, str]) -> None:
+    rules = [r for code in CONFIG_RULES if (r := get_rule(code)) is not None]
+    with tempfile.TemporaryDirectory() as tmp:
+        root = write(Path(tmp), {**files, "test_a.py": "import pytest_asyncio\n" + ASYNC_TEST})
+        result = lint(Project.load([root]), rules)
+        assert not result.internal_errors, result.internal_errors
+        for diagnostic in result.diagnostics:
+            assert diagnostic.location.row >= 1 and diagnostic.location.column >= 1
+            if diagnostic.fix is not None:
+                apply(diagnostic.fix.edits)  # every edit range exists in its file
+                break  # later fixes were computed against the old text

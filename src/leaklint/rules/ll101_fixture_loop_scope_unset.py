@@ -66,7 +66,10 @@ class FixtureLoopScopeUnset(ProjectRule):
             return  # set; invalid values (even an empty one) are LL104's, wrong types LL002's
         if config.file is None and config.problems:
             return  # pytest stops at a broken config first (LL002)
-        message = f"pytest-asyncio is in use and {KEY} is unset"
+        message = (
+            f"pytest-asyncio is in use and {KEY} is unset: it warns on every run, "
+            "and its coming default moves async fixtures to other loops"
+        )
         wide, blockers, fixture_edits = _wide_fixtures(project)
         file = config.file
         if file is None:

@@ -77,9 +77,10 @@ class ShadowedPytestConfig(ProjectRule):
             shown = asyncio_keys or keys
             listing = ", ".join(shown[:4]) + (", …" if len(shown) > 4 else "")
             where = f"[{shadowed.section}]" if shadowed.section else shadowed.name
+            verb = "is" if len(shown) == 1 else "are"
             message = (
-                f"pytest ignores {where} in {shadowed.name} because {winner.name} wins "
-                f"({listing} never take effect)"
+                f"pytest ignores {where} in {shadowed.name} because {winner.name} wins: "
+                f"{listing} {verb} never read"
             )
             fix = _move(shadowed, winner)
             yield self.diagnostic(

@@ -74,11 +74,15 @@ class InvalidAsyncioOption(ProjectRule):
                 if commented
                 else f"use one of {valid}"
             )
-            fix = _fix(setting, value, nearest) if nearest is not None else None
+            fix = _fix(setting, value, nearest or "")
+            start, end = (fix.edits[0].start, fix.edits[0].end) if fix else (setting.location, None)
+            if nearest is None:
+                fix = None
             yield self.diagnostic(
                 message=message,
                 path=setting.path,
-                start=setting.location,
+                start=start,
+                end=end,
                 fix=fix,
                 help=None if fix else help_text,
             )

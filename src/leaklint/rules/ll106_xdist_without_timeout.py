@@ -55,7 +55,7 @@ class XdistWithoutTimeout(ProjectRule):
         location = addopts.location if addopts is not None else workers.location
         yield self.diagnostic(
             message=(
-                f"tests run in {workers.value} xdist workers with no timeout: "
+                f"tests run in xdist workers (-n {workers.value}) with no pytest-timeout limit: "
                 "a hanging test stalls the run until CI kills it"
             ),
             path=workers.path,

@@ -12,20 +12,25 @@ if TYPE_CHECKING:
     from leaklint.project import Project
 
 # Categories whose "ignore" hides leaked resources, and the classes above them.
+_EVERYTHING = "every warning, leaked resources and thread errors included"
+_RESOURCES = "ResourceWarning: unclosed files, sockets, subprocesses and loops go unreported"
+_UNRAISABLE = (
+    "PytestUnraisableExceptionWarning: errors raised while finalizing leaked objects go unreported"
+)
+_THREADS = "PytestUnhandledThreadExceptionWarning: exceptions that kill threads go unreported"
+_PYTEST = "every pytest warning, unraisable and thread exceptions included"
 HIDING = {
-    "": "every warning",
-    "Warning": "every warning",
-    "builtins.Warning": "every warning",
-    "ResourceWarning": "ResourceWarning",
-    "builtins.ResourceWarning": "ResourceWarning",
-    "pytest.PytestWarning": "pytest's unraisable and thread exception warnings",
-    "_pytest.warning_types.PytestWarning": "pytest's unraisable and thread exception warnings",
-    "pytest.PytestUnraisableExceptionWarning": "PytestUnraisableExceptionWarning",
-    "_pytest.warning_types.PytestUnraisableExceptionWarning": "PytestUnraisableExceptionWarning",
-    "pytest.PytestUnhandledThreadExceptionWarning": "PytestUnhandledThreadExceptionWarning",
-    "_pytest.warning_types.PytestUnhandledThreadExceptionWarning": (
-        "PytestUnhandledThreadExceptionWarning"
-    ),
+    "": _EVERYTHING,
+    "Warning": _EVERYTHING,
+    "builtins.Warning": _EVERYTHING,
+    "ResourceWarning": _RESOURCES,
+    "builtins.ResourceWarning": _RESOURCES,
+    "pytest.PytestWarning": _PYTEST,
+    "_pytest.warning_types.PytestWarning": _PYTEST,
+    "pytest.PytestUnraisableExceptionWarning": _UNRAISABLE,
+    "_pytest.warning_types.PytestUnraisableExceptionWarning": _UNRAISABLE,
+    "pytest.PytestUnhandledThreadExceptionWarning": _THREADS,
+    "_pytest.warning_types.PytestUnhandledThreadExceptionWarning": _THREADS,
 }
 _ACTIONS = ("default", "always", "all", "ignore", "module", "once", "error")
 
@@ -107,12 +112,7 @@ class ResourceWarningsIgnored(ProjectRule):
                 for later_action, text, later, module in parsed[index + 1 :]
             ):
                 continue  # a later filter turns the whole category back on
-            hidden = HIDING[category]
-            text = f'filter "{item.text}" ignores {hidden}'
-            if category in ("", "Warning", "builtins.Warning"):
-                text += ", leaked resources and thread errors included"
-            else:
-                text += ": leaked resources go unreported"
+            text = f'filter "{item.text}" ignores {HIDING[category]}'
             yield self.diagnostic(
                 message=text,
                 path=setting.path,
