@@ -333,6 +333,28 @@ def test_ll102_converts_to_native_toml(tmp_path: Path) -> None:
     assert config.settings["asyncio_mode"].value == "auto"
 
 
+def test_ll102_native_toml_into_ini_runs_under_real_pytest(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "pytest.ini": "[pytest]\nasyncio_default_fixture_loop_scope = function\n",
+            "pyproject.toml": (
+                '[tool.pytest]\naddopts = ["-ra", "-q"]\nasyncio_debug = true\n'
+                'asyncio_mode = "auto"\n'
+            ),
+            "test_a.py": ASYNC_TEST,
+        },
+    )
+    assert _pytest(tmp_path).returncode != 0  # strict mode: the async test fails
+    apply(fix_of(one(tmp_path, "LL102"))[1])
+    config = discover([tmp_path])
+    assert config.shadowed == () and config.asyncio_mode == "auto"
+    assert config.settings["addopts"].value == "-ra\n-q"
+    assert config.settings["asyncio_debug"].value == "true"
+    after = _pytest(tmp_path)
+    assert after.returncode == 0, after.stdout + after.stderr  # auto mode now runs the test
+
+
 def test_ll102_unknown_type_into_native_toml_is_advice_only(tmp_path: Path) -> None:
     write(
         tmp_path,

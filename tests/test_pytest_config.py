@@ -38,6 +38,9 @@ NOT_CONFIGS: dict[str, str] = {
 }
 
 
+SYNC = "def test_a():\n    assert True\n"
+
+
 def write(root: Path, files: dict[str, str]) -> Path:
     for name, text in files.items():
         path = root / name
@@ -455,3 +458,30 @@ def test_dash_c_same_as_pytest(tmp_path: Path) -> None:
     assert configfile is not None and rootdir is not None
     assert ours.path == Path(rootdir) / configfile
     assert Path(rootdir) == ours.rootdir
+
+
+def test_dash_c_in_addopts_is_ignored_like_pytest_does(tmp_path: Path) -> None:
+    """``-c`` only works on the command line: pytest has chosen its config before addopts."""
+    write(
+        tmp_path,
+        {
+            "pytest.ini": "[pytest]\naddopts = -c other.ini\n",
+            "other.ini": "[pytest]\nasyncio_mode = auto\n",
+        },
+    )
+    configfile, _, rootdir, _ = pytest_choice(tmp_path)
+    ours = discover([tmp_path])
+    assert configfile == "pytest.ini" and rootdir is not None
+    assert ours.path == Path(rootdir) / "pytest.ini"
+    assert ours.asyncio_mode == "strict"
+
+
+def test_rootdir_without_any_config_matches_pytest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path, {"tests/unit/test_a.py": SYNC, "README": ""})
+    configfile, _, rootdir, _ = pytest_choice(tmp_path, "tests/unit")
+    monkeypatch.chdir(tmp_path)
+    ours = discover([Path("tests/unit")])
+    assert configfile is None and ours.file is None
+    assert rootdir is not None and ours.rootdir == Path(rootdir) == tmp_path

@@ -180,7 +180,11 @@ def discover(paths: Sequence[Path], config_file: Path | None = None) -> PytestCo
         located = _locate(dirs, problems)
         if located is not None:
             return _finish(*located, problems)
-    return _finish(ancestor, None, (), problems)
+    # No config anywhere: pytest roots at what the working directory and the paths share.
+    rootdir = common_ancestor([absolute(Path.cwd()), ancestor])
+    if rootdir == Path(rootdir.anchor):
+        rootdir = ancestor
+    return _finish(rootdir, None, (), problems)
 
 
 def _locate(
