@@ -8,26 +8,79 @@ and the rule; the other rules and files go on.
 
 from __future__ import annotations
 
+import signal
+import sys
+import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
 
-from leaklint.diagnostics import Diagnostic
+from leaklint.diagnostics import Diagnostic, Location
 from leaklint.project import Project
 from leaklint.rule import FileRule, ProjectRule, Rule, get_rule
 from leaklint.source import SourceFile
-from leaklint.suppress import Suppression, is_suppressed, suppressions
+from leaklint.suppress import Suppressor
 
 SYNTAX_ERROR = "LL001"
+UNUSED_SUPPRESSION = "LL003"
+
+
+# One file may not stall the run: larger files are skipped before the parse (libcst needs about
+# a second and several hundred MB per MB of source), and the rule pass over one file is
+# interrupted after the time budget. Both are reported by name.
+MAX_FILE_BYTES = 2 * 1024 * 1024
+FILE_TIME_BUDGET = 20.0
+
+
+# libcst's visitors recurse once per tree level; nesting that CPython itself accepts needs more
+# than the default limit of 1000 frames. (Deeper nesting is refused before the parse.)
+RECURSION_LIMIT = 20_000 if sys.version_info >= (3, 11) else 8_000
+
+
+class FileTimeout(Exception):
+    pass
+
+
+@contextmanager
+def deep_recursion() -> Iterator[None]:
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, RECURSION_LIMIT))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(previous)
+
+
+@contextmanager
+def time_budget(seconds: float) -> Iterator[None]:
+    """Raise FileTimeout in the block after ``seconds`` (main thread on POSIX; else no limit)."""
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable or seconds <= 0:
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise FileTimeout
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @dataclass
 class LintResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     internal_errors: list[str] = field(default_factory=list)
+    # Files skipped on purpose (too large, over the time budget): named, not findings.
+    warnings: list[str] = field(default_factory=list)
     files_checked: int = 0
     files_parsed: int = 0
 
@@ -50,20 +103,42 @@ def lint(project: Project, rules: Sequence[type[Rule]]) -> LintResult:
         # pytest imports every test module and conftest: a syntax error there always matters.
         if not wanted and not (SYNTAX_ERROR in selected and project.is_pytest_file(path)):
             continue
+        raw = project.read(path)
+        if isinstance(raw, bytes) and len(raw) > MAX_FILE_BYTES:
+            size = len(raw) / (1024 * 1024)
+            limit = MAX_FILE_BYTES // (1024 * 1024)
+            result.warnings.append(f"{path}: skipped: {size:.1f} MB is over the {limit} MB limit")
+            continue
         source = project.source(path)
         if isinstance(source, OSError):
-            result.internal_errors.append(f"{path}: cannot read file: {source.strerror or source}")
+            if SYNTAX_ERROR in selected:
+                result.diagnostics.append(_unreadable(path, source))
             continue
         result.files_parsed += 1
         if source.error is not None:
             if SYNTAX_ERROR in selected:
                 result.diagnostics.append(_syntax_error(source))
             continue
-        diagnostics, errors = run_file_rules(source, project, wanted)
+        try:
+            with deep_recursion(), time_budget(FILE_TIME_BUDGET):
+                diagnostics, errors = run_file_rules(source, project, wanted)
+        except FileTimeout:
+            budget = f"{FILE_TIME_BUDGET:g} s"
+            result.warnings.append(f"{path}: skipped: its checks took longer than {budget}")
+            continue
         result.diagnostics.extend(diagnostics)
         result.internal_errors.extend(errors)
 
-    result.diagnostics = _unsuppressed(project, result.diagnostics)
+    suppressor = Suppressor(project)
+    result.diagnostics = [
+        d
+        for d in suppressor.filter(result.diagnostics)
+        if not project.settings.is_ignored(d.path, d.code)
+    ]
+    if UNUSED_SUPPRESSION in selected:
+        from leaklint.rules.ll003_unused_suppression import unused_suppressions
+
+        result.diagnostics.extend(unused_suppressions(project, suppressor, rules))
     result.diagnostics.sort(key=Diagnostic.sort_key)
     return result
 
@@ -97,6 +172,8 @@ def run_file_rules(
         for visitor in visitors:
             visitor.finish()
         return [d for v in visitors for d in v.diagnostics], []
+    except FileTimeout:
+        raise
     except Exception:
         pass
     # Something crashed: run the rules one at a time to keep the others' findings.
@@ -107,6 +184,8 @@ def run_file_rules(
         try:
             cst.visit_batched(source.module, [visitor])
             visitor.finish()
+        except FileTimeout:
+            raise
         except Exception:
             errors.append(_crash(rule_cls, source.path, traceback.format_exc()))
             continue
@@ -128,15 +207,10 @@ def _syntax_error(source: SourceFile) -> Diagnostic:
     )
 
 
-def _unsuppressed(project: Project, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    tables: dict[Path, dict[int, list[Suppression]]] = {}
-    kept: list[Diagnostic] = []
-    for diagnostic in diagnostics:
-        if diagnostic.path not in tables:
-            raw = project.read(diagnostic.path)
-            text = "" if isinstance(raw, OSError) else raw.decode("utf-8", errors="replace")
-            tables[diagnostic.path] = suppressions(text)
-        table = tables[diagnostic.path]
-        if not is_suppressed(diagnostic.code, diagnostic.location.row, table):
-            kept.append(diagnostic)
-    return kept
+def _unreadable(path: Path, error: OSError) -> Diagnostic:
+    rule_cls = get_rule(SYNTAX_ERROR)
+    assert rule_cls is not None
+    reason = error.strerror or str(error)
+    return rule_cls.diagnostic(
+        message=f"cannot read file: {reason}", path=path, start=Location(1, 1)
+    )

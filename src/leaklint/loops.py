@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from leaklint.pytest_model import TestDef
+from leaklint.pytest_model import FixtureDef, TestDef
 
 if TYPE_CHECKING:
     from leaklint.project import Project
@@ -81,3 +81,26 @@ def project_loop_use(project: Project) -> LoopUse:
             scopes.add(scope)
             keys.add(loop_key(test, scope))
     return LoopUse(frozenset(scopes), len(keys))
+
+
+# --------------------------------------------------------------------------- async fixtures
+
+
+def is_asyncio_fixture(fixture: FixtureDef, project: Project) -> bool:
+    """pytest-asyncio runs the fixture: ``@pytest_asyncio.fixture`` on an ``async def``, or (auto
+    mode only) an ``async def`` under plain ``@pytest.fixture``."""
+    if not fixture.is_async:
+        return False
+    return fixture.kind == "pytest_asyncio" or project.config.asyncio_mode == "auto"
+
+
+def fixture_loop_scope(fixture: FixtureDef, project: Project) -> str | None:
+    """The effective loop scope of an async fixture: its ``loop_scope=``, else the config's
+    ``asyncio_default_fixture_loop_scope``, else its cache scope. ``None`` when that cannot be
+    known statically (a ``loop_scope=`` that is not a literal, a callable scope)."""
+    if fixture.kind == "pytest_asyncio" and fixture.has_loop_scope_arg:
+        return fixture.loop_scope
+    default = project.config.default_fixture_loop_scope
+    if default is not None:
+        return default
+    return None if fixture.scope == "dynamic" else fixture.scope

@@ -21,6 +21,7 @@ import pathspec
 from leaklint.loops import LoopUse
 from leaklint.pytest_config import PytestConfig, discover
 from leaklint.pytest_model import Collection, FileModel, read_file_model
+from leaklint.settings import Settings
 from leaklint.source import SourceFile
 
 if sys.version_info >= (3, 11):
@@ -66,6 +67,7 @@ class Project:
     python_files: list[Path]
     cargo_files: list[Path]
     exclude: tuple[str, ...] = ()
+    settings: Settings = field(default_factory=Settings)
     _sources: dict[Path, SourceFile] = field(default_factory=dict, repr=False)
     _raw: dict[Path, bytes | OSError] = field(default_factory=dict, repr=False)
     _models: dict[Path, FileModel | None] = field(default_factory=dict, repr=False)
@@ -76,8 +78,10 @@ class Project:
         paths: Sequence[Path],
         *,
         config_file: Path | None = None,
-        exclude: Sequence[str] = (),
+        settings: Settings | None = None,
     ) -> Project:
+        settings = settings or Settings()
+        exclude = settings.exclude_patterns()
         resolved: list[Path] = []
         for path in paths:
             if not path.exists() and not path.is_symlink():
@@ -104,6 +108,7 @@ class Project:
             python_files=sorted(set(python_files)),
             cargo_files=sorted(set(cargo_files)),
             exclude=tuple(exclude),
+            settings=settings,
         )
 
     @property
@@ -212,6 +217,20 @@ class Project:
         return False
 
     @cached_property
+    def uses_other_async_plugin(self) -> bool:
+        """Whether a test module or conftest uses anyio's or trio's pytest plugin, whose async
+        fixtures are plain ``@pytest.fixture`` functions in pytest-asyncio's strict mode."""
+        if "trio_mode" in self.config.settings:
+            return True
+        for path in self.python_files:
+            if not self.is_pytest_file(path):
+                continue
+            raw = self.read(path)
+            if isinstance(raw, bytes) and _OTHER_ASYNC_PLUGIN.search(raw):
+                return True
+        return False
+
+    @cached_property
     def declares_pytest_asyncio(self) -> bool:
         """pytest-asyncio named in pyproject dependencies, dependency groups or requirements."""
         root = self.root
@@ -233,6 +252,9 @@ class Project:
         return False
 
 
+_OTHER_ASYNC_PLUGIN = re.compile(
+    rb"mark\.(?:anyio|trio)\b|\banyio_backend\b|\bpytest_trio\b|\btrio_mode\b"
+)
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
@@ -271,8 +293,14 @@ def iter_files(paths: Sequence[Path], exclude: tuple[str, ...] = ()) -> Iterator
     for path in paths:
         if path.is_dir():
             yield from _walk(path, _parent_ignores(path), exclude)
-        elif not _excluded(path, exclude):
+        elif _is_lintable(path) and not _excluded(path, exclude):
             yield path
+
+
+def _is_lintable(path: Path) -> bool:
+    """A regular file, or a broken link named on purpose (so its error is shown); never a FIFO,
+    whose read would block forever."""
+    return path.is_file() or (path.is_symlink() and not path.exists())
 
 
 def _excluded(path: Path, exclude: tuple[str, ...]) -> bool:
@@ -305,7 +333,8 @@ def _read_gitignore(directory: Path) -> _Ignore | None:
 
 
 def _parent_ignores(directory: Path) -> list[_Ignore]:
-    """``.gitignore`` files above ``directory`` up to the repository root."""
+    """``.gitignore`` files above ``directory`` up to the repository root. A directory named on
+    purpose is linted even when those files ignore it (then they say nothing about it)."""
     ignores: list[_Ignore] = []
     for parent in directory.parents:
         found = _read_gitignore(parent)
@@ -313,6 +342,8 @@ def _parent_ignores(directory: Path) -> list[_Ignore]:
             ignores.append(found)
         if (parent / ".git").exists():
             break
+    if any(ignore.ignored(directory, True) for ignore in ignores):
+        return []
     return list(reversed(ignores))
 
 
@@ -338,5 +369,14 @@ def _walk(directory: Path, ignores: list[_Ignore], exclude: tuple[str, ...]) -> 
             if (path / "pyvenv.cfg").exists():
                 continue
             yield from _walk(path, ignores, exclude)
-        else:
+        elif _is_regular_file(entry):
+            # Broken links, link loops, FIFOs and sockets are not source files (a FIFO would
+            # block the read forever).
             yield path
+
+
+def _is_regular_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False

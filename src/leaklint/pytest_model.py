@@ -114,6 +114,15 @@ class FixtureDef:
         deco = self.decorator.decorator
         return deco if isinstance(deco, cst.Call) else None
 
+    @property
+    def has_loop_scope_arg(self) -> bool:
+        """Whether the decorator passes ``loop_scope=`` (literal or not; ``None`` is no value)."""
+        call = self.decorator_call
+        arg = None if call is None else keyword(call, "loop_scope")
+        return arg is not None and not (
+            isinstance(arg.value, cst.Name) and arg.value.value == "None"
+        )
+
 
 @dataclass(eq=False)
 class TestDef:
@@ -258,10 +267,11 @@ def _read_body(
         elif isinstance(stmt, cst.ClassDef) and collection.is_test_class(stmt.name.value):
             if _defines(stmt, "__init__"):
                 continue
-            own_marks = tuple(
-                m for d in stmt.decorators for m in marks_of(d.decorator, imports, "class")
-            )
             inner = stmt.body.body if isinstance(stmt.body, cst.IndentedBlock) else ()
+            own_marks = (
+                *(m for d in stmt.decorators for m in marks_of(d.decorator, imports, "class")),
+                *_class_pytestmark(inner, imports),
+            )
             _read_body(
                 source,
                 [s for s in inner if isinstance(s, cst.BaseStatement)],
@@ -279,6 +289,17 @@ def _read_body(
                     fixture = _fixture(source, member, stmt.name.value)
                     if fixture is not None:
                         model.fixtures.append(fixture)
+
+
+def _class_pytestmark(
+    body: Sequence[cst.BaseStatement | cst.BaseSmallStatement], imports: ImportMap
+) -> Iterator[Mark]:
+    """Marks of a ``pytestmark = ...`` class attribute (pytest applies them like decorators)."""
+    for stmt in body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Assign) and _assigns_name(small, "pytestmark"):
+                    yield from marks_of(small.value, imports, "class")
 
 
 def _defines(cls: cst.ClassDef, name: str) -> bool:

@@ -41,28 +41,30 @@ class SourceFile:
 
     @classmethod
     def parse(cls, path: Path, raw: bytes) -> SourceFile:
+        # libcst's native parser can crash the process or run for minutes on pathologically
+        # nested code that CPython's parser refuses cheaply, so CPython looks first. Its
+        # syntax errors are also placed more precisely.
+        verdict = _cpython_verdict(raw)
+        if verdict is not None and verdict.fatal:
+            return cls(path, raw, error=verdict.error)
         try:
             module = cst.parse_module(raw)
         except cst.ParserSyntaxError as exc:
-            # CPython places syntax errors more precisely than libcst: ask it first.
-            precise = _cpython_syntax_error(raw)
-            if precise is not None:
-                return cls(path, raw, error=precise)
+            if verdict is not None:
+                return cls(path, raw, error=verdict.error)
             location = Location(max(exc.raw_line, 1), exc.raw_column + 1)
             message = " ".join(exc.message.split()) or "invalid syntax"
             return cls(path, raw, error=ParseError(f"syntax error: {message}", location))
         except UnicodeDecodeError as exc:
             row = raw[: exc.start].count(b"\n") + 1
-            return cls(
-                path,
-                raw,
-                error=ParseError(f"cannot decode file: {exc.reason}", Location(row, 1)),
-            )
+            reason = f"cannot decode file: {exc.reason}"
+            return cls(path, raw, error=ParseError(reason, Location(row, 1)))
         except (RecursionError, MemoryError):
-            return cls(
-                path, raw, error=ParseError("file too deeply nested to parse", Location(1, 1))
-            )
+            nested = ParseError("file too deeply nested to parse", Location(1, 1))
+            return cls(path, raw, error=nested)
         except Exception as exc:  # libcst raises a few other types on hostile input
+            if verdict is not None:
+                return cls(path, raw, error=verdict.error)
             return cls(path, raw, error=ParseError(f"cannot parse file: {exc}", Location(1, 1)))
         # unsafe_skip_copy: rules must see the very nodes positions are computed for.
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
@@ -102,14 +104,31 @@ class SourceFile:
         return ImportMap.from_module(self.module)
 
 
-def _cpython_syntax_error(raw: bytes) -> ParseError | None:
+@dataclass(frozen=True)
+class _Verdict:
+    error: ParseError
+    # Fatal: libcst must not see the file (nesting that can crash it, null bytes).
+    fatal: bool
+
+
+_TOO_DEEP = ("too many nested parentheses", "too complex", "too deeply nested")
+
+
+def _cpython_verdict(raw: bytes) -> _Verdict | None:
+    """What CPython's own parser says of ``raw``: ``None`` when it parses."""
     try:
         compile(raw, "<file>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as exc:
         location = Location(max(exc.lineno or 1, 1), max(exc.offset or 1, 1))
-        return ParseError(f"syntax error: {exc.msg}", location)
-    except (ValueError, RecursionError, MemoryError):
-        return None
+        fatal = any(marker in (exc.msg or "") for marker in _TOO_DEEP) or "null byte" in str(
+            exc.msg
+        )
+        return _Verdict(ParseError(f"syntax error: {exc.msg}", location), fatal)
+    except ValueError as exc:  # null bytes (Python < 3.12)
+        row = raw[: raw.find(b"\0")].count(b"\n") + 1 if b"\0" in raw else 1
+        return _Verdict(ParseError(f"cannot parse file: {exc}", Location(row, 1)), True)
+    except (RecursionError, MemoryError):
+        return _Verdict(ParseError("file too deeply nested to parse", Location(1, 1)), True)
     return None
 
 

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from leaklint.diagnostics import Applicability, Severity
+from leaklint.loops import fixture_loop_scope, is_asyncio_fixture
+from leaklint.pytest_model import SCOPES, FixtureDef, scope_rank
+from leaklint.rule import FileRule, FixAvailability, register
+from leaklint.rules._asyncio_fixture_fix import asyncio_fixture_edits
+
+
+@register
+class LoopScopeNarrowerThanScope(FileRule):
+    """
+    ## What it does
+    Reports an async fixture whose event loop scope is narrower than its cache scope: an
+    explicit `loop_scope="function"` on a `scope="module"` fixture, or a module-scoped fixture
+    without `loop_scope` when `asyncio_default_fixture_loop_scope` is `function`.
+
+    The effective loop scope is the fixture's `loop_scope=`, else the config's
+    `asyncio_default_fixture_loop_scope`, else its cache `scope`. A callable (dynamic) scope
+    or a `loop_scope=` that is not a literal is left alone.
+
+    ## Why is this bad?
+    pytest-asyncio runs the fixture on the loop of its loop scope. A fixture cached for the
+    whole module cannot run on a loop that is torn down after every test: pytest stops with
+    `ScopeMismatch: You tried to access the function scoped fixture _function_scoped_runner
+    with a module scoped request object`. Setting the default to `function` breaks every wider
+    async fixture that has no `loop_scope` of its own.
+
+    ## Example
+    ```python
+    @pytest_asyncio.fixture(scope="module", loop_scope="function")
+    async def database():
+        ...
+    ```
+
+    Use instead:
+    ```python
+    @pytest_asyncio.fixture(scope="module", loop_scope="module")
+    async def database():
+        ...
+    ```
+
+    ## Fix safety
+    Safe: the fix sets `loop_scope` to the cache scope, the only loop scope this fixture can
+    run on. An `async` `@pytest.fixture` (auto mode) becomes `@pytest_asyncio.fixture`, because
+    `pytest.fixture` takes no `loop_scope`; `import pytest_asyncio` is added when needed.
+    """
+
+    code = "LL201"
+    name = "loop-scope-narrower-than-scope"
+    severity = Severity.ERROR
+    fix_availability = FixAvailability.SAFE
+    tokens = (b"async",)
+    test_files_only = True
+
+    def finish(self) -> None:
+        if not self.project.uses_pytest_asyncio:
+            return
+        model = self.project.file_model(self.source.path)
+        if model is None:
+            return
+        for fixture in model.fixtures:
+            self._check(fixture)
+
+    def _check(self, fixture: FixtureDef) -> None:
+        if not is_asyncio_fixture(fixture, self.project) or fixture.scope not in SCOPES:
+            return
+        loop_scope = fixture_loop_scope(fixture, self.project)
+        if loop_scope not in SCOPES or scope_rank(loop_scope) >= scope_rank(fixture.scope):
+            return
+        if fixture.kind == "pytest_asyncio" and fixture.has_loop_scope_arg:
+            origin = f'loop_scope="{loop_scope}"'
+        else:
+            origin = f'asyncio_default_fixture_loop_scope = "{loop_scope}"'
+        message = (
+            f"async fixture `{fixture.name}` is cached per {fixture.scope} but runs on a "
+            f"{loop_scope}-scoped event loop ({origin}); pytest fails with ScopeMismatch"
+        )
+        edits = asyncio_fixture_edits(self, fixture, loop_scope=fixture.scope)
+        fix = self.make_fix(
+            Applicability.SAFE, f'set `loop_scope="{fixture.scope}"` on the fixture', *edits
+        )
+        self.report(fixture.decorator.decorator, message, fix=fix)
