@@ -63,7 +63,7 @@ class ShadowedPytestConfig(ProjectRule):
 
     code = "LL102"
     name = "shadowed-pytest-config"
-    fix_availability = FixAvailability.SOMETIMES
+    fix_availability = FixAvailability.UNSAFE
 
     def check(self, project: Project) -> Iterable[Diagnostic]:
         winner = project.config.file
