@@ -674,6 +674,25 @@ def test_ll107_inline_array_has_no_edit(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("config", "where"),
+    [
+        ("filterwarnings = error\naddopts = -ra -W ignore::ResourceWarning\n", Location(3, 18)),
+        ("addopts = -ra --pythonwarnings=ignore\n", Location(2, 32)),
+        ("filterwarnings = ignore::ResourceWarning\naddopts = -W error::ResourceWarning\n", None),
+        ("filterwarnings = ignore::ResourceWarning\naddopts = -W error\n", None),
+        (
+            "filterwarnings = ignore::ResourceWarning\naddopts = -W error::UserWarning\n",
+            Location(2, 18),
+        ),
+    ],
+)
+def test_ll107_addopts_filters_come_last(tmp_path: Path, config: str, where: Location) -> None:
+    write(tmp_path, {"pytest.ini": f"[pytest]\n{config}"})
+    found = run(tmp_path, "LL107")
+    assert [d.location for d in found] == ([] if where is None else [where])
+
+
+@pytest.mark.parametrize(
     "entries",
     [
         ["ignore::DeprecationWarning"],

@@ -95,6 +95,8 @@ class Addopts:
     overrides: dict[str, Setting] = field(default_factory=dict)
     numprocesses: Setting | None = None
     timeout: Setting | None = None
+    # ``-W`` / ``--pythonwarnings`` filters, in order; pytest applies them after filterwarnings.
+    warning_filters: tuple[Setting, ...] = ()
 
     @property
     def asyncio_disabled(self) -> bool:
@@ -695,6 +697,7 @@ def parse_addopts(setting: Setting | None) -> Addopts:
     overrides: dict[str, Setting] = {}
     numprocesses: Setting | None = None
     timeout: Setting | None = None
+    filters: list[Setting] = []
 
     def carried(key: str, value: str) -> Setting:
         return Setting(key, value, setting.path, setting.location, "addopts")
@@ -711,10 +714,22 @@ def parse_addopts(setting: Setting | None) -> Addopts:
             numprocesses = carried("numprocesses", value)
         elif option == "--timeout":
             timeout = carried("timeout", value)
-    return Addopts(mode, tuple(disabled), overrides, numprocesses, timeout)
+        elif option in ("-W", "--pythonwarnings"):
+            filters.append(carried("pythonwarnings", value))
+    return Addopts(mode, tuple(disabled), overrides, numprocesses, timeout, tuple(filters))
 
 
-_WITH_VALUE = ("--asyncio-mode", "-p", "-o", "--override-ini", "-n", "--numprocesses", "--timeout")
+_WITH_VALUE = (
+    "--asyncio-mode",
+    "-p",
+    "-o",
+    "--override-ini",
+    "-n",
+    "--numprocesses",
+    "--timeout",
+    "-W",
+    "--pythonwarnings",
+)
 
 
 def _options(tokens: list[str]) -> Iterator[tuple[str, str]]:
@@ -733,6 +748,6 @@ def _options(tokens: list[str]) -> Iterator[tuple[str, str]]:
                 yield token, tokens[index]
                 index += 1
             continue
-        for short in ("-p", "-o", "-n"):
+        for short in ("-p", "-o", "-n", "-W"):
             if token.startswith(short) and len(token) > 2 and not token.startswith("--"):
                 yield short, token[2:].lstrip("=")

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from leaklint.config_edits import delete_lines, delete_setting, read_lines
+from leaklint.config_edits import delete_lines, delete_setting, read_lines, value_end_line
 from leaklint.diagnostics import Applicability, Diagnostic, Fix, Location
 from leaklint.pytest_config import Entry, Setting, entries
 from leaklint.rule import FixAvailability, ProjectRule, register
@@ -53,6 +55,18 @@ def _parse(entry: str) -> tuple[str | None, str, str, str]:
     return _action(parts[0]), parts[1], parts[2], parts[3]
 
 
+_ALL = ("", "Warning", "builtins.Warning")
+_PYTEST_BASE = ("pytest.PytestWarning", "_pytest.warning_types.PytestWarning")
+
+
+def _covers(later: str, earlier: str) -> bool:
+    """Whether a filter on category ``later`` also matches every warning of ``earlier``."""
+    if later == earlier or later in _ALL:
+        return True
+    short = earlier.rsplit(".", 1)[-1]
+    return later in _PYTEST_BASE and short.startswith("Pytest")
+
+
 @register
 class ResourceWarningsIgnored(ProjectRule):
     """
@@ -60,7 +74,8 @@ class ResourceWarningsIgnored(ProjectRule):
     Reports `filterwarnings` entries in the pytest config that ignore `ResourceWarning`,
     `pytest.PytestUnraisableExceptionWarning` or `pytest.PytestUnhandledThreadExceptionWarning`
     (also through `Warning`, `pytest.PytestWarning`, or a bare `ignore` that ignores
-    everything), unless a later entry turns them back on.
+    everything), and `-W` / `--pythonwarnings` filters in `addopts` that do the same, unless a
+    later filter turns them back on (pytest applies `addopts` filters after `filterwarnings`).
 
     ## Why is this bad?
     These warnings are how Python and pytest say that a socket, file, subprocess or event
@@ -84,8 +99,8 @@ class ResourceWarningsIgnored(ProjectRule):
 
     ## Fix safety
     Unsafe: dropping the filter makes the hidden warnings visible, and with `error` in the
-    filters they fail tests. The fix is offered when the entry is on its own line or is the
-    only one.
+    filters they fail tests. The fix is offered when the `filterwarnings` entry is on its own
+    line or is the only one; a `-W` in `addopts` gets advice only.
     """
 
     code = "LL107"
@@ -93,33 +108,61 @@ class ResourceWarningsIgnored(ProjectRule):
     fix_availability = FixAvailability.UNSAFE
 
     def check(self, project: Project) -> Iterable[Diagnostic]:
-        setting = project.config.settings.get("filterwarnings")
-        if setting is None:
-            return
-        lines = read_lines(setting.path)
-        if lines is None:
-            return
-        items = entries(setting, "".join(lines))
-        parsed = [_parse(item.text) for item in items]
-        for index, item in enumerate(items):
+        config = project.config
+        found: list[_Filter] = []
+        setting = config.settings.get("filterwarnings")
+        lines = read_lines(setting.path) if setting is not None else None
+        if setting is not None and lines is not None:
+            items = entries(setting, "".join(lines))
+            for item in items:
+                fix = _drop(setting, item, len(items), lines)
+                found.append(_Filter(item.text, setting.path, _location(item, lines, setting), fix))
+        # pytest applies -W filters from addopts after filterwarnings: they take precedence.
+        for carried in config.addopts.warning_filters:
+            text = str(carried.value)
+            found.append(_Filter(text, carried.path, _in_addopts(carried, text), None))
+        parsed = [_parse(f.text) for f in found]
+        for index, entry in enumerate(found):
             action, message, category, _ = parsed[index]
             if action != "ignore" or category not in HIDING:
                 continue
             if message and not category:
                 continue  # a message-specific filter aimed at something else
             if any(
-                later_action not in (None, "ignore") and later == category and not text + module
+                later_action not in (None, "ignore")
+                and _covers(later, category)
+                and not text + module
                 for later_action, text, later, module in parsed[index + 1 :]
             ):
                 continue  # a later filter turns the whole category back on
-            text = f'filter "{item.text}" ignores {HIDING[category]}'
             yield self.diagnostic(
-                message=text,
-                path=setting.path,
-                start=_location(item, lines, setting),
-                fix=_drop(setting, item, len(items), lines),
+                message=f'filter "{entry.text}" ignores {HIDING[category]}',
+                path=entry.path,
+                start=entry.location,
+                fix=entry.fix,
                 help="remove the filter, or narrow it with a message that matches one warning",
             )
+
+
+@dataclass(frozen=True)
+class _Filter:
+    text: str
+    path: Path
+    location: Location
+    fix: Fix | None
+
+
+def _in_addopts(carried: Setting, text: str) -> Location:
+    """Where a ``-W`` value is written inside ``addopts`` (else the addopts key)."""
+    lines = read_lines(carried.path)
+    if lines is None:
+        return carried.location
+    row = carried.location.row
+    for number in range(row, value_end_line(carried, lines) + 1):
+        column = lines[number - 1].find(text)
+        if column >= 0:
+            return Location(number, column + 1)
+    return carried.location
 
 
 def _location(item: Entry, lines: list[str], setting: Setting) -> Location:
