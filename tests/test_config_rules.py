@@ -599,6 +599,8 @@ def test_ll105_widens_tests_when_narrowing_would_break_a_fixture(tmp_path: Path)
         "[pytest]\nasyncio_default_fixture_loop_scope = module\n"
         "addopts = -o asyncio_default_test_loop_scope=session\n",
         "[pytest]\nasyncio_default_fixture_loop_scope = sesion\n",
+        "[pytest]\nasyncio_default_fixture_loop_scope = module\n"
+        "asyncio_default_test_loop_scope = modul\n",
     ],
 )
 def test_ll105_near_misses(tmp_path: Path, config: str) -> None:

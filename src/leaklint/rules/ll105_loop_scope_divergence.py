@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 from leaklint.config_edits import add_setting, read_lines
 from leaklint.diagnostics import Applicability, Diagnostic, Edit, Fix, Location
-from leaklint.pytest_config import Setting
+from leaklint.pytest_config import LOOP_SCOPES, Setting
 from leaklint.pytest_model import scope_rank
 from leaklint.rule import FixAvailability, ProjectRule, register
 
@@ -60,6 +60,9 @@ class LoopScopeDivergence(ProjectRule):
         test_scope = config.default_test_loop_scope
         if fixture_setting is None or fixture_scope is None:
             return
+        written_test_scope = config.text(TEST_KEY)
+        if written_test_scope is not None and written_test_scope not in LOOP_SCOPES:
+            return  # invalid: pytest-asyncio refuses to start (LL104)
         if scope_rank(fixture_scope) <= scope_rank(test_scope):
             return
         message = (
