@@ -251,7 +251,8 @@ def test_ll101_near_misses(tmp_path: Path, config: str) -> None:
 
 
 def test_ll101_silent_without_pytest_asyncio(tmp_path: Path) -> None:
-    write(tmp_path, {"pytest.ini": "[pytest]\n", "test_a.py": SYNC_TEST})
+    comment = "# see pytest-asyncio/blob/main/pytest_asyncio/plugin.py and mark.asyncio\n"
+    write(tmp_path, {"pytest.ini": "[pytest]\n", "test_a.py": comment + SYNC_TEST})
     assert run(tmp_path, "LL101") == []
 
 
@@ -699,6 +700,7 @@ def test_ll107_addopts_filters_come_last(tmp_path: Path, config: str, where: Loc
     [
         ["ignore::DeprecationWarning"],
         ["ignore:unclosed socket"],
+        ["ignore:unclosed socket:Warning"],
         ["error::ResourceWarning"],
         ["ignore::ResourceWarning", "error::ResourceWarning"],
         ["default"],

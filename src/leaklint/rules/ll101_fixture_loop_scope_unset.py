@@ -8,6 +8,7 @@ import libcst as cst
 
 from leaklint.config_edits import add_setting
 from leaklint.diagnostics import Applicability, Diagnostic, Edit, Fix, Location
+from leaklint.project import PYTEST_ASYNCIO_USE
 from leaklint.pytest_model import FixtureDef, scope_rank
 from leaklint.rule import FixAvailability, ProjectRule, register
 
@@ -123,7 +124,7 @@ def _first_user(project: Project) -> Path | None:
     """Where to report when there is no config file: the first file using pytest-asyncio."""
     for path in project.python_files:
         raw = project.read(path)
-        if isinstance(raw, bytes) and (b"pytest_asyncio" in raw or b"mark.asyncio" in raw):
+        if isinstance(raw, bytes) and PYTEST_ASYNCIO_USE.search(raw):
             return path
     for requirements in sorted(project.root.glob("requirements*.txt")):
         return requirements

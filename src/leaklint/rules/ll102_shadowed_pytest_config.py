@@ -72,15 +72,10 @@ class ShadowedPytestConfig(ProjectRule):
         for shadowed in project.config.shadowed:
             if not shadowed.settings:
                 continue  # nothing is lost
-            keys = sorted(shadowed.settings)
-            asyncio_keys = [k for k in keys if k.startswith("asyncio_")]
-            shown = asyncio_keys or keys
-            listing = ", ".join(shown[:4]) + (", …" if len(shown) > 4 else "")
             where = f"[{shadowed.section}]" if shadowed.section else shadowed.name
-            verb = "is" if len(shown) == 1 else "are"
             message = (
                 f"pytest ignores {where} in {shadowed.name} because {winner.name} wins: "
-                f"{listing} {verb} never read"
+                f"{_listing(sorted(shadowed.settings))} never read"
             )
             fix = _move(shadowed, winner)
             yield self.diagnostic(
@@ -92,6 +87,16 @@ class ShadowedPytestConfig(ProjectRule):
                 if fix
                 else f"move these settings into {winner.name} and delete them here",
             )
+
+
+def _listing(keys: list[str]) -> str:
+    """The asyncio settings by name (they matter most here), the others by count."""
+    named = [k for k in keys if k.startswith("asyncio_")][:3] or keys[:2]
+    others = len(keys) - len(named)
+    text = ", ".join(named)
+    if others:
+        text += f" and {others} other setting" + ("s" if others > 1 else "")
+    return text + (" is" if len(keys) == 1 else " are")
 
 
 def _move(shadowed: ConfigFile, winner: ConfigFile) -> Fix | None:

@@ -35,6 +35,9 @@ class XdistWithoutTimeout(ProjectRule):
     timeout = 300
     ```
 
+    `faulthandler_timeout` does not count: it dumps the stacks of a slow test but lets it
+    hang on.
+
     ## Fix safety
     No fix: the right limit depends on the suite. A suggestion is given.
     """

@@ -126,7 +126,7 @@ class ResourceWarningsIgnored(ProjectRule):
             action, message, category, _ = parsed[index]
             if action != "ignore" or category not in HIDING:
                 continue
-            if message and not category:
+            if message and category in _ALL:
                 continue  # a message-specific filter aimed at something else
             if any(
                 later_action not in (None, "ignore")
@@ -135,8 +135,12 @@ class ResourceWarningsIgnored(ProjectRule):
                 for later_action, text, later, module in parsed[index + 1 :]
             ):
                 continue  # a later filter turns the whole category back on
+            what = HIDING[category]
+            if message:
+                name = category.rsplit(".", 1)[-1]
+                what = f"the {name}s it matches: those leaks go unreported"
             yield self.diagnostic(
-                message=f'filter "{entry.text}" ignores {HIDING[category]}',
+                message=f'filter "{entry.text}" ignores {what}',
                 path=entry.path,
                 start=entry.location,
                 fix=entry.fix,
