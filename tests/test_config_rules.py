@@ -356,6 +356,22 @@ def test_ll102_native_toml_into_ini_runs_under_real_pytest(tmp_path: Path) -> No
     assert after.returncode == 0, after.stdout + after.stderr  # auto mode now runs the test
 
 
+def test_ll102_args_lists_keep_their_items_in_ini(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "pytest.ini": "[pytest]\n",
+            "pyproject.toml": '[tool.pytest]\naddopts = ["-k", "a or b"]\nmarkers = ["x: y z"]\n',
+        },
+    )
+    apply(fix_of(one(tmp_path, "LL102"))[1])
+    config = discover([tmp_path])
+    assert config.settings["addopts"].value == "-k\n'a or b'"
+    assert config.settings["markers"].value == "x: y z"
+    write(tmp_path, {"pyproject.toml": '[tool.pytest]\nunknown_list = ["a b"]\n'})
+    assert one(tmp_path, "LL102").fix is None
+
+
 def test_ll102_unknown_type_into_native_toml_is_advice_only(tmp_path: Path) -> None:
     write(
         tmp_path,

@@ -401,6 +401,10 @@ LAYOUTS: dict[str, dict[str, str]] = {
     "native-tool-pytest": {"pyproject.toml": '[tool.pytest]\naddopts = ["-ra"]\n'},
     "non-configs-skipped": {**NOT_CONFIGS, "sub/tox.ini": CONFIGS["tox.ini"]},
     "bare-pyproject": {"pyproject.toml": NOT_CONFIGS["pyproject.toml"]},
+    "bare-pyproject-above-setup-py": {
+        "pyproject.toml": NOT_CONFIGS["pyproject.toml"],
+        "sub/setup.py": "",
+    },
     "setup-py": {"setup.py": "", "sub/x.txt": ""},
     "setup-cfg-both-sections": {"setup.cfg": "[tool:pytest]\naddopts = -ra\n[pytest]\nx = 1\n"},
     "parent-config": {

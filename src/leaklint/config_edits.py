@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from pathlib import Path
 
 from leaklint.diagnostics import Edit, Location
@@ -193,8 +194,6 @@ def to_native(key: str, value: object) -> tuple[bool, object]:
 
     ``ok`` is False when the key's type is unknown or the value does not convert cleanly.
     """
-    import shlex
-
     from leaklint.pytest_config import KNOWN_TYPES
 
     kind = KNOWN_TYPES.get(key)
@@ -230,9 +229,19 @@ def to_string_mode(value: object) -> object:
     return str(value)
 
 
-def render_ini(key: str, value: object) -> str:
+def render_ini(key: str, value: object) -> str | None:
+    """``key = value`` in INI; ``None`` when a list cannot keep its meaning there."""
     if isinstance(value, list):
-        return f"{key} =\n" + "".join(f"    {item}\n" for item in value)
+        from leaklint.pytest_config import KNOWN_TYPES
+
+        kind = KNOWN_TYPES.get(key)
+        items = [str(item) for item in value]
+        if kind == "args":
+            # INI args values are shell-split: quote items that hold spaces or quotes.
+            items = [shlex.quote(item) for item in items]
+        elif kind != "linelist" or any("\n" in item or not item.strip() for item in items):
+            return None
+        return f"{key} =\n" + "".join(f"    {item}\n" for item in items)
     text = str(value)
     if "\n" in text:
         first, *rest = text.split("\n")
