@@ -173,15 +173,15 @@ def test_ll101_fix_adds_the_option_and_pins_wide_fixtures(tmp_path: Path) -> Non
     assert run(tmp_path, "LL101") == []
 
 
-def test_ll101_auto_mode_plain_fixture_makes_the_fix_unsafe(tmp_path: Path) -> None:
+def test_ll101_auto_mode_plain_wide_fixture_gets_advice_only(tmp_path: Path) -> None:
+    """``function`` would break ``plain`` (no loop_scope= on @pytest.fixture): no edit."""
     write(
         tmp_path,
         {"pytest.ini": "[pytest]\nasyncio_mode = auto\n", "conftest.py": WIDE_CONFTEST},
     )
     found = one(tmp_path, "LL101")
-    applicability, _ = fix_of(found)
-    assert applicability is Applicability.UNSAFE
-    assert found.fix is not None and "`plain`" in found.fix.message
+    assert found.fix is None
+    assert found.help is not None and "`plain`" in found.help and "`db`" in found.help
 
 
 @pytest.mark.parametrize(

@@ -51,13 +51,13 @@ class FixtureLoopScopeUnset(ProjectRule):
     `@pytest_asyncio.fixture` with a scope wider than `function` and no `loop_scope=`, adds
     `loop_scope=` equal to its scope, so every fixture keeps the loop it has today. When such
     a fixture cannot be given `loop_scope=` (a plain `@pytest.fixture` in auto mode, a scope
-    that is not a literal, a file that does not parse) the fix is unsafe and those fixtures
-    are named. With no config file and no `pyproject.toml`, only advice is given.
+    that is not a literal), `function` would break it, so only advice naming those fixtures
+    is given. With no config file and no `pyproject.toml`, only advice is given too.
     """
 
     code = "LL101"
     name = "fixture-loop-scope-unset"
-    fix_availability = FixAvailability.SOMETIMES
+    fix_availability = FixAvailability.SAFE
 
     def check(self, project: Project) -> Iterable[Diagnostic]:
         if not project.uses_pytest_asyncio:
@@ -90,14 +90,11 @@ class FixtureLoopScopeUnset(ProjectRule):
         start = file.section_location if file.section else Location(1, 1)
         config_edit = add_setting(file, KEY, "function")
         fix: Fix | None = None
-        if config_edit is not None:
-            applicability = Applicability.UNSAFE if blockers else Applicability.SAFE
+        if config_edit is not None and not blockers:
             text = f"set {KEY} = function"
             if fixture_edits:
                 text += f" and add loop_scope= to {_names(wide)}"
-            if blockers:
-                text += f"; {_names(blockers)} still need loop_scope= (use @pytest_asyncio.fixture)"
-            fix = Fix(applicability, text, (config_edit, *fixture_edits))
+            fix = Fix(Applicability.SAFE, text, (config_edit, *fixture_edits))
         yield self.diagnostic(
             message=message,
             path=file.path,
