@@ -218,7 +218,7 @@ class Project:
             return True
         for path in self.python_files:
             raw = self.read(path)
-            if isinstance(raw, bytes) and (b"pytest_asyncio" in raw or b"mark.asyncio" in raw):
+            if isinstance(raw, bytes) and PYTEST_ASYNCIO_USE.search(raw):
                 return True
         return False
 
@@ -261,6 +261,8 @@ class Project:
 _OTHER_ASYNC_PLUGIN = re.compile(
     rb"mark\.(?:anyio|trio)\b|\banyio_backend\b|\bpytest_trio\b|\btrio_mode\b"
 )
+# pytest_asyncio / mark.asyncio in code, not in a comment (a URL to pytest-asyncio's source).
+PYTEST_ASYNCIO_USE = re.compile(rb"^[^#\n]*(?:\bpytest_asyncio\b|\bmark\.asyncio\b)", re.MULTILINE)
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
