@@ -5,10 +5,14 @@ Exit codes: 0 nothing found, 1 findings, 2 usage error or internal failure.
 
 from __future__ import annotations
 
+import functools
 import os
+import signal
 import sys
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import ParamSpec
 
 import click
 
@@ -22,6 +26,8 @@ from leaklint.pytest_config import common_ancestor
 from leaklint.reporters import REPORTERS, ReportContext
 from leaklint.rule import RuleSelection, UnknownRuleError, all_rules, get_rule
 from leaklint.settings import Settings, SettingsError, find_settings_file, load_settings
+
+P = ParamSpec("P")
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -43,6 +49,25 @@ def _use_color() -> bool:
 def _fail(message: str) -> None:
     click.echo(f"leaklint: error: {message}", err=True)
     sys.exit(EXIT_ERROR)
+
+
+def _interruptible(command: Callable[P, None]) -> Callable[P, None]:
+    """SIGTERM stops a run as Ctrl-C does, and an interrupted run exits 2 with one line. The
+    fixer holds both signals while it replaces files, so every file is old or new."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        in_main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, signal.default_int_handler) if in_main else None
+        try:
+            command(*args, **kwargs)
+        except KeyboardInterrupt:
+            _fail("interrupted; files already fixed were written whole")
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+    return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -84,6 +109,7 @@ def main() -> None:
     help="With --fix or --diff, apply unsafe fixes too; alone, count them as available.",
 )
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
+@_interruptible
 def check(
     paths: tuple[Path, ...],
     output_format: str | None,

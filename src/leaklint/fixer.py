@@ -30,10 +30,11 @@ import difflib
 import io
 import os
 import re
+import signal
 import stat
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -465,10 +466,30 @@ def _sync_folder(folder: Path) -> None:
             os.close(descriptor)
 
 
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block is done: an interrupted run leaves each group of
+    files all old or all new, and no temporary file behind."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def write_group(contents: Mapping[Path, tuple[bytes | None, bytes]]) -> Problem | None:
     """Write several files as one: either all are replaced or none is (replaces already done
     are rolled back when a later one cannot be). ``contents`` maps a path to (bytes read, new
     bytes)."""
+    with _signals_deferred():
+        return _write_group(contents)
+
+
+def _write_group(contents: Mapping[Path, tuple[bytes | None, bytes]]) -> Problem | None:
     pending = [_Pending(path.resolve(), new, old) for path, (old, new) in contents.items()]
     done: list[_Pending] = []
     try:
