@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pathspec
 
@@ -22,6 +23,9 @@ from leaklint.loops import LoopUse
 from leaklint.pytest_config import PytestConfig, discover
 from leaklint.pytest_model import Collection, FileModel, read_file_model
 from leaklint.source import SourceFile
+
+if TYPE_CHECKING:
+    from leaklint.fixture_graph import FixtureGraph
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -192,6 +196,13 @@ class Project:
         from leaklint.loops import project_loop_use
 
         return project_loop_use(self)
+
+    @cached_property
+    def fixture_graph(self) -> FixtureGraph:
+        """Which fixture each test gets and which loop runs what; built once per run."""
+        from leaklint.fixture_graph import FixtureGraph
+
+        return FixtureGraph(self)
 
     @cached_property
     def uses_pytest_asyncio(self) -> bool:
