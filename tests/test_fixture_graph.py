@@ -532,6 +532,25 @@ def test_fixtures_command(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- differential
 
+PACKAGE_TEST = """\
+import pytest
+
+
+async def settle(loop):
+    fut = loop.create_future()
+    loop.call_soon(fut.set_result, 1)
+    return await fut
+
+
+@pytest.mark.asyncio(loop_scope="package")
+async def test_package_loop(package_loop):
+    assert await settle(package_loop) == 1
+
+
+async def test_function_loop(package_loop):
+    assert await settle(package_loop) == 1
+"""
+
 DIFFERENTIAL = {
     "conftest.py": """\
         import asyncio
@@ -558,7 +577,17 @@ DIFFERENTIAL = {
         @pytest_asyncio.fixture
         async def local_future():
             return asyncio.get_running_loop().create_future()
+
+
+        @pytest_asyncio.fixture(scope="package", loop_scope="package")
+        async def package_loop():
+            # Cached once: this conftest is not in a package. Made on the package loop.
+            return asyncio.get_running_loop()
         """,
+    "pkg_a/__init__.py": "",
+    "pkg_b/__init__.py": "",
+    "pkg_a/test_pa.py": PACKAGE_TEST,
+    "pkg_b/test_pb.py": PACKAGE_TEST,
     "test_diff.py": """\
         import asyncio
 
@@ -611,10 +640,10 @@ DIFFERENTIAL = {
 
 def test_differential_against_pytest(tmp_path: Path) -> None:
     project = project_of(tmp_path, DIFFERENTIAL)
-    flagged = {d.location.row for d in ll202(project)}
+    flagged = {(d.path, d.location.row) for d in ll202(project)}
     predicted = {
-        r.test.qualified: ("failed" if _row(project, r) in flagged else "passed")
-        for r in resolved(project).values()
+        key: ("failed" if (r.test.path, _row(project, r)) in flagged else "passed")
+        for key, r in resolved(project).items()
     }
     run = subprocess.run(
         [
@@ -635,11 +664,7 @@ def test_differential_against_pytest(tmp_path: Path) -> None:
     )
     outcomes = {
         m["test"]: m["outcome"].lower()
-        for m in re.finditer(
-            r"^(?P<outcome>PASSED|FAILED|ERROR) test_diff\.py::(?P<test>\S+)",
-            run.stdout,
-            re.MULTILINE,
-        )
+        for m in re.finditer(r"^(?P<outcome>PASSED|FAILED|ERROR) (?P<test>\S+)", run.stdout, re.M)
     }
     assert set(outcomes) == set(predicted), run.stdout
     assert outcomes == predicted, run.stdout
