@@ -28,13 +28,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from leaklint.locate import Locator
 from leaklint.pytest_model import (
     SCOPES,
     FileModel,
     FixtureDef,
     TestDef,
     parametrized_names,
-    requested_by_value,
 )
 
 if TYPE_CHECKING:
@@ -142,6 +142,7 @@ class FixtureGraph:
         self._module_layers: dict[Path, tuple[Layer, ...]] = {}
         self._requests: dict[FixtureDef, tuple[str, ...]] = {}
         self._tests: dict[Path, list[ResolvedTest]] = {}
+        self._locators: dict[Path, Locator] = {}
 
     # ---- loops -------------------------------------------------------------------------
 
@@ -215,7 +216,7 @@ class FixtureGraph:
         if fixture not in self._requests:
             names = fixture.params
             if self._mentions_getfixturevalue(fixture.path):
-                extra = requested_by_value(fixture.node)
+                extra = self.locator(fixture.path).requested_by_value(fixture.node)
                 names = (*names, *(n for n in extra if n not in names))
             self._requests[fixture] = names
         return self._requests[fixture]
@@ -230,7 +231,7 @@ class FixtureGraph:
         names.extend(test.usefixtures)
         names.extend(p for p in test.params if p not in direct)
         if self._mentions_getfixturevalue(test.path):
-            names.extend(requested_by_value(test.node))
+            names.extend(self.locator(test.path).requested_by_value(test.node))
         return tuple(dict.fromkeys(names))
 
     def closure(self, lookup: Lookup, names: Iterable[str]) -> tuple[list[Use], tuple[str, ...]]:
@@ -343,11 +344,17 @@ class FixtureGraph:
                     inner.append(CrossLoop(fixture, fixture_loop, dep, other))
         return own, inner
 
+    def locator(self, path: Path) -> Locator:
+        """Positions in a parsed file, without libcst's position metadata."""
+        if path not in self._locators:
+            source = self.project.source(path)
+            assert not isinstance(source, OSError) and source.module is not None
+            self._locators[path] = Locator(source)
+        return self._locators[path]
+
     def where(self, fixture: FixtureDef) -> str:
         """``tests/conftest.py:5``: the fixture's file (relative to the rootdir) and line."""
-        source = self.project.source(fixture.path)
-        assert not isinstance(source, OSError)
-        line = source.range_of(fixture.node.name)[0].row
+        line = self.locator(fixture.path).name_range(fixture.node)[0].row
         return f"{self.project.relative(fixture.path).as_posix()}:{line}"
 
     # ---- the whole project -------------------------------------------------------------

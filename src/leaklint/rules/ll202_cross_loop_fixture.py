@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from pathlib import Path
+import ast
+from collections.abc import Iterable
 
 import libcst as cst
 
 from leaklint.diagnostics import Applicability, Diagnostic, Edit, Fix, Location
 from leaklint.fixture_graph import CrossLoop, ResolvedTest
+from leaklint.locate import Locator
 from leaklint.project import Project
 from leaklint.pytest_model import FileModel, FixtureDef, Mark, TestDef
 from leaklint.rule import FixAvailability, ProjectRule, register
@@ -99,11 +100,11 @@ class CrossLoopFixture(ProjectRule):
         message = f"{test.name} runs on {first.loop} but uses {_describe(project, first)}"
         if len(crosses) > 1:
             message += f" (and {len(crosses) - 1} more on other loops)"
-        source = _source(project, test.path)
-        start, end = source.range_of(test.node.name)
+        locator = project.fixture_graph.locator(test.path)
+        start, end = locator.name_range(test.node)
         notes = tuple(f"also uses {_describe(project, c)}" for c in crosses[1:])
         target = _target_scope(crosses)
-        fix = None if target is None else _test_fix(source, test, target)
+        fix = None if target is None else _test_fix(locator, test, target)
         help = None
         if fix is None:
             help = (
@@ -126,10 +127,8 @@ class CrossLoopFixture(ProjectRule):
             f"all {len(findings)} async tests in this module run on {first.loop.scope} loops "
             f"but use {_describe(project, first)}"
         )
-        source = _source(project, model.path)
-        fix, anchor = _module_fix(source, model, scope)
-        start = _statement_start(source, anchor)
-        end = source.range_of(anchor)[1] if anchor is model.pytestmark else start
+        locator = project.fixture_graph.locator(model.path)
+        fix, (start, end) = _module_fix(locator, model, scope)
         notes = tuple(f"{r.test.qualified} uses {_describe(project, c[0])}" for r, c in findings)
         return self.diagnostic(
             message=message, path=model.path, start=start, end=end, fix=fix, notes=notes
@@ -138,8 +137,7 @@ class CrossLoopFixture(ProjectRule):
     def _fixture_finding(self, project: Project, cross: CrossLoop) -> Diagnostic:
         fixture = cross.requester
         assert isinstance(fixture, FixtureDef)
-        source = _source(project, fixture.path)
-        start, end = source.range_of(fixture.node.name)
+        start, end = project.fixture_graph.locator(fixture.path).name_range(fixture.node)
         message = (
             f"async fixture `{fixture.name}` runs on {cross.loop} but uses "
             f"{_describe(project, cross)}"
@@ -151,12 +149,6 @@ class CrossLoopFixture(ProjectRule):
             end=end,
             help=f'set up both on one loop, e.g. `loop_scope="{cross.other.scope}"` on both',
         )
-
-
-def _source(project: Project, path: Path) -> SourceFile:
-    source = project.source(path)
-    assert not isinstance(source, OSError) and source.module is not None
-    return source
 
 
 def _describe(project: Project, cross: CrossLoop) -> str:
@@ -215,85 +207,80 @@ _EQUAL = cst.AssignEqual(
 )
 
 
-def _mark_with_scope(source: SourceFile, mark: Mark, scope: str) -> Edit:
-    """Set ``loop_scope`` on an existing asyncio mark (bare or called)."""
-    assert source.module is not None
+def _mark_with_scope(
+    locator: Locator, mark: Mark, at: tuple[Location, Location], scope: str
+) -> Edit:
+    """Set ``loop_scope`` on an existing asyncio mark (bare or called) found at ``at``."""
     expr = mark.expr
     call = expr if isinstance(expr, cst.Call) else cst.Call(func=expr)
     new = _with_loop_scope(call, scope)
-    start, end = source.range_of(expr)
-    return Edit(source.path, start, end, source.module.code_for_node(new))
+    return Edit(locator.source.path, at[0], at[1], locator.module.code_for_node(new))
 
 
-def _test_fix(source: SourceFile, test: TestDef, scope: str) -> Fix | None:
+def _test_fix(locator: Locator, test: TestDef, scope: str) -> Fix | None:
     message = f'Set `loop_scope="{scope}"` on the test\'s asyncio mark'
     mark = test.mark("asyncio")
     if mark is not None and mark.level == "function":
-        return Fix(Applicability.UNSAFE, message, (_mark_with_scope(source, mark, scope),))
-    prefix = _mark_prefix(source)
+        index = next(
+            (i for i, d in enumerate(test.node.decorators) if d.decorator is mark.expr), None
+        )
+        if index is None:
+            return None
+        at = locator.decorator_range(test.node, index)
+        return Fix(Applicability.UNSAFE, message, (_mark_with_scope(locator, mark, at, scope),))
+    prefix = _mark_prefix(locator.source)
     if prefix is None:
         return None
-    start = _statement_start(source, test.node)
+    start = locator.start(test.node)
     indent = " " * (start.column - 1)
     text = f'@{prefix}.asyncio(loop_scope="{scope}")\n{indent}'
-    edit = Edit(source.path, start, start, text)
+    edit = Edit(locator.source.path, start, start, text)
     return Fix(Applicability.UNSAFE, f'Add `@{prefix}.asyncio(loop_scope="{scope}")`', (edit,))
 
 
-def _module_fix(source: SourceFile, model: FileModel, scope: str) -> tuple[Fix | None, cst.CSTNode]:
-    """The fix on the module's ``pytestmark`` and the node the finding points at."""
-    assert source.module is not None
+def _module_fix(
+    locator: Locator, model: FileModel, scope: str
+) -> tuple[Fix | None, tuple[Location, Location]]:
+    """The fix on the module's ``pytestmark`` and the range the finding points at."""
     message = f'Set `loop_scope="{scope}"` in the module\'s `pytestmark`'
+    code = locator.module.code_for_node
+    path = locator.source.path
+    prefix = _mark_prefix(locator.source)
+    twin = locator.pytestmark()
     assign = model.pytestmark
-    if assign is not None:
+    if assign is not None and twin is not None:
+        where = locator.range(twin)
+        value, twin_value = assign.value, twin.value
+        elements = value.elements if isinstance(value, (cst.List, cst.Tuple)) else None
+        twin_elements = twin_value.elts if isinstance(twin_value, (ast.List, ast.Tuple)) else None
         mark = next((m for m in model.module_marks if m.name == "asyncio"), None)
         if mark is not None:
-            return Fix(Applicability.UNSAFE, message, (_mark_with_scope(source, mark, scope),)), (
-                assign
-            )
-        prefix = _mark_prefix(source)
+            if elements is None:
+                at = locator.range(twin_value)
+            else:
+                index = next(i for i, e in enumerate(elements) if e.value is mark.expr)
+                if twin_elements is None or len(twin_elements) != len(elements):
+                    return None, where
+                at = locator.range(twin_elements[index])
+            edit = _mark_with_scope(locator, mark, at, scope)
+            return Fix(Applicability.UNSAFE, message, (edit,)), where
         if prefix is None:
-            return None, assign
+            return None, where
         new_mark = f'{prefix}.asyncio(loop_scope="{scope}")'
-        value = assign.value
-        if isinstance(value, (cst.List, cst.Tuple)) and value.elements:
-            last = value.elements[-1]
-            start, end = source.range_of(last.value)
-            text = source.module.code_for_node(last.value) + f", {new_mark}"
+        if elements and twin_elements:
+            start, end = locator.range(twin_elements[-1])
+            text = code(elements[-1].value) + f", {new_mark}"
         else:
-            start, end = source.range_of(value)
-            text = f"[{source.module.code_for_node(value)}, {new_mark}]"
-        return Fix(Applicability.UNSAFE, message, (Edit(source.path, start, end, text),)), assign
-    anchor = _after_imports(source.module)
-    prefix = _mark_prefix(source)
+            start, end = locator.range(twin_value)
+            text = f"[{code(value)}, {new_mark}]"
+        return Fix(Applicability.UNSAFE, message, (Edit(path, start, end, text),)), where
+    if assign is not None:  # only libcst could read the file
+        return None, locator.source.range_of(assign)
+    anchor = locator.after_imports()
+    if anchor is None:
+        return None, (Location(1, 1), Location(1, 1))
     if prefix is None:
-        return None, anchor
-    start = _statement_start(source, anchor)
+        return None, (anchor, anchor)
     text = f'pytestmark = {prefix}.asyncio(loop_scope="{scope}")\n\n\n'
-    edit = Edit(source.path, start, start, text)
-    return Fix(Applicability.UNSAFE, f"Add `{text.strip()}`", (edit,)), anchor
-
-
-def _after_imports(module: cst.Module) -> cst.CSTNode:
-    """The first module statement after the docstring and the imports."""
-    body = list(_top(module))
-    for stmt in body:
-        if isinstance(stmt, cst.SimpleStatementLine) and all(
-            isinstance(s, (cst.Import, cst.ImportFrom))
-            or (isinstance(s, cst.Expr) and isinstance(s.value, cst.SimpleString))
-            for s in stmt.body
-        ):
-            continue
-        return stmt
-    return body[-1]
-
-
-def _top(module: cst.Module) -> Iterator[cst.BaseStatement]:
-    yield from module.body
-
-
-def _statement_start(source: SourceFile, node: cst.CSTNode) -> Location:
-    """Where a statement starts: its first decorator, if it has any."""
-    decorators = getattr(node, "decorators", ())
-    first = decorators[0] if decorators else node
-    return source.range_of(first)[0]
+    edit = Edit(path, anchor, anchor, text)
+    return Fix(Applicability.UNSAFE, f"Add `{text.strip()}`", (edit,)), (anchor, anchor)
