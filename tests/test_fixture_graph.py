@@ -690,3 +690,76 @@ def test_asyncio_disabled_means_no_loops(tmp_path: Path, mode: str) -> None:
     )
     project = Project.load([tmp_path])
     assert loops(project) == {"test_x.py::test_a": None}
+
+
+TRICKY = '''\
+"""Doc."""
+import pytest
+
+pytestmark = [pytest.mark.slow]
+
+ñame = "é"; x = 1
+
+
+@pytest.fixture
+@ pytest.mark.x
+async def fixture_é():
+    def inner():
+        def deeper(): pass
+    return inner
+
+
+try:
+    def in_try(): pass
+except ValueError:
+    def in_except(): pass
+else:
+    def in_else(): pass
+finally:
+    def in_finally(): pass
+
+if x:
+    def in_if(): pass
+elif x:
+    def in_elif(): pass
+else:
+    def in_if_else(): pass
+
+match x:
+    case 1:
+        def in_case(): pass
+
+
+class TestK:
+    @pytest.mark.asyncio(loop_scope="class")
+    async def test_method(self): request.getfixturevalue("a"); request.getfixturevalue("b")
+
+    class TestInner:
+        def test_inner(self): pass
+'''
+
+
+def test_locator_matches_libcst_positions(tmp_path: Path) -> None:
+    from leaklint.locate import Locator, _cst_defs
+
+    path = tmp_path / "test_tricky.py"
+    path.write_text(TRICKY, encoding="utf-8")
+    project = Project.load([tmp_path])
+    source = project.source(path)
+    assert not isinstance(source, OSError) and source.module is not None
+    locator = Locator(source)
+    funcs = list(_cst_defs(source.module))
+    assert len(funcs) == 13
+    for func in funcs:
+        assert locator.name_range(func) == source.range_of(func.name), func.name.value
+        first = func.decorators[0] if func.decorators else func
+        assert locator.start(func) == source.range_of(first)[0], func.name.value
+        for index, decorator in enumerate(func.decorators):
+            assert locator.decorator_range(func, index) == source.range_of(decorator.decorator)
+    method = next(f for f in funcs if f.name.value == "test_method")
+    assert locator.requested_by_value(method) == ("a", "b")
+    assert locator.requested_by_value(funcs[0]) == ()
+    twin = locator.pytestmark()
+    assert twin is not None
+    assert locator.range(twin)[0].row == 4
+    assert locator.after_imports() == source.range_of(source.module.body[2])[0]

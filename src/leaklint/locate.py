@@ -58,10 +58,7 @@ class Locator:
         tree = self._tree
         if tree is None:
             return None
-        twins = sorted(
-            (n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))),
-            key=lambda n: (n.lineno, n.col_offset),
-        )
+        twins = sorted(_ast_defs(tree.body), key=lambda n: (n.lineno, n.col_offset))
         nodes = list(_cst_defs(self.module))
         if len(nodes) != len(twins) or any(
             n.name.value != t.name for n, t in zip(nodes, twins, strict=True)
@@ -120,6 +117,9 @@ class Locator:
         twin = self._twin(func)
         if twin is None:
             return requested_by_value(func)
+        end = twin.end_lineno if twin.end_lineno is not None else twin.lineno
+        if not any("getfixturevalue" in line for line in self._lines[twin.lineno - 1 : end]):
+            return ()
         names: list[str] = []
         for node in ast.walk(twin):
             if (
@@ -206,6 +206,22 @@ def _defs_in_parts(node: cst.CSTNode) -> Iterator[cst.FunctionDef]:
                 yield from _defs_in((item,))
             elif isinstance(item, _CLAUSES):
                 yield from _defs_in_parts(item)
+
+
+def _ast_defs(statements: list[ast.stmt]) -> Iterator[AstDef]:
+    """Every function definition, walking statements only."""
+    for stmt in statements:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield stmt
+        for attr in _PARTS:
+            part = getattr(stmt, attr, None)
+            if not isinstance(part, list):
+                continue
+            for item in part:
+                if isinstance(item, ast.stmt):
+                    yield from _ast_defs([item])
+                elif isinstance(item, (ast.ExceptHandler, ast.match_case)):
+                    yield from _ast_defs(item.body)
 
 
 def _ast_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
