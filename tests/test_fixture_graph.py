@@ -3,6 +3,7 @@ differential check against real pytest + pytest-asyncio."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -471,6 +472,33 @@ def test_fix_extends_pytestmark_list(tmp_path: Path) -> None:
     )
 
 
+def test_no_fix_when_fixtures_need_two_loops(tmp_path: Path) -> None:
+    files = {
+        "conftest.py": """\
+            import pytest_asyncio
+
+
+            @pytest_asyncio.fixture(scope="session", loop_scope="session")
+            async def pool():
+                return 1
+
+
+            @pytest_asyncio.fixture
+            async def conn():
+                return 2
+            """,
+        "test_two.py": """\
+            async def test_both(pool, conn):
+                pass
+            """,
+    }
+    project = project_of(tmp_path, files)
+    [finding] = ll202(project)
+    # Moving the test to the session loop would strand `conn` on another loop instead.
+    assert finding.fix is None
+    assert finding.help is not None
+
+
 def apply_fixes(diagnostics: list[Diagnostic]) -> dict[Path, str]:
     """Apply every fix's edits (end of file first) and return the new texts."""
     edits: dict[Path, list[Edit]] = {}
@@ -645,6 +673,7 @@ def test_differential_against_pytest(tmp_path: Path) -> None:
         key: ("failed" if (r.test.path, _row(project, r)) in flagged else "passed")
         for key, r in resolved(project).items()
     }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     run = subprocess.run(
         [
             sys.executable,
@@ -661,6 +690,7 @@ def test_differential_against_pytest(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=120,
+        env=env,
     )
     outcomes = {
         m["test"]: m["outcome"].lower()

@@ -357,6 +357,16 @@ class FixtureGraph:
         line = self.locator(fixture.path).name_range(fixture.node)[0].row
         return f"{self.project.relative(fixture.path).as_posix()}:{line}"
 
+    def fitting_loop_scope(self, resolved: ResolvedTest) -> str | None:
+        """The loop scope that puts the test on the loop of every async fixture it uses
+        (directly or through sync fixtures), when there is exactly one."""
+        scopes = {
+            self.fixture_loop_scope(use.fixture)
+            for use in self.loop_dependencies(resolved.lookup, resolved.requested)
+        }
+        scopes.discard(None)
+        return scopes.pop() if len(scopes) == 1 else None
+
     # ---- the whole project -------------------------------------------------------------
 
     def async_tests(self) -> Iterator[ResolvedTest]:

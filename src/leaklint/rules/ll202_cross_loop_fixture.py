@@ -13,6 +13,9 @@ from leaklint.pytest_model import FileModel, FixtureDef, Mark, TestDef
 from leaklint.rule import FixAvailability, ProjectRule, register
 from leaklint.source import SourceFile
 
+# A test with cross-loop uses, and the loop scope that would put it on all its fixtures' loop.
+Finding = tuple[ResolvedTest, list[CrossLoop], str | None]
+
 
 @register
 class CrossLoopFixture(ProjectRule):
@@ -62,11 +65,11 @@ class CrossLoopFixture(ProjectRule):
         reported: set[tuple[FixtureDef, FixtureDef]] = set()
         for path in graph.async_test_files():
             tests = [t for t in graph.tests_in(path) if t.asyncio]
-            findings: list[tuple[ResolvedTest, list[CrossLoop]]] = []
+            findings: list[Finding] = []
             for resolved in tests:
                 own, inner = graph.cross_loop(resolved)
                 if own:
-                    findings.append((resolved, own))
+                    findings.append((resolved, own, graph.fitting_loop_scope(resolved)))
                 for cross in inner:
                     fixture = cross.requester
                     assert isinstance(fixture, FixtureDef)
@@ -78,22 +81,27 @@ class CrossLoopFixture(ProjectRule):
                 continue
             model = project.file_model(path)
             assert model is not None
-            module_scope = _common_target(findings)
+            targets = {target for _, _, target in findings}
+            module_scope = targets.pop() if len(targets) == 1 else None
             if (
                 len(tests) > 1
                 and len(findings) == len(tests)
                 and module_scope is not None
-                and all(_nearest_asyncio_level(r.test) in (None, "module") for r, _ in findings)
+                and all(_nearest_asyncio_level(r.test) in (None, "module") for r, _, _ in findings)
             ):
                 yield self._module_finding(project, model, findings, module_scope)
             else:
-                for resolved, crosses in findings:
-                    yield self._test_finding(project, resolved, crosses)
+                for resolved, crosses, target in findings:
+                    yield self._test_finding(project, resolved, crosses, target)
 
     # ---- messages ----------------------------------------------------------------------
 
     def _test_finding(
-        self, project: Project, resolved: ResolvedTest, crosses: list[CrossLoop]
+        self,
+        project: Project,
+        resolved: ResolvedTest,
+        crosses: list[CrossLoop],
+        target: str | None,
     ) -> Diagnostic:
         test = resolved.test
         first = crosses[0]
@@ -103,7 +111,6 @@ class CrossLoopFixture(ProjectRule):
         locator = project.fixture_graph.locator(test.path)
         start, end = locator.name_range(test.node)
         notes = tuple(f"also uses {_describe(project, c)}" for c in crosses[1:])
-        target = _target_scope(crosses)
         fix = None if target is None else _test_fix(locator, test, target)
         help = None
         if fix is None:
@@ -119,7 +126,7 @@ class CrossLoopFixture(ProjectRule):
         self,
         project: Project,
         model: FileModel,
-        findings: list[tuple[ResolvedTest, list[CrossLoop]]],
+        findings: list[Finding],
         scope: str,
     ) -> Diagnostic:
         first = findings[0][1][0]
@@ -129,7 +136,7 @@ class CrossLoopFixture(ProjectRule):
         )
         locator = project.fixture_graph.locator(model.path)
         fix, (start, end) = _module_fix(locator, model, scope)
-        notes = tuple(f"{r.test.qualified} uses {_describe(project, c[0])}" for r, c in findings)
+        notes = tuple(f"{r.test.qualified} uses {_describe(project, c[0])}" for r, c, _ in findings)
         return self.diagnostic(
             message=message, path=model.path, start=start, end=end, fix=fix, notes=notes
         )
@@ -154,19 +161,6 @@ class CrossLoopFixture(ProjectRule):
 def _describe(project: Project, cross: CrossLoop) -> str:
     location = project.fixture_graph.where(cross.use.fixture)
     return f"{cross.use.chain()}, set up on {cross.other} at {location}"
-
-
-def _target_scope(crosses: list[CrossLoop]) -> str | None:
-    """The loop scope that would put the test on its fixtures' loop, when there is one."""
-    scopes = {c.other.scope for c in crosses}
-    return scopes.pop() if len(scopes) == 1 else None
-
-
-def _common_target(findings: list[tuple[ResolvedTest, list[CrossLoop]]]) -> str | None:
-    targets = {_target_scope(crosses) for _, crosses in findings}
-    if len(targets) != 1:
-        return None
-    return targets.pop()
 
 
 def _nearest_asyncio_level(test: TestDef) -> str | None:
