@@ -554,8 +554,14 @@ def test_fixtures_command(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     block = result.output.split("\n\n")[1]
     assert block.splitlines()[0] == "tests/unit/test_a.py::test_pool  [module loop]"
-    assert re.search(r"pool +scope=session +session loop \(other loop!\) +conftest.py:6", block)
+    other = r"pool +scope=session +loop=session \(not the test's loop\) +conftest.py:6"
+    assert re.search(other, block)
     assert re.search(r"repo +scope=function +sync +tests/conftest.py:11", block)
+    assert re.search(r"marker +scope=function +sync +tests/unit/conftest.py:\d+", block)
+    plugin = result.output.split("\n\n")[3]
+    assert plugin.splitlines()[0] == "tests/unit/test_a.py::test_plugin  [module loop]"
+    assert re.search(r"unused_tcp_port +plugin or built-in", plugin)
+    assert "test_sync  [no loop (sync test)]" in result.output
 
 
 # --------------------------------------------------------------------------- differential

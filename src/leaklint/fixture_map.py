@@ -41,10 +41,10 @@ def _test_block(project: Project, resolved: ResolvedTest) -> str:
         fixture = use.fixture
         loop_scope = graph.fixture_loop_scope(fixture)
         if loop_scope is not None:
-            kind = f"{loop_scope} loop"
+            kind = f"loop={loop_scope}"
             fixture_loop = graph.fixture_loop(fixture, test)
             if resolved.loop is not None and fixture_loop != resolved.loop:
-                kind += " (other loop!)"
+                kind += " (not the test's loop)"
         elif fixture.is_async:
             kind = "async, not run by pytest-asyncio"
         else:

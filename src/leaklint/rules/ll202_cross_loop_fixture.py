@@ -252,8 +252,8 @@ def _module_fix(
             if elements is None:
                 at = locator.range(twin_value)
             else:
-                index = next(i for i, e in enumerate(elements) if e.value is mark.expr)
-                if twin_elements is None or len(twin_elements) != len(elements):
+                index = next((i for i, e in enumerate(elements) if e.value is mark.expr), None)
+                if index is None or twin_elements is None or len(twin_elements) != len(elements):
                     return None, where
                 at = locator.range(twin_elements[index])
             edit = _mark_with_scope(locator, mark, at, scope)
