@@ -472,6 +472,70 @@ def test_fix_extends_pytestmark_list(tmp_path: Path) -> None:
     )
 
 
+def test_pytest_plugins_of_the_project(tmp_path: Path) -> None:
+    # Checked against pytest 9.2: a conftest's fixtures beat any plugin's, and among plugins
+    # the one registered last (a plugin named by another plugin) wins.
+    files = {
+        "conftest.py": """\
+            pytest_plugins = ["tests.plugins.db", "some_installed_plugin"]
+            """,
+        "tests/plugins/__init__.py": "",
+        "tests/plugins/db.py": """\
+            import pytest_asyncio
+
+            pytest_plugins = "tests.plugins.more"
+
+
+            @pytest_asyncio.fixture(scope="session", loop_scope="session")
+            async def database():
+                return 1
+
+
+            @pytest_asyncio.fixture(scope="session", loop_scope="session")
+            async def pool():
+                return 1
+            """,
+        "tests/plugins/more.py": """\
+            import pytest
+
+
+            @pytest.fixture
+            def database():  # registered after db.py's: this one wins
+                return 2
+
+
+            @pytest.fixture
+            def helper(database, pool):
+                return database
+            """,
+        "tests/conftest.py": """\
+            import pytest
+
+
+            @pytest.fixture
+            def pool():  # a conftest beats every plugin
+                return 3
+            """,
+        "tests/test_p.py": """\
+            async def test_db(helper):
+                pass
+            """,
+    }
+    project = project_of(tmp_path, files)
+    test = resolved(project)["tests/test_p.py::test_db"]
+    assert [(u.fixture.name, u.fixture.path.name) for u in test.uses] == [
+        ("helper", "more.py"),
+        ("database", "more.py"),
+        ("pool", "conftest.py"),
+    ]
+    assert ll202(project) == []
+    (tmp_path / "tests" / "conftest.py").unlink()
+    project = Project.load([tmp_path])
+    [finding] = ll202(project)
+    assert "uses `pool` (via `helper`), set up on the session loop at " in finding.message
+    assert finding.message.endswith("tests/plugins/db.py:12")
+
+
 def test_no_fix_when_fixtures_need_two_loops(tmp_path: Path) -> None:
     files = {
         "conftest.py": """\

@@ -143,6 +143,8 @@ class FixtureGraph:
         self._requests: dict[FixtureDef, tuple[str, ...]] = {}
         self._tests: dict[Path, list[ResolvedTest]] = {}
         self._locators: dict[Path, Locator] = {}
+        self._plugin_files: dict[str, Path | None] = {}
+        self._plugin_layer_cache: dict[tuple[Path, tuple[str, ...]], tuple[Layer, ...]] = {}
 
     # ---- loops -------------------------------------------------------------------------
 
@@ -203,8 +205,82 @@ class FixtureGraph:
         if path not in self._module_layers:
             model = self.project.file_model(path)
             module = self._layer(model, None)
-            self._module_layers[path] = (module, *self.conftest_layers(path.parent))
+            conftests = self.conftest_layers(path.parent)
+            self._module_layers[path] = (module, *conftests, *self._plugin_layers(path))
         return self._module_layers[path]
+
+    # ---- pytest_plugins ----------------------------------------------------------------
+
+    def _plugin_layers(self, path: Path) -> tuple[Layer, ...]:
+        """Fixtures of the project's own modules named in ``pytest_plugins`` (in the test module
+        or a conftest it sees): visible everywhere, and farther than any conftest's."""
+        own = self.project.file_model(path)
+        names = list(own.plugins if own is not None else ())
+        key = (path.parent, tuple(names))
+        if key not in self._plugin_layer_cache:
+            for directory in self._directories(path.parent):
+                conftest = directory / "conftest.py"
+                model = self.project.file_model(conftest) if conftest.is_file() else None
+                if model is not None:
+                    names.extend(model.plugins)
+            self._plugin_layer_cache[key] = self._plugin_layers_of(names)
+        return self._plugin_layer_cache[key]
+
+    def _plugin_layers_of(self, names: list[str]) -> tuple[Layer, ...]:
+        # pytest registers a plugin, then the plugins it names (depth first); among plugins
+        # the one registered last wins, so the nearest layer is the last registered.
+        layers: list[Layer] = []
+        seen: set[Path] = set()
+
+        def register(name: str) -> None:
+            module = self._plugin_file(name)
+            if module is None or module in seen:
+                return
+            seen.add(module)
+            model = self.project.file_model(module)
+            if model is not None:
+                layers.append(self._layer(model, None))
+                for inner in model.plugins:
+                    register(inner)
+
+        for name in names:
+            register(name)
+        return tuple(reversed(layers))
+
+    def _directories(self, directory: Path) -> Iterator[Path]:
+        root = self.project.root
+        while True:
+            yield directory
+            if directory == root or directory.parent == directory:
+                return
+            if not directory.is_relative_to(root):
+                return
+            directory = directory.parent
+
+    @cached_property
+    def _import_roots(self) -> tuple[Path, ...]:
+        roots = [self.project.root]
+        setting = self.project.config.get("pythonpath")
+        if setting is not None:
+            value = setting.value
+            items = value if isinstance(value, list) else str(value).split()
+            roots.extend(setting.path.parent / str(item) for item in items)
+        return tuple(roots)
+
+    def _plugin_file(self, module: str) -> Path | None:
+        if module not in self._plugin_files:
+            parts = module.split(".")
+            found: Path | None = None
+            for root in self._import_roots:
+                base = root.joinpath(*parts)
+                for candidate in (base.with_name(base.name + ".py"), base / "__init__.py"):
+                    if candidate.is_file():
+                        found = candidate
+                        break
+                if found is not None:
+                    break
+            self._plugin_files[module] = found
+        return self._plugin_files[module]
 
     def lookup(self, test: TestDef) -> Lookup:
         model = self.project.file_model(test.path)

@@ -149,6 +149,7 @@ class FileModel:
     tests: list[TestDef] = field(default_factory=list)
     module_marks: tuple[Mark, ...] = ()
     pytestmark: cst.Assign | None = None  # the module-level ``pytestmark = ...`` statement
+    plugins: tuple[str, ...] = ()  # module names in a module-level ``pytest_plugins = ...``
 
 
 # --------------------------------------------------------------------------- reading
@@ -190,6 +191,8 @@ def read_file_model(source: SourceFile, collection: Collection | None = None) ->
                 if isinstance(small, cst.Assign) and _assigns_name(small, "pytestmark"):
                     model.pytestmark = small
                     module_marks = list(marks_of(small.value, imports, "module"))
+                elif isinstance(small, cst.Assign) and _assigns_name(small, "pytest_plugins"):
+                    model.plugins = _strings(small.value)
     model.module_marks = tuple(module_marks)
     _read_body(source, source.module.body, model, collection, (), (), ())
     return model
@@ -464,4 +467,15 @@ def _argnames(expr: cst.BaseExpression) -> tuple[str, ...]:
     if isinstance(expr, (cst.List, cst.Tuple)):
         items = (literal(e.value) for e in expr.elements)
         return tuple(v.strip() for v in items if isinstance(v, str))
+    return ()
+
+
+def _strings(expr: cst.BaseExpression) -> tuple[str, ...]:
+    """A string literal, or the string literals of a list or tuple."""
+    value = literal(expr)
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(expr, (cst.List, cst.Tuple)):
+        items = (literal(e.value) for e in expr.elements)
+        return tuple(v for v in items if isinstance(v, str))
     return ()
