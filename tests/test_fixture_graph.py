@@ -536,6 +536,47 @@ def test_pytest_plugins_of_the_project(tmp_path: Path) -> None:
     assert finding.message.endswith("tests/plugins/db.py:12")
 
 
+def test_class_fixtures_and_base_classes(tmp_path: Path) -> None:
+    files = {
+        "test_k.py": """\
+            import pytest_asyncio
+
+
+            class Base:
+                @pytest_asyncio.fixture(scope="class", loop_scope="class")
+                async def shared(self):
+                    return 1
+
+
+            class TestChild(Base):
+                async def test_inherited(self, shared):
+                    pass
+
+
+            class TestOther:
+                @pytest_asyncio.fixture(loop_scope="session")
+                async def private(self):
+                    return 1
+
+
+            async def test_module_level(shared, private):
+                pass
+            """,
+    }
+    project = project_of(tmp_path, files)
+    tests = resolved(project)
+    assert [u.fixture.name for u in tests["test_k.py::TestChild::test_inherited"].uses] == [
+        "shared"
+    ]
+    # Class fixtures are not visible outside their class (or its subclasses).
+    assert set(tests["test_k.py::test_module_level"].unknown) == {"shared", "private"}
+    [finding] = ll202(project)
+    assert finding.message == (
+        "test_inherited runs on the function loop but uses `shared`, "
+        "set up on the class loop at test_k.py:6"
+    )
+
+
 def test_no_fix_when_fixtures_need_two_loops(tmp_path: Path) -> None:
     files = {
         "conftest.py": """\

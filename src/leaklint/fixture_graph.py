@@ -28,6 +28,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import libcst as cst
+
 from leaklint.locate import Locator
 from leaklint.pytest_model import (
     SCOPES,
@@ -284,7 +286,9 @@ class FixtureGraph:
 
     def lookup(self, test: TestDef) -> Lookup:
         model = self.project.file_model(test.path)
-        classes = tuple(self._layer(model, name) for name in reversed(test.class_names))
+        classes: list[Layer] = []
+        for node in reversed(test.class_nodes):
+            classes.extend(self._layer(model, name) for name in _class_and_bases(node))
         return Lookup((*classes, *self._module_lookup_layers(test.path)))
 
     def requests(self, fixture: FixtureDef) -> tuple[str, ...]:
@@ -463,3 +467,12 @@ class FixtureGraph:
                 if other is not None:
                     loops.add(other)
         return frozenset(loops)
+
+
+def _class_and_bases(node: cst.ClassDef) -> Iterator[str]:
+    """A test class's name, then the names of its direct bases (their fixtures are inherited;
+    only bases defined in the same module are found, by name)."""
+    yield node.name.value
+    for arg in node.bases:
+        if arg.keyword is None and isinstance(arg.value, cst.Name):
+            yield arg.value.value
