@@ -10,6 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import libcst as cst
 import pytest
 from click.testing import CliRunner
 
@@ -718,6 +719,19 @@ DIFFERENTIAL = {
             return asyncio.get_running_loop().create_future()
 
 
+        @pytest_asyncio.fixture
+        async def chained(future):
+            # Set up on the function loop, awaiting a future of the session loop.
+            asyncio.get_running_loop().call_soon(future.set_result, 1)
+            return await future
+
+
+        @pytest_asyncio.fixture(loop_scope="session")
+        async def chained_on_session(future):
+            asyncio.get_running_loop().call_soon(future.set_result, 1)
+            return await future
+
+
         @pytest_asyncio.fixture(scope="package", loop_scope="package")
         async def package_loop():
             # Cached once: this conftest is not in a package. Made on the package loop.
@@ -768,6 +782,15 @@ DIFFERENTIAL = {
             assert await resolve(local_future) == 1
 
 
+        async def test_chained(chained):
+            assert chained == 1
+
+
+        @pytest.mark.asyncio(loop_scope="session")
+        async def test_chained_on_session(chained_on_session):
+            assert chained_on_session == 1
+
+
         class TestClassLoop:
             pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -780,10 +803,16 @@ DIFFERENTIAL = {
 def test_differential_against_pytest(tmp_path: Path) -> None:
     project = project_of(tmp_path, DIFFERENTIAL)
     flagged = {(d.path, d.location.row) for d in ll202(project)}
-    predicted = {
-        key: ("failed" if (r.test.path, _row(project, r)) in flagged else "passed")
-        for key, r in resolved(project).items()
-    }
+
+    def fails(test: ResolvedTest) -> bool:
+        # Flagged itself, or sets up an async fixture that is flagged (it errors in setup).
+        nodes = [
+            (test.test.path, test.test.node),
+            *((u.fixture.path, u.fixture.node) for u in test.uses),
+        ]
+        return any((path, _line(project, path, node)) in flagged for path, node in nodes)
+
+    predicted = {key: "failed" if fails(r) else "passed" for key, r in resolved(project).items()}
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     run = subprocess.run(
         [
@@ -804,7 +833,7 @@ def test_differential_against_pytest(tmp_path: Path) -> None:
         env=env,
     )
     outcomes = {
-        m["test"]: m["outcome"].lower()
+        m["test"]: m["outcome"].lower().replace("error", "failed")
         for m in re.finditer(r"^(?P<outcome>PASSED|FAILED|ERROR) (?P<test>\S+)", run.stdout, re.M)
     }
     assert set(outcomes) == set(predicted), run.stdout
@@ -814,10 +843,10 @@ def test_differential_against_pytest(tmp_path: Path) -> None:
     assert set(predicted.values()) == {"passed", "failed"}
 
 
-def _row(project: Project, test: ResolvedTest) -> int:
-    source = project.source(test.test.path)
+def _line(project: Project, path: Path, node: cst.FunctionDef) -> int:
+    source = project.source(path)
     assert not isinstance(source, OSError)
-    return source.range_of(test.test.node.name)[0].row
+    return source.range_of(node.name)[0].row
 
 
 @pytest.mark.parametrize("mode", ["auto", "strict"])
