@@ -31,6 +31,13 @@ class CrossLoopFixture(ProjectRule):
     or ends with `Event loop is closed`. The same holds the other way round (a function-loop
     fixture in a module-loop test). pytest-asyncio allows both and says nothing until run time.
 
+    Fixtures are resolved as pytest does: the test's classes, its module, every `conftest.py`
+    from its directory up to the rootdir, the project's own `pytest_plugins` modules; overrides
+    by name, `name=` aliases, `usefixtures`, autouse fixtures and `getfixturevalue("literal")`.
+    Fixtures from installed plugins are unknown and never reported. When every async test of a
+    module has the same problem, one finding points at the module's `pytestmark` (or where it
+    would go). An async fixture that uses a fixture of another loop is reported at the fixture.
+
     ## Example
     ```python
     # conftest.py
