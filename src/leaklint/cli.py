@@ -291,5 +291,26 @@ def problem_matcher() -> None:
     click.echo(problem_matcher_json(), nl=False)
 
 
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Use this pytest config file, as pytest's -c does.",
+)
+def fixtures(path: Path, config_file: Path | None) -> None:
+    """Print each test's event loop and the fixtures it uses (test file or directory)."""
+    from leaklint.fixture_map import fixture_map
+
+    try:
+        project = Project.load([path], config_file=config_file)
+    except UsageError as exc:
+        _fail(str(exc))
+        return
+    click.echo(fixture_map(project), nl=False)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

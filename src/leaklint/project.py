@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pathspec
 
@@ -23,6 +24,9 @@ from leaklint.pytest_config import PytestConfig, discover
 from leaklint.pytest_model import Collection, FileModel, read_file_model
 from leaklint.settings import Settings
 from leaklint.source import SourceFile
+
+if TYPE_CHECKING:
+    from leaklint.fixture_graph import FixtureGraph
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -203,6 +207,13 @@ class Project:
         from leaklint.loops import project_loop_use
 
         return project_loop_use(self)
+
+    @cached_property
+    def fixture_graph(self) -> FixtureGraph:
+        """Which fixture each test gets and which loop runs what; built once per run."""
+        from leaklint.fixture_graph import FixtureGraph
+
+        return FixtureGraph(self)
 
     @cached_property
     def uses_pytest_asyncio(self) -> bool:
