@@ -86,6 +86,7 @@ class Resource:
     # For a local ``name = Ctor(...)`` statement: the statement and its block (fixes need them).
     statement: cst.SimpleStatementLine | None = None
     block: cst.BaseSuite | cst.Module | None = None
+    function_body: bool = False  # ``block`` is the whole body of a function
 
     def methods(self) -> set[str]:
         return {u.method for u in self.uses if u.kind in ("call", "ref")}
@@ -524,6 +525,10 @@ class Analysis(cst.CSTVisitor):
                 block = stack[-3] if len(stack) > 2 else None
                 if isinstance(block, (cst.IndentedBlock, cst.Module)):
                     resource.block = block
+                    function = stack[-4] if len(stack) > 3 else None
+                    resource.function_body = (
+                        isinstance(function, cst.FunctionDef) and function.body is block
+                    )
             return
         if isinstance(target, cst.Attribute) and self._is_self(target.value):
             resource.name = f"self.{target.attr.value}"

@@ -44,8 +44,11 @@ class ExecutorNotShutdown(FileRule):
     ## Fix safety
     When the executor is a local variable used only by the statements that follow it in the
     same block, the fix turns the assignment into `with ... as name:` around the rest of the
-    block. It is safe: the executor is shut down (waiting for its tasks) where the block ends
-    instead of never. Otherwise the finding only advises.
+    block. For a `concurrent.futures` executor in a function's top-level block the fix is safe:
+    the executor is shut down, after waiting for its tasks, where the function ends instead of
+    never. It is unsafe for a `multiprocessing` pool (leaving `with` terminates the pool, so
+    tasks still running are killed) and inside an inner block (the code after that block now
+    waits for the tasks). Otherwise the finding only advises.
     """
 
     code = "LL403"
@@ -61,8 +64,12 @@ class ExecutorNotShutdown(FileRule):
             what = f"`{resource.name}` ({resource.label})" if resource.name else resource.label
             fix = None
             if edit is not None:
+                # concurrent.futures waits for pending work on exit; a multiprocessing pool's
+                # __exit__ terminates it, and code after an inner block runs later than before.
+                waits = resource.label.startswith("concurrent.")
+                safe = waits and resource.function_body
                 fix = self.make_fix(
-                    Applicability.SAFE,
+                    Applicability.SAFE if safe else Applicability.UNSAFE,
                     f"Use `with {resource.label.rsplit('.', 1)[-1]}(...) as {resource.name}:`",
                     edit,
                 )
