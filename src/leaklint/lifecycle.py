@@ -640,9 +640,13 @@ def resources(source: SourceFile) -> list[Resource]:
     if _last is not None and _last[0] is source.module:
         return _last[1]
     analysis = Analysis(source)
-    source.module.visit(analysis)
-    _last = (source.module, analysis.resources)
-    return analysis.resources
+    try:
+        source.module.visit(analysis)
+        found = analysis.resources
+    except RecursionError:
+        found = []  # nesting deeper than the walk can follow: claim nothing about the file
+    _last = (source.module, found)
+    return found
 
 
 def resources_of(source: SourceFile, kinds: Sequence[Kind]) -> list[Resource]:

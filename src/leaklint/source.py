@@ -217,6 +217,10 @@ class ImportMap:
 
 
 def _blocks(stmt: cst.BaseCompoundStatement) -> Iterator[cst.BaseSuite]:
+    if isinstance(stmt, cst.Match):  # a match statement has cases, not a body
+        for case in stmt.cases:
+            yield case.body
+        return
     yield stmt.body
     if isinstance(stmt, cst.If):
         orelse: cst.If | cst.Else | None = stmt.orelse
@@ -237,12 +241,8 @@ def _blocks(stmt: cst.BaseCompoundStatement) -> Iterator[cst.BaseSuite]:
             yield stmt.orelse.body
         if stmt.finalbody is not None:
             yield stmt.finalbody.body
-    elif isinstance(stmt, (cst.For, cst.While)):
-        if stmt.orelse is not None:
-            yield stmt.orelse.body
-    elif isinstance(stmt, cst.Match):
-        for case in stmt.cases:
-            yield case.body
+    elif isinstance(stmt, (cst.For, cst.While)) and stmt.orelse is not None:
+        yield stmt.orelse.body
 
 
 def _import_bindings(stmt: cst.Import | cst.ImportFrom) -> Iterator[tuple[str, str]]:
