@@ -302,8 +302,8 @@ def _removal(
         edited = tomllib.loads(new_text)
     except tomllib.TOMLDecodeError:
         return None
-    before = _features_of(manifest, dependency) or []
-    if _features_of(edited, dependency) != [f for f in before if f != FEATURE]:
+    original = _features_of(manifest, dependency) or []
+    if _features_of(edited, dependency) != [f for f in original if f != FEATURE]:
         return None
     return Edit(path, _location(text, cut[0]), _location(text, cut[1]), "")
 
