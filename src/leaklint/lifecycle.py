@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from leaklint.diagnostics import Edit, Location
-from leaklint.source import SourceFile
+from leaklint.source import SourceFile, dotted_name
 
 THREAD_CLASSES = frozenset({"threading.Thread", "threading.Timer"})
 PROCESS_CLASSES = frozenset({"multiprocessing.Process", "multiprocessing.context.Process"})
@@ -82,21 +82,37 @@ class Resource:
     daemon: bool | None = False  # None: cannot tell
     accepts_daemon: bool = True  # the constructor takes ``daemon=``
     timer: bool = False
+    join_methods: frozenset[str] = frozenset({"join"})  # a subclass's stop() may join
+    # "raises": made inside ``pytest.raises``/``assertRaises``; "try": in a ``try`` body.
+    expects_failure: str = ""
     uses: list[Use] = field(default_factory=list)
     # For a local ``name = Ctor(...)`` statement: the statement and its block (fixes need them).
     statement: cst.SimpleStatementLine | None = None
     block: cst.BaseSuite | cst.Module | None = None
     function_body: bool = False  # ``block`` is the whole body of a function
 
+    @property
+    def unowned(self) -> bool:
+        """Nothing here is responsible for it: managed by ``with``, escaped, or never made."""
+        if self.managed or self.escaped or self.expects_failure == "raises":
+            return True
+        # ``try: Popen(bad) except OSError: ...``: a constructor expected to fail.
+        return self.expects_failure == "try" and all(u.kind == "bind" for u in self.uses)
+
     def methods(self) -> set[str]:
         return {u.method for u in self.uses if u.kind in ("call", "ref")}
 
     @property
+    def joined(self) -> bool:
+        """Joined in any way (with or without a timeout)."""
+        return bool(self.methods() & self.join_methods)
+
+    @property
     def untimed_join(self) -> bool:
         for use in self.uses:
-            if use.method != "join":
+            if use.method not in self.join_methods:
                 continue
-            if use.kind == "ref":
+            if use.kind == "ref" or use.method != "join":
                 return True
             if use.kind == "call" and use.call is not None and not _has_timeout(use.call):
                 return True
@@ -153,6 +169,8 @@ class _ClassInfo:
     daemon: bool | None = False
     daemon_set: bool = False
     self_start: bool = False
+    joiners: set[str] = field(default_factory=set)  # methods that call ``self.join()``
+    external: bool = False  # derives from a class defined elsewhere (it may own attributes)
 
 
 @dataclass
@@ -160,6 +178,7 @@ class _Subclass:
     kind: Kind
     daemon: bool | None
     self_start: bool
+    joiners: frozenset[str] = frozenset()
 
 
 def _class_infos(module: cst.Module, source: SourceFile) -> dict[str, _ClassInfo]:
@@ -187,14 +206,21 @@ class _DaemonFinder(cst.CSTVisitor):
     def __init__(self, info: _ClassInfo) -> None:
         self.info = info
         self.in_init = 0
+        self.functions: list[str] = []
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.functions.append(node.name.value)
         if node.name.value == "__init__":
             self.in_init += 1
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.functions.pop()
         if original_node.name.value == "__init__":
             self.in_init -= 1
+
+    def _joins(self, call: cst.Call) -> None:
+        if not _has_timeout(call):
+            self.info.joiners.add(self.functions[0])
 
     def _set(self, value: cst.BaseExpression) -> None:
         literal = bool_literal(value)
@@ -229,6 +255,8 @@ class _DaemonFinder(cst.CSTVisitor):
                 self._set(node.args[0].value)
         elif func.attr.value == "start" and self.in_init and _is_name(func.value, "self"):
             self.info.self_start = True
+        elif func.attr.value == "join" and _is_name(func.value, "self") and self.functions:
+            self._joins(node)
 
 
 def _read_class_body(info: _ClassInfo) -> None:
@@ -255,7 +283,12 @@ def _subclasses(infos: dict[str, _ClassInfo]) -> dict[str, _Subclass]:
                 parent = resolve(base, seen | {name})
             if parent is not None:
                 daemon = info.daemon if info.daemon_set else parent.daemon
-                sub = _Subclass(parent.kind, daemon, info.self_start or parent.self_start)
+                sub = _Subclass(
+                    parent.kind,
+                    daemon,
+                    info.self_start or parent.self_start,
+                    parent.joiners | info.joiners,
+                )
                 result[name] = sub
                 return sub
         return None
@@ -263,6 +296,31 @@ def _subclasses(infos: dict[str, _ClassInfo]) -> dict[str, _Subclass]:
     for name in infos:
         resolve(name, frozenset())
     return result
+
+
+# Bases known not to touch a subclass's own attributes: ``self.x`` there is the class's own.
+PLAIN_BASES = frozenset(
+    {
+        "object",
+        "unittest.TestCase",
+        "unittest.IsolatedAsyncioTestCase",
+        *THREAD_CLASSES,
+        *PROCESS_CLASSES,
+    }
+)
+
+
+def _open_families(infos: dict[str, _ClassInfo], families: dict[str, str]) -> set[str]:
+    """Families with a base class from elsewhere, which may own ``self.<attr>`` objects."""
+    return {
+        families[name]
+        for name, info in infos.items()
+        if any(base not in infos and base not in PLAIN_BASES for base in info.bases)
+    }
+
+
+def _base_name(expr: cst.BaseExpression, source: SourceFile) -> str:
+    return source.imports.qualified_name(expr) or dotted_name(expr) or "?"
 
 
 def _families(infos: dict[str, _ClassInfo]) -> dict[str, str]:
@@ -324,6 +382,7 @@ class Analysis(cst.CSTVisitor):
         infos = _class_infos(source.module, source)
         self.subclasses = _subclasses(infos)
         self.families = _families(infos)
+        self.open_families = _open_families(infos, self.families)
         self.stack: list[cst.CSTNode] = []
         self.scopes: list[_Scope] = []
         self.resources: list[Resource] = []
@@ -382,6 +441,12 @@ class Analysis(cst.CSTVisitor):
                 scope.self_name = positional[0].name.value
                 name = parent.node.name.value
                 scope.owner = self.families.get(name, name)
+                if name not in self.families and any(
+                    _base_name(arg.value, self.source) not in PLAIN_BASES
+                    for arg in parent.node.bases
+                    if arg.keyword is None
+                ):
+                    self.open_families.add(name)
         self.scopes.append(scope)
 
     def _close_scope(self, scope: _Scope) -> None:
@@ -412,7 +477,7 @@ class Analysis(cst.CSTVisitor):
         for owner, resource in self.self_resources:
             assert resource.name is not None
             attr = resource.name.removeprefix("self.")
-            if attr in self.foreign_attrs:
+            if attr in self.foreign_attrs or owner in self.open_families or not owner:
                 resource.escaped = True
             self._settle(resource, self.self_uses.get(f"{owner}.{attr}", []))
 
@@ -421,7 +486,7 @@ class Analysis(cst.CSTVisitor):
         for use in uses:
             if use.kind == "escape":
                 resource.escaped = True
-            elif use.method == "start":
+            elif use.method == "start" and use.kind == "call":
                 resource.started = True
             elif use.kind == "store" and use.method == "daemon" and use.value is not None:
                 resource.daemon = bool_literal(use.value)
@@ -473,12 +538,15 @@ class Analysis(cst.CSTVisitor):
         resource.timer = label == "threading.Timer"
         # Timer() and the file's own subclasses may not take ``daemon=``.
         resource.accepts_daemon = label in ("threading.Thread", "multiprocessing.Process")
+        if label in self.subclasses:
+            resource.join_methods = self.subclasses[label].joiners | {"join"}
         for arg in call.args:
             if arg.keyword is not None and arg.keyword.value == "daemon":
                 resource.daemon = bool_literal(arg.value)
             elif arg.star == "**":
                 resource.daemon = None
         self.resources.append(resource)
+        resource.expects_failure = self._expects_failure()
         self._bind(resource)
 
     def _bind(self, resource: Resource) -> None:
@@ -535,6 +603,28 @@ class Analysis(cst.CSTVisitor):
             self.self_resources.append((self.scopes[-1].owner, resource))
             return
         resource.escaped = True
+
+    def _expects_failure(self) -> str:
+        """Inside ``with pytest.raises(...)`` / ``self.assertRaises(...)``, or a ``try`` body."""
+        stack = self.stack
+        for index in range(len(stack) - 1, -1, -1):
+            node = stack[index]
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                return ""
+            in_body = index + 1 < len(stack) and stack[index + 1] is getattr(node, "body", None)
+            if isinstance(node, cst.Try) and in_body and node.handlers:
+                return "try"
+            if isinstance(node, cst.With):
+                for item in node.items:
+                    call = item.item
+                    if not isinstance(call, cst.Call):
+                        continue
+                    name = self.imports.qualified_name(call.func) or dotted_name(call.func) or ""
+                    if name == "pytest.raises" or name.rsplit(".", 1)[-1].startswith(
+                        "assertRaises"
+                    ):
+                        return "raises"
+        return ""
 
     def _is_self(self, expr: cst.BaseExpression) -> bool:
         scope = self.scopes[-1]

@@ -19,13 +19,11 @@ JOIN_ADVICE = (
 
 def never_joined(resource: Resource) -> bool:
     """Started, non-daemon, owned here, and no join of any kind (nor a cancelled Timer)."""
-    if resource.managed or resource.escaped or not resource.started:
-        return False
-    if resource.daemon is not False:
+    if resource.unowned or not resource.started or resource.daemon is not False:
         return False
     if resource.timer and "cancel" in resource.methods():
         return False
-    return "join" not in resource.methods()
+    return not resource.joined
 
 
 @register

@@ -46,7 +46,7 @@ class JoinTimeoutNonDaemon(FileRule):
 
     def finish(self) -> None:
         for resource in resources_of(self.source, (Kind.THREAD,)):
-            if resource.managed or resource.escaped or not resource.started:
+            if resource.unowned or not resource.started:
                 continue
             if resource.daemon is not False or resource.untimed_join:
                 continue

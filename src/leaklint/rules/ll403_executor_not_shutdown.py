@@ -58,7 +58,7 @@ class ExecutorNotShutdown(FileRule):
 
     def finish(self) -> None:
         for resource in resources_of(self.source, (Kind.EXECUTOR,)):
-            if resource.managed or resource.escaped or shut_down(resource):
+            if resource.unowned or shut_down(resource):
                 continue
             edit = with_rewrite(self.source, resource)
             what = f"`{resource.name}` ({resource.label})" if resource.name else resource.label

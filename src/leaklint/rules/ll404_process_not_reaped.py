@@ -11,14 +11,15 @@ from leaklint.lifecycle import (
 )
 from leaklint.rule import FileRule, FixAvailability, register
 
-POPEN_REAPED = frozenset({"wait", "communicate", "poll", "__exit__"})
+# ``pid`` handed to os.waitpid()/os.kill() means the caller reaps the child itself.
+POPEN_REAPED = frozenset({"wait", "communicate", "poll", "__exit__", "pid"})
 
 
 def reaped(resource: Resource) -> bool:
     methods = resource.methods()
     if resource.kind is Kind.POPEN:
         return resource.with_used or bool(methods & POPEN_REAPED)
-    return bool(methods & {"join", "close"})
+    return resource.joined or bool(methods & {"close", "pid"})
 
 
 @register
@@ -63,7 +64,7 @@ class ProcessNotReaped(FileRule):
 
     def finish(self) -> None:
         for resource in resources_of(self.source, (Kind.PROCESS, Kind.POPEN)):
-            if resource.managed or resource.escaped or reaped(resource):
+            if resource.unowned or reaped(resource):
                 continue
             if resource.kind is Kind.POPEN:
                 self._popen(resource)
