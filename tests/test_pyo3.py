@@ -83,3 +83,24 @@ def test_unparsable_cargo_toml(tmp_path: Path) -> None:
         assert found == []
     else:
         assert [d.code for d in found] == ["LL002"]
+
+
+def test_target_table_header(tmp_path: Path) -> None:
+    cargo = HEAD + (
+        "[target.'cfg(unix)'.dependencies.pyo3]\n"
+        'version = "0.22"\n'
+        'features = ["auto-initialize"]  # unix\n'
+    )
+    [found] = check(tmp_path, cargo)
+    assert found.fix is not None
+    assert apply(cargo, found.fix.edits) == cargo.replace('["auto-initialize"]', "[]")
+
+
+def test_same_feature_on_another_dependency_is_not_the_location(tmp_path: Path) -> None:
+    cargo = HEAD + (
+        "[dependencies]\n"
+        'other = { version = "1", features = ["auto-initialize"] }\n'
+        'pyo3 = { version = "0.22", features = ["auto-initialize"] }\n'
+    )
+    [found] = check(tmp_path, cargo)
+    assert found.location.row == cargo.count("\n")
