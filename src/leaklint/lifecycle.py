@@ -750,7 +750,7 @@ def described(resource: Resource) -> str:
     """The subject of a message, verb included: ``thread `t` (threading.Thread) is``."""
     noun = {Kind.THREAD: "thread", Kind.PROCESS: "process"}.get(resource.kind, "object")
     if resource.name is None:
-        return f"{resource.label} {noun} is"
+        return f"unnamed {noun} ({resource.label}) is"
     if resource.collection:
         plural = "processes" if resource.kind is Kind.PROCESS else f"{noun}s"
         return f"{plural} in `{resource.name}` ({resource.label}) are"
