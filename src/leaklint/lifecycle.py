@@ -15,8 +15,9 @@ so do uses after ``yield`` in a fixture and in ``finally``: anywhere in the owni
 
 from __future__ import annotations
 
+import dataclasses
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -159,6 +160,98 @@ def bool_literal(expr: cst.BaseExpression) -> bool | None:
     return None
 
 
+# --------------------------------------------------------------------------- the walk
+
+# Fields that only hold punctuation, whitespace and comments: never a name or a call.
+_SKIPPED_FIELDS = frozenset(
+    {
+        "lpar",
+        "rpar",
+        "leading_lines",
+        "lines_after_decorators",
+        "header",
+        "footer",
+        "trailing_whitespace",
+        "newline",
+        "comma",
+        "semicolon",
+        "equal",
+        "colon",
+        "dot",
+        "lbracket",
+        "rbracket",
+        "lbrace",
+        "rbrace",
+        "operator",
+        "asynchronous",
+        "star_tok",
+        "first_line",
+        "empty_lines",
+        "last_line",
+    }
+)
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+_IS_NODE: dict[type, bool] = {}
+
+
+def _child_fields(cls: type) -> tuple[str, ...]:
+    names = _CHILD_FIELDS.get(cls)
+    if names is None:
+        names = tuple(
+            f.name
+            for f in dataclasses.fields(cls)
+            if f.name not in _SKIPPED_FIELDS and not f.name.startswith("whitespace")
+        )
+        _CHILD_FIELDS[cls] = names
+    return names
+
+
+def _is_node(cls: type) -> bool:
+    known = _IS_NODE.get(cls)
+    if known is None:
+        known = _IS_NODE[cls] = issubclass(cls, cst.CSTNode)
+    return known
+
+
+def walk(
+    node: cst.CSTNode,
+    enter: Callable[[cst.CSTNode], object],
+    leave: Callable[[cst.CSTNode], object],
+) -> None:
+    """Visit ``node`` and its descendants in source order, without libcst's node rebuilding.
+
+    ``CSTNode.visit`` copies every node it passes, which made this module's pass cost more
+    than parsing. Only fields that can hold names and calls are followed.
+    """
+    enter(node)
+    for name in _child_fields(type(node)):
+        value = getattr(node, name)
+        kind = type(value)
+        if kind is tuple or kind is list:
+            for item in value:
+                if _is_node(type(item)):
+                    walk(item, enter, leave)
+        elif _is_node(kind):
+            walk(value, enter, leave)
+    leave(node)
+
+
+def walk_visitor(node: cst.CSTNode, visitor: object) -> None:
+    """``walk`` with ``visit_<Node>``/``leave_<Node>`` methods, as libcst visitors spell them."""
+
+    def enter(n: cst.CSTNode) -> None:
+        method = getattr(visitor, "visit_" + type(n).__name__, None)
+        if method is not None:
+            method(n)
+
+    def leave(n: cst.CSTNode) -> None:
+        method = getattr(visitor, "leave_" + type(n).__name__, None)
+        if method is not None:
+            method(n)
+
+    walk(node, enter, leave)
+
+
 # --------------------------------------------------------------------------- classes
 
 
@@ -200,7 +293,7 @@ def _class_infos(module: cst.Module, source: SourceFile) -> dict[str, _ClassInfo
     return infos
 
 
-class _DaemonFinder(cst.CSTVisitor):
+class _DaemonFinder:
     """``self.daemon = X``, ``super().__init__(daemon=X)``, ``self.start()`` in ``__init__``."""
 
     def __init__(self, info: _ClassInfo) -> None:
@@ -260,7 +353,7 @@ class _DaemonFinder(cst.CSTVisitor):
 
 
 def _read_class_body(info: _ClassInfo) -> None:
-    info.node.body.visit(_DaemonFinder(info))
+    walk_visitor(info.node.body, _DaemonFinder(info))
 
 
 def _subclasses(infos: dict[str, _ClassInfo]) -> dict[str, _Subclass]:
@@ -371,11 +464,10 @@ _NEUTRAL_PARENTS = (
 )
 
 
-class Analysis(cst.CSTVisitor):
+class Analysis:
     """Walk a module once; ``resources`` holds every tracked constructor call afterwards."""
 
     def __init__(self, source: SourceFile) -> None:
-        super().__init__()
         assert source.module is not None
         self.source = source
         self.imports = source.imports
@@ -394,28 +486,29 @@ class Analysis(cst.CSTVisitor):
 
     # ---- generic bookkeeping ---------------------------------------------------------
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if isinstance(node, cst.Module):
-            self.scopes.append(_Scope(node))
-        elif isinstance(node, cst.FunctionDef):
-            self._enter_function(node)
-        elif isinstance(node, cst.ClassDef):
+    def on_visit(self, node: cst.CSTNode) -> None:
+        kind = type(node)  # exact types: libcst node classes are final, and this is hot
+        if kind is cst.Name:
+            self._name(node)  # type: ignore[arg-type]
+        elif kind is cst.Attribute:
+            self._attribute(node)  # type: ignore[arg-type]
+        elif kind is cst.Call:
+            self._call(node)  # type: ignore[arg-type]
+        elif kind is cst.FunctionDef:
+            self._enter_function(node)  # type: ignore[arg-type]
+        elif kind is cst.ClassDef:
             self.scopes.append(_Scope(node, is_class=True))
-        elif isinstance(node, cst.Call):
-            self._call(node)
-        elif isinstance(node, cst.Name):
-            self._name(node)
-        elif isinstance(node, cst.Attribute):
-            self._attribute(node)
+        elif kind is cst.Module:
+            self.scopes.append(_Scope(node))
         elif isinstance(node, (cst.Global, cst.Nonlocal)):
             for item in node.names:
                 self.scopes[-1].globals.add(item.name.value)
         self.stack.append(node)
-        return True
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
         self.stack.pop()
-        if isinstance(original_node, (cst.Module, cst.FunctionDef, cst.ClassDef)):
+        kind = type(original_node)
+        if kind is cst.Module or kind is cst.FunctionDef or kind is cst.ClassDef:
             scope = self.scopes.pop()
             self._close_scope(scope)
         if isinstance(original_node, cst.Module):
@@ -731,7 +824,7 @@ def resources(source: SourceFile) -> list[Resource]:
         return _last[1]
     analysis = Analysis(source)
     try:
-        source.module.visit(analysis)
+        walk(source.module, analysis.on_visit, analysis.on_leave)
         found = analysis.resources
     except RecursionError:
         found = []  # nesting deeper than the walk can follow: claim nothing about the file
@@ -850,14 +943,5 @@ def _slice(lines: list[str], start: Location, end: Location) -> str:
     return "\n".join(parts)
 
 
-class _Ids(cst.CSTVisitor):
-    def __init__(self, ids: set[int]) -> None:
-        self.ids = ids
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        self.ids.add(id(node))
-        return True
-
-
 def _collect_ids(node: cst.CSTNode, ids: set[int]) -> None:
-    node.visit(_Ids(ids))
+    walk(node, lambda n: ids.add(id(n)), lambda n: None)
