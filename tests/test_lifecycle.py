@@ -148,3 +148,47 @@ def test_runs_on_application_code(tmp_path: Path) -> None:
     code = "import threading\n\ndef serve():\n    threading.Thread(target=serve).start()\n"
     [found] = check(tmp_path, code, "LL401", name="server.py")
     assert found.code == "LL401"
+
+
+SNIPPET = """
+@deco(a)
+async def f(x: int = g(), *args: T, k=h(), **kw) -> R:
+    async with a() as (b, c), d:
+        match x:
+            case {"k": [y, *rest]} if y > z():
+                print(f"{y!r:>{w()}}", *rest, **kw)
+            case Point(x=0) | None:
+                pass
+    lam = lambda q=r(): q[s():t()]
+    del u.v, w[x]
+    global G
+    (n := m())
+    return [i async for i in j() if await k(i)] + {**d1, 'e': e()}
+"""
+
+
+@pytest.mark.parametrize("which", ["lifecycle", "snippet"])
+def test_walk_reaches_every_name_and_call_libcst_does(which: str) -> None:
+    import leaklint.lifecycle as lifecycle
+
+    text = Path(lifecycle.__file__).read_text() if which == "lifecycle" else SNIPPET
+    module = cst.parse_module(text)
+
+    class Collect(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.seen: set[int] = set()
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if isinstance(node, (cst.Name, cst.Call, cst.Attribute)):
+                self.seen.add(id(node))
+            return True
+
+    expected = Collect()
+    module.visit(expected)
+    seen: set[int] = set()
+    lifecycle.walk(
+        module,
+        lambda n: seen.add(id(n)) if isinstance(n, (cst.Name, cst.Call, cst.Attribute)) else None,
+        lambda n: None,
+    )
+    assert seen == expected.seen
