@@ -66,6 +66,7 @@ class Use:
     call: cst.Call | None = None
     value: cst.BaseExpression | None = None
     nested: bool = False  # seen inside a nested function
+    repeated: bool = False  # inside a ``while`` loop: ``while t.is_alive(): t.join(1)``
 
 
 @dataclass
@@ -113,7 +114,7 @@ class Resource:
         for use in self.uses:
             if use.method not in self.join_methods:
                 continue
-            if use.kind == "ref" or use.method != "join":
+            if use.kind == "ref" or use.method != "join" or use.repeated:
                 return True
             if use.kind == "call" and use.call is not None and not _has_timeout(use.call):
                 return True
@@ -697,6 +698,14 @@ class Analysis:
             return
         resource.escaped = True
 
+    def _in_while(self) -> bool:
+        for node in reversed(self.stack):
+            if isinstance(node, cst.While):
+                return True
+            if isinstance(node, (cst.FunctionDef, cst.Lambda)):
+                return False
+        return False
+
     def _expects_failure(self) -> str:
         """Inside ``with pytest.raises(...)`` / ``self.assertRaises(...)``, or a ``try`` body."""
         stack = self.stack
@@ -737,7 +746,8 @@ class Analysis:
         if isinstance(parent, cst.Attribute) and parent.value is ref:
             method = parent.attr.value
             if isinstance(grand, cst.Call) and grand.func is parent:
-                return Use("call", ref, method, call=grand)
+                repeated = method == "join" and self._in_while()
+                return Use("call", ref, method, call=grand, repeated=repeated)
             if isinstance(grand, cst.AssignTarget) and grand.target is parent:
                 great = stack[-depth - 2] if len(stack) > depth + 1 else None
                 value = great.value if isinstance(great, cst.Assign) else None
