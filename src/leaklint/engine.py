@@ -169,7 +169,9 @@ def run_file_rules(
     assert source.module is not None
     visitors = [rule_cls(source, project) for rule_cls in rule_classes]
     try:
-        cst.visit_batched(source.module, visitors)
+        # Rules that do all their work in finish() need no walk; libcst's walk is costly.
+        if any(visitor.get_visitors() for visitor in visitors):
+            cst.visit_batched(source.module, visitors)
         for visitor in visitors:
             visitor.finish()
         return [d for v in visitors for d in v.diagnostics], []
@@ -183,7 +185,8 @@ def run_file_rules(
     for rule_cls in rule_classes:
         visitor = rule_cls(source, project)
         try:
-            cst.visit_batched(source.module, [visitor])
+            if visitor.get_visitors():
+                cst.visit_batched(source.module, [visitor])
             visitor.finish()
         except FileTimeout:
             raise
