@@ -11,7 +11,7 @@ from test_lifecycle import apply
 from leaklint.diagnostics import Diagnostic
 from leaklint.engine import lint
 from leaklint.project import Project
-from leaklint.rule import RuleSelection, get_rule
+from leaklint.rule import RuleSelection
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -77,12 +77,12 @@ def test_dev_dependencies_are_fine(tmp_path: Path) -> None:
     assert check(tmp_path, cargo) == []
 
 
-def test_unparsable_cargo_toml(tmp_path: Path) -> None:
-    found = check(tmp_path, "[package\nname = 1\n")
-    if get_rule("LL002") is None:
-        assert found == []
-    else:
-        assert [d.code for d in found] == ["LL002"]
+def test_unparsable_cargo_toml_is_ll002_not_ll501(tmp_path: Path) -> None:
+    assert check(tmp_path, "[package\nname = 1\n") == []
+    project = Project.load([tmp_path])
+    found = lint(project, RuleSelection(select=("LL002", "LL501")).rules()).diagnostics
+    assert [(d.code, d.location.row) for d in found] == [("LL002", 1)]
+    assert found[0].message.startswith("Cargo.toml does not parse")
 
 
 def test_target_table_header(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from leaklint.diagnostics import Applicability, Diagnostic, Edit, Fix, Location
 from leaklint.project import Project
-from leaklint.rule import FixAvailability, ProjectRule, get_rule, register
+from leaklint.rule import FixAvailability, ProjectRule, register
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -88,9 +88,8 @@ class Pyo3AutoInitialize(ProjectRule):
             text = raw.decode("utf-8", errors="replace")
             try:
                 manifest = tomllib.loads(text)
-            except tomllib.TOMLDecodeError as exc:
-                yield from _unreadable(path, str(exc))
-                continue
+            except tomllib.TOMLDecodeError:
+                continue  # LL002 reports it
             dependencies = list(_auto_initialize(manifest))
             if not dependencies or not _is_extension(manifest, path):
                 continue
@@ -132,16 +131,6 @@ class Pyo3AutoInitialize(ProjectRule):
             fix=fix,
             help=None if fix else f'Remove "{FEATURE}" from the features',
         )
-
-
-def _unreadable(path: Path, error: str) -> Iterator[Diagnostic]:
-    rule = get_rule("LL002")
-    if rule is None:
-        return
-    match = re.search(r"line (\d+), column (\d+)", error)
-    start = Location(int(match[1]), int(match[2])) if match else Location(1, 1)
-    message = re.sub(r"\s*\(at line \d+, column \d+\)", "", error) or "invalid TOML"
-    yield rule.diagnostic(message=f"Cargo.toml does not parse: {message}", path=path, start=start)
 
 
 # --------------------------------------------------------------------------- the manifest
