@@ -67,6 +67,14 @@ def main() -> None:
     help="Use this pytest config file, as pytest's -c does.",
 )
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write .leaklint_cache.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes that parse files (default: one per core on large trees).",
+)
 def check(
     paths: tuple[Path, ...],
     output_format: str,
@@ -75,6 +83,8 @@ def check(
     ignore: tuple[str, ...],
     config_file: Path | None,
     exit_zero: bool,
+    no_cache: bool,
+    jobs: int | None,
 ) -> None:
     """Lint PATHS (default: the current directory)."""
     selection = RuleSelection(
@@ -88,7 +98,7 @@ def check(
     except (UnknownRuleError, UsageError) as exc:
         _fail(str(exc))
         return
-    result = lint(project, rules)
+    result = lint(project, rules, jobs=jobs, cache=not no_cache)
 
     def lines(path: Path) -> list[str]:
         raw = project.read(path)

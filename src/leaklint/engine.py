@@ -1,13 +1,21 @@
 """lint(project, rules) -> diagnostics.
 
-Project rules run once. File rules run together, in one batched libcst pass per file, and only
-on files whose bytes can matter to at least one of them (each rule's ``tokens``). A file is read
-and parsed once. A rule that crashes on a file is reported as an internal error naming the file
-and the rule; the other rules and files go on.
+Project rules run once, in this process. File rules run together, in one batched libcst pass
+per file, and only on files whose bytes can matter to at least one of them (each rule's
+``tokens``: the prefilter). A file is read once and parsed at most once; its tree is dropped as
+soon as its rules are done (conftests stay: other files' rules read their fixtures).
+
+Large trees are parsed in worker processes (``leaklint.parallel``); files whose findings are
+cached and whose inputs are unchanged are not parsed at all (``leaklint.cache``). Both give
+exactly the serial, uncached findings, in the same order.
+
+A rule that crashes on a file is reported as an internal error naming the file and the rule;
+the other rules and files go on.
 """
 
 from __future__ import annotations
 
+import os
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +30,8 @@ from leaklint.source import SourceFile
 from leaklint.suppress import Suppression, is_suppressed, suppressions
 
 SYNTAX_ERROR = "LL001"
+# Below this many files to parse, worker start-up costs more than it saves.
+PARALLEL_MIN_FILES = 64
 
 
 @dataclass
@@ -30,9 +40,44 @@ class LintResult:
     internal_errors: list[str] = field(default_factory=list)
     files_checked: int = 0
     files_parsed: int = 0
+    files_cached: int = 0  # findings taken from the cache, file not parsed
 
 
-def lint(project: Project, rules: Sequence[type[Rule]]) -> LintResult:
+@dataclass(frozen=True)
+class FileTask:
+    """One file to parse: which file rules run on it, and whether a syntax error is reported."""
+
+    path: Path
+    rules: tuple[int, ...]  # indexes into the run's file-rule list
+    report_syntax_error: bool
+
+
+@dataclass
+class FileOutcome:
+    """What one file produced. ``wide``: its rules read files other than itself and the
+    conftests (e.g. the project's loop use), so its findings depend on the whole file set."""
+
+    diagnostics: list[Diagnostic]
+    internal_errors: list[str]
+    parsed: bool
+    wide: bool = False
+
+
+def lint(
+    project: Project,
+    rules: Sequence[type[Rule]],
+    *,
+    prefilter: bool = True,
+    jobs: int | None = None,
+    cache: bool = False,
+) -> LintResult:
+    """Lint ``project`` with ``rules``.
+
+    ``prefilter=False`` runs every file rule on every file its scope allows (for measuring the
+    prefilter; findings are the same). ``jobs``: worker processes (``None``: one per core when
+    there are enough files; ``1``: none). ``cache``: reuse and store findings in
+    ``.leaklint_cache`` beside the rootdir.
+    """
     result = LintResult()
     selected = {rule.code for rule in rules}
     project_rules = [r for r in rules if issubclass(r, ProjectRule)]
@@ -44,34 +89,103 @@ def lint(project: Project, rules: Sequence[type[Rule]]) -> LintResult:
         except Exception:
             result.internal_errors.append(_crash(rule_cls, project.root, traceback.format_exc()))
 
+    tasks: list[FileTask] = []
     for path in project.python_files:
         result.files_checked += 1
-        wanted = rules_for_file(project, path, file_rules)
+        relevant = rules_for_file(project, path, file_rules)
+        run = relevant if prefilter else rules_for_file(project, path, file_rules, tokens=False)
         # pytest imports every test module and conftest: a syntax error there always matters.
-        if not wanted and not (SYNTAX_ERROR in selected and project.is_pytest_file(path)):
-            continue
-        source = project.source(path)
-        if isinstance(source, OSError):
-            result.internal_errors.append(f"{path}: cannot read file: {source.strerror or source}")
-            continue
-        result.files_parsed += 1
-        if source.error is not None:
-            if SYNTAX_ERROR in selected:
-                result.diagnostics.append(_syntax_error(source))
-            continue
-        diagnostics, errors = run_file_rules(source, project, wanted)
-        result.diagnostics.extend(diagnostics)
-        result.internal_errors.extend(errors)
+        # Elsewhere it matters when a rule could have found something in the file.
+        report_syntax = SYNTAX_ERROR in selected and (
+            bool(relevant) or project.is_pytest_file(path)
+        )
+        if run or report_syntax:
+            tasks.append(FileTask(path, tuple(file_rules.index(r) for r in run), report_syntax))
+
+    if tasks:
+        # Bytes-only, and read by many rules: settle it once, before any worker starts.
+        _ = project.uses_pytest_asyncio
+    outcomes = _check_files(
+        project, file_rules, tasks, jobs=jobs, cache=rules if cache else None, result=result
+    )
+    for task in tasks:
+        outcome = outcomes[task.path]
+        result.files_parsed += outcome.parsed
+        result.diagnostics.extend(outcome.diagnostics)
+        result.internal_errors.extend(outcome.internal_errors)
 
     result.diagnostics = _unsuppressed(project, result.diagnostics)
     result.diagnostics.sort(key=Diagnostic.sort_key)
     return result
 
 
+def _check_files(
+    project: Project,
+    file_rules: Sequence[type[FileRule]],
+    tasks: list[FileTask],
+    *,
+    jobs: int | None,
+    cache: Sequence[type[Rule]] | None,
+    result: LintResult,
+) -> dict[Path, FileOutcome]:
+    """Outcomes of ``tasks``: from the cache (keyed by the ``cache`` rule selection), else
+    parsed here or in workers."""
+    outcomes: dict[Path, FileOutcome] = {}
+    store = None
+    if cache is not None and tasks:
+        from leaklint.cache import Cache
+
+        store = Cache.open(project, cache)
+        for task in tasks:
+            hit = store.get(task.path)
+            if hit is not None:
+                outcomes[task.path] = FileOutcome(hit, [], parsed=False)
+                result.files_cached += 1
+    todo = [task for task in tasks if task.path not in outcomes]
+
+    workers = worker_count(jobs, len(todo))
+    if workers > 1:
+        from leaklint.parallel import check_in_workers
+
+        # Files a project rule already parsed are finished here, not parsed again elsewhere.
+        here = [task for task in todo if project.is_parsed(task.path)]
+        away = [task for task in todo if not project.is_parsed(task.path)]
+        outcomes.update(check_in_workers(project, file_rules, away, workers))
+        todo = here
+    for task in todo:
+        outcomes[task.path] = check_file(project, task, file_rules)
+
+    if store is not None:
+        for task in tasks:
+            outcome = outcomes[task.path]
+            if outcome.parsed and not outcome.internal_errors:
+                store.put(task.path, outcome.diagnostics, wide=outcome.wide)
+        store.save()
+    return outcomes
+
+
+def worker_count(jobs: int | None, files: int) -> int:
+    """How many processes parse ``files`` files: 1 means this one."""
+    if jobs is not None:
+        return max(1, min(jobs, files))
+    if files < PARALLEL_MIN_FILES:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, files // (PARALLEL_MIN_FILES // 2)))
+
+
 def rules_for_file(
-    project: Project, path: Path, file_rules: Sequence[type[FileRule]]
+    project: Project,
+    path: Path,
+    file_rules: Sequence[type[FileRule]],
+    *,
+    tokens: bool = True,
 ) -> list[type[FileRule]]:
-    """The file rules that can find something in ``path``: the prefilter, before any parse."""
+    """The file rules that can find something in ``path``: the prefilter, before any parse.
+
+    ``tokens=False`` keeps only the scope test (``test_files_only``), which is part of a rule's
+    meaning, not an optimisation.
+    """
     raw = project.read(path)
     if isinstance(raw, OSError):
         return list(file_rules)  # let the read error surface
@@ -80,10 +194,34 @@ def rules_for_file(
     for rule_cls in file_rules:
         if rule_cls.test_files_only and not pytest_file:
             continue
-        if rule_cls.tokens and not any(token in raw for token in rule_cls.tokens):
+        if tokens and rule_cls.tokens and not any(token in raw for token in rule_cls.tokens):
             continue
         wanted.append(rule_cls)
     return wanted
+
+
+def check_file(
+    project: Project, task: FileTask, file_rules: Sequence[type[FileRule]]
+) -> FileOutcome:
+    """Parse one file and run its rules; then drop its tree unless it is a conftest."""
+    path = task.path
+    project.access_log = set()
+    try:
+        source = project.source(path)
+        if isinstance(source, OSError):
+            message = f"{path}: cannot read file: {source.strerror or source}"
+            return FileOutcome([], [message], parsed=False)
+        if source.error is not None:
+            found = [_syntax_error(source)] if task.report_syntax_error else []
+            return FileOutcome(found, [], parsed=True)
+        wanted = [file_rules[i] for i in task.rules]
+        diagnostics, errors = run_file_rules(source, project, wanted)
+        others = project.access_log - {path} - project.conftest_set
+        return FileOutcome(diagnostics, errors, parsed=True, wide=bool(others))
+    finally:
+        project.access_log = None
+        if not project.is_conftest(path):
+            project.forget(path)
 
 
 def run_file_rules(

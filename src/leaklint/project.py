@@ -69,6 +69,9 @@ class Project:
     _sources: dict[Path, SourceFile] = field(default_factory=dict, repr=False)
     _raw: dict[Path, bytes | OSError] = field(default_factory=dict, repr=False)
     _models: dict[Path, FileModel | None] = field(default_factory=dict, repr=False)
+    # When set, every path read through ``read`` is added: the engine learns which other files
+    # a file's findings depended on (for the cache).
+    access_log: set[Path] | None = field(default=None, repr=False)
 
     @classmethod
     def load(
@@ -114,6 +117,8 @@ class Project:
 
     def read(self, path: Path) -> bytes | OSError:
         """The file's bytes, read once; the error when it cannot be read."""
+        if self.access_log is not None:
+            self.access_log.add(path)
         if path not in self._raw:
             try:
                 self._raw[path] = path.read_bytes()
@@ -129,6 +134,14 @@ class Project:
                 return raw
             self._sources[path] = SourceFile.parse(path, raw)
         return self._sources[path]
+
+    def forget(self, path: Path) -> None:
+        """Drop the parsed tree and model of ``path`` (its bytes stay): bounds memory."""
+        self._sources.pop(path, None)
+        self._models.pop(path, None)
+
+    def is_parsed(self, path: Path) -> bool:
+        return path in self._sources
 
     def file_model(self, path: Path) -> FileModel | None:
         """Fixtures, tests and marks of a file; ``None`` when it does not parse."""
@@ -183,6 +196,10 @@ class Project:
     @property
     def conftests(self) -> list[Path]:
         return [p for p in self.python_files if self.is_conftest(p)]
+
+    @cached_property
+    def conftest_set(self) -> frozenset[Path]:
+        return frozenset(self.conftests)
 
     # ---- pytest-asyncio --------------------------------------------------------------
 
