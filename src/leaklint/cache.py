@@ -8,9 +8,11 @@ A file's findings are reused only when nothing they can depend on has changed:
   whether pytest-asyncio is in play, and the path and bytes of every conftest.py (the fixture
   graph). Any change drops every entry;
 * the file's own bytes (content hash);
-* for a file whose rules read other files than itself and the conftests (the project's loop
-  use reads every async test module): the path and content hash of every Python file of the
-  project, so adding, removing or editing any of them invalidates the entry.
+* for a file whose rules read files other than itself and the conftests (the project's loop
+  use reads the test modules): the paths of all the project's Python files, and the content
+  hash of every test module (or, when a rule read a non-test module, of every file). Adding,
+  removing or renaming a file, or editing a test module, invalidates such entries; editing
+  application code leaves entries that read only test modules valid.
 
 Cross-file facts must be read through ``Project.read``/``source``/``file_model`` to be seen
 here. Entries are stored as one JSON document per rule selection, written atomically; a
@@ -35,7 +37,7 @@ from leaklint.project import Project
 from leaklint.rule import Rule
 
 CACHE_DIR = ".leaklint_cache"
-FORMAT = 1
+FORMAT = 2
 
 
 def content_hash(data: bytes) -> str:
@@ -49,7 +51,7 @@ class Cache:
     key: str
     entries: dict[str, dict[str, object]] = field(default_factory=dict)
     _hashes: dict[Path, str] = field(default_factory=dict)
-    _fingerprint: str | None = None
+    _fingerprints: dict[str, str] = field(default_factory=dict)
     _dirty: bool = False
 
     @classmethod
@@ -70,8 +72,10 @@ class Cache:
         current = self._hash(path)
         if entry is None or current is None or entry.get("hash") != current:
             return None
-        wide = entry.get("project")
-        if wide is not None and wide != self._project_fingerprint():
+        reads = entry.get("reads")
+        if reads is not None and (
+            reads not in ("tests", "all") or entry.get("project") != self._fingerprint(reads)
+        ):
             return None
         found = entry.get("diagnostics")
         if not isinstance(found, list):
@@ -81,10 +85,11 @@ class Cache:
         except (KeyError, TypeError, ValueError, AttributeError):
             return None
 
-    def put(self, path: Path, diagnostics: Sequence[Diagnostic], *, wide: bool) -> None:
+    def put(self, path: Path, diagnostics: Sequence[Diagnostic], *, reads: str | None) -> None:
         self.entries[str(path)] = {
             "hash": self._hash(path),
-            "project": self._project_fingerprint() if wide else None,
+            "reads": reads,
+            "project": None if reads is None else self._fingerprint(reads),
             "diagnostics": [diagnostic_to_dict(d) for d in diagnostics],
         }
         self._dirty = True
@@ -135,13 +140,17 @@ class Cache:
             self._hashes[path] = content_hash(raw)
         return self._hashes[path]
 
-    def _project_fingerprint(self) -> str:
-        if self._fingerprint is None:
+    def _fingerprint(self, reads: str) -> str:
+        """The file list, with the content of the test modules (``"tests"``) or of every
+        file (``"all"``)."""
+        if reads not in self._fingerprints:
+            project = self.project
             digest = hashlib.blake2b(digest_size=16)
-            for path in self.project.python_files:
-                digest.update(f"{path}\0{self._hash(path)}\n".encode())
-            self._fingerprint = digest.hexdigest()
-        return self._fingerprint
+            for path in project.python_files:
+                content = self._hash(path) if reads == "all" or project.is_test_file(path) else ""
+                digest.update(f"{path}\0{content}\n".encode())
+            self._fingerprints[reads] = digest.hexdigest()
+        return self._fingerprints[reads]
 
     def _run_key(self, identities: list[str]) -> str:
         project = self.project

@@ -15,8 +15,10 @@ the other rules and files go on.
 
 from __future__ import annotations
 
+import ast
 import os
 import traceback
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,13 +56,14 @@ class FileTask:
 
 @dataclass
 class FileOutcome:
-    """What one file produced. ``wide``: its rules read files other than itself and the
-    conftests (e.g. the project's loop use), so its findings depend on the whole file set."""
+    """What one file produced. ``reads``: what its rules read besides the file itself and the
+    conftests: ``"tests"`` (other test modules, e.g. for the project's loop use), ``"all"``
+    (any other file), or ``None``. The cache keys the findings on those files too."""
 
     diagnostics: list[Diagnostic]
     internal_errors: list[str]
     parsed: bool
-    wide: bool = False
+    reads: str | None = None
 
 
 def lint(
@@ -159,7 +162,7 @@ def _check_files(
         for task in tasks:
             outcome = outcomes[task.path]
             if outcome.parsed and not outcome.internal_errors:
-                store.put(task.path, outcome.diagnostics, wide=outcome.wide)
+                store.put(task.path, outcome.diagnostics, reads=outcome.reads)
         store.save()
     return outcomes
 
@@ -205,6 +208,10 @@ def check_file(
 ) -> FileOutcome:
     """Parse one file and run its rules; then drop its tree unless it is a conftest."""
     path = task.path
+    if not task.rules and not project.is_parsed(path) and _compiles(project.read(path)):
+        # Only a syntax error was asked for, and CPython's parser (many times faster than
+        # libcst's) accepts the file: no tree needed.
+        return FileOutcome([], [], parsed=False)
     project.access_log = set()
     try:
         source = project.source(path)
@@ -217,11 +224,26 @@ def check_file(
         wanted = [file_rules[i] for i in task.rules]
         diagnostics, errors = run_file_rules(source, project, wanted)
         others = project.access_log - {path} - project.conftest_set
-        return FileOutcome(diagnostics, errors, parsed=True, wide=bool(others))
+        reads = None
+        if others:
+            reads = "tests" if all(project.is_test_file(p) for p in others) else "all"
+        return FileOutcome(diagnostics, errors, parsed=True, reads=reads)
     finally:
         project.access_log = None
         if not project.is_conftest(path):
             project.forget(path)
+
+
+def _compiles(raw: bytes | OSError) -> bool:
+    if isinstance(raw, OSError):
+        return False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escape sequences and the like
+            compile(raw, "<file>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
 
 
 def run_file_rules(

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 # the per-chunk overhead negligible.
 CHUNKS_PER_WORKER = 8
 # Cached project facts that are cheap to ship and may be costly to recompute in each worker.
-SHIPPED_FACTS = ("uses_pytest_asyncio", "declares_pytest_asyncio", "loop_use")
+SHIPPED_FACTS = ("uses_pytest_asyncio", "declares_pytest_asyncio")
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class ProjectState:
     cargo_files: list[Path]
     exclude: tuple[str, ...]
     facts: dict[str, object]
+    loop_use_facts: Any  # tuple[LoopUse, frozenset[Path]] | None
 
     @classmethod
     def of(cls, project: Project) -> ProjectState:
@@ -55,6 +56,7 @@ class ProjectState:
             project.cargo_files,
             project.exclude,
             facts,
+            project.loop_use_facts,
         )
 
     def build(self) -> Project:
@@ -66,6 +68,7 @@ class ProjectState:
             exclude=self.exclude,
         )
         project.__dict__.update(self.facts)  # pre-fills the cached properties
+        project.loop_use_facts = self.loop_use_facts
         return project
 
 
