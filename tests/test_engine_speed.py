@@ -392,3 +392,70 @@ def test_cli_cache_and_jobs_options(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert second.output == first.output
     assert (root / CACHE_DIR / ".gitignore").is_file()
     assert runner.invoke(main, ["check", "--jobs", "0", "."]).exit_code == 2
+
+
+# --------------------------------------------------------------------------- walk
+
+
+def _recorder_class() -> type[cst.BatchableCSTVisitor]:
+    """A visitor with a visit_ and a leave_ method for every node type, logging each call."""
+
+    def subclasses(cls: type) -> set[type]:
+        found = set(cls.__subclasses__())
+        return found.union(*(subclasses(c) for c in cls.__subclasses__()))
+
+    names = sorted({c.__name__ for c in subclasses(cst.CSTNode)})
+    namespace: dict[str, object] = {}
+    for name in names:
+        for kind in ("visit", "leave"):
+            namespace[f"{kind}_{name}"] = lambda self, node, k=kind: self.log.append((k, node))
+
+    def __init__(self: cst.BatchableCSTVisitor) -> None:
+        cst.BatchableCSTVisitor.__init__(self)
+        self.log = []  # type: ignore[attr-defined]
+
+    namespace["__init__"] = __init__
+    return type("Recorder", (cst.BatchableCSTVisitor,), namespace)
+
+
+def test_walk_makes_libcst_calls_on_the_same_nodes_in_the_same_order(stdlib_tree: Path) -> None:
+    from leaklint.walk import walk_batched
+
+    recorder = _recorder_class()
+    sources = sorted(stdlib_tree.rglob("*.py"))[::10]
+    sources += sorted(Path(__file__).parent.parent.glob("fixtures/**/*.py"))
+    sources.append(Path(__file__))
+    compared = 0
+    for path in sources:
+        try:
+            module = cst.parse_module(path.read_bytes())
+        except cst.ParserSyntaxError:
+            continue
+        expected, actual = recorder(), recorder()
+        cst.visit_batched(module, [expected])
+        walk_batched(module, [actual])
+        assert len(actual.log) == len(expected.log), path  # type: ignore[attr-defined]
+        for (kind_a, node_a), (kind_b, node_b) in zip(
+            actual.log,  # type: ignore[attr-defined]
+            expected.log,  # type: ignore[attr-defined]
+            strict=True,
+        ):
+            assert kind_a == kind_b and node_a is node_b, path
+        compared += 1
+    assert compared > 15
+
+
+def test_attribute_visitors_are_called() -> None:
+    from leaklint.walk import walk_batched
+
+    class Bodies(cst.BatchableCSTVisitor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[str] = []
+
+        def visit_FunctionDef_body(self, node: cst.FunctionDef) -> None:
+            self.seen.append(node.name.value)
+
+    visitor = Bodies()
+    walk_batched(cst.parse_module("def f():\n    def g():\n        pass\n"), [visitor])
+    assert visitor.seen == ["f", "g"]

@@ -23,13 +23,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import libcst as cst
-
 from leaklint.diagnostics import Diagnostic
 from leaklint.project import Project
 from leaklint.rule import FileRule, ProjectRule, Rule, get_rule
 from leaklint.source import SourceFile
 from leaklint.suppress import Suppression, is_suppressed, suppressions
+from leaklint.walk import walk_batched
 
 SYNTAX_ERROR = "LL001"
 # Below this many files to parse, worker start-up costs more than it saves.
@@ -249,11 +248,12 @@ def _compiles(raw: bytes | OSError) -> bool:
 def run_file_rules(
     source: SourceFile, project: Project, rule_classes: Sequence[type[FileRule]]
 ) -> tuple[list[Diagnostic], list[str]]:
-    """Every rule over one parsed file, in one batched pass; a crashing rule is isolated."""
+    """Every rule over one parsed file, in one batched (read-only) walk; a crashing rule is
+    isolated."""
     assert source.module is not None
     visitors = [rule_cls(source, project) for rule_cls in rule_classes]
     try:
-        cst.visit_batched(source.module, visitors)
+        walk_batched(source.module, visitors)
         for visitor in visitors:
             visitor.finish()
         return [d for v in visitors for d in v.diagnostics], []
@@ -265,7 +265,7 @@ def run_file_rules(
     for rule_cls in rule_classes:
         visitor = rule_cls(source, project)
         try:
-            cst.visit_batched(source.module, [visitor])
+            walk_batched(source.module, [visitor])
             visitor.finish()
         except Exception:
             errors.append(_crash(rule_cls, source.path, traceback.format_exc()))
