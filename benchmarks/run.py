@@ -294,7 +294,7 @@ def bench_tree(name: str, root: Path, args: argparse.Namespace) -> list[Figure]:
     files = python_files(root)
     size = sum(f.stat().st_size for f in files) / 1e6
     print(f"\n{name}: {root} — {len(files)} files, {size:.1f} MB", flush=True)
-    env = {**os.environ, "PYTHONPATH": str(SRC), "NO_COLOR": "1"}
+    env = {**os.environ, "PYTHONPATH": str(args.src), "NO_COLOR": "1"}
     leaklint = [PYTHON, "-m", "leaklint", "check", "--exit-zero", "--output-format", "concise"]
     probe = [PYTHON, "-c", PROBE, "check", "--exit-zero", "--output-format", "concise"]
     ruff = [args.ruff, "check", "--isolated", "--exit-zero", "--select", "ASYNC,PT", "-q"]
@@ -331,7 +331,7 @@ def bench_tree(name: str, root: Path, args: argparse.Namespace) -> list[Figure]:
     figures.append(timed(name, "bare parse", [PYTHON, "-c", BARE_PARSE, listing.name], heavy))
     os.unlink(listing.name)
 
-    if args.fixit and Path(args.fixit).exists():
+    if args.fixit and Path(args.fixit).exists() and name in args.fixit_trees.split(","):
         figures.append(timed(name, "fixit", [args.fixit, "lint", str(root)], 1))
 
     for figure in figures:
@@ -368,6 +368,10 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path.home() / ".cache" / "leaklint-bench")
     parser.add_argument("--ruff", default=shutil.which("ruff") or str(Path(PYTHON).parent / "ruff"))
     parser.add_argument("--fixit", default="/work/fixit-venv/bin/fixit")
+    parser.add_argument(
+        "--fixit-trees", default="generated", help="trees Fixit runs on (it is slow)"
+    )
+    parser.add_argument("--src", type=Path, default=SRC, help="the leaklint sources to time")
     parser.add_argument("--full", action="store_true", help="repeat the slow runs too")
     parser.add_argument("--jobs-one", action="store_true", help="also time parse-all with -j 1")
     args = parser.parse_args()

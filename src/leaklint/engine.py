@@ -143,9 +143,11 @@ def _check_files(
             if hit is not None:
                 outcomes[task.path] = FileOutcome(hit, [], parsed=False)
                 result.files_cached += 1
-    todo = [task for task in tasks if task.path not in outcomes]
+    cached = set(outcomes)
+    todo = [task for task in tasks if task.path not in cached]
 
-    workers = worker_count(jobs, len(todo))
+    # Syntax-only checks need no tree (CPython's parser): they do not call for workers.
+    workers = worker_count(jobs, sum(1 for task in todo if task.rules))
     if workers > 1:
         from leaklint.parallel import check_in_workers
 
@@ -160,7 +162,7 @@ def _check_files(
     if store is not None:
         for task in tasks:
             outcome = outcomes[task.path]
-            if outcome.parsed and not outcome.internal_errors:
+            if task.path not in cached and not outcome.internal_errors:
                 store.put(task.path, outcome.diagnostics, reads=outcome.reads)
         store.save()
     return outcomes
