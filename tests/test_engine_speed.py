@@ -459,3 +459,41 @@ def test_attribute_visitors_are_called() -> None:
     visitor = Bodies()
     walk_batched(cst.parse_module("def f():\n    def g():\n        pass\n"), [visitor])
     assert visitor.seen == ["f", "g"]
+
+
+def test_what_crosses_to_workers_pickles(tmp_path: Path) -> None:
+    """Under the spawn and forkserver start methods everything sent to a worker is pickled."""
+    from leaklint.engine import FileOutcome, FileTask
+    from leaklint.parallel import ProjectState
+
+    root = _project_tree(tmp_path)
+    (root / "pytest.ini").unlink()
+    (root / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\nasyncio_mode = "auto"\naddopts = "-p no:cacheprovider"\n'
+        'python_files = ["test_*.py", "check_*.py"]\n'
+    )
+    project = Project.load([root])
+    _ = project.uses_pytest_asyncio, project.loop_use
+    state = pickle.loads(pickle.dumps(ProjectState.of(project)))
+    rebuilt = state.build()
+    assert rebuilt.config == project.config
+    assert rebuilt.python_files == project.python_files
+    assert rebuilt.loop_use == project.loop_use
+    assert rebuilt.__dict__["uses_pytest_asyncio"] is True
+    task = FileTask(root / "app.py", (0, 2), True)
+    assert pickle.loads(pickle.dumps(task)) == task
+    outcome = lint_path(root, jobs=1)
+    carried = FileOutcome(outcome.diagnostics, ["x"], parsed=True, reads="tests")
+    assert pickle.loads(pickle.dumps(carried)) == carried
+    assert pickle.loads(pickle.dumps(TEST_RULES)) == TEST_RULES
+
+
+def test_entries_of_deleted_files_are_dropped(tmp_path: Path) -> None:
+    root = _project_tree(tmp_path)
+    lint_path(root, cache=True)
+    (root / "tests/test_b.py").unlink()
+    (root / "app.py").write_text("import threading\nthreading.Thread()\n")
+    lint_path(root, cache=True)
+    [cache_file] = (root / CACHE_DIR).rglob("*.json")
+    names = {Path(name).name for name in json.loads(cache_file.read_text())["files"]}
+    assert names == {"conftest.py", "test_a.py", "app.py"}

@@ -97,7 +97,9 @@ class Cache:
     def save(self) -> None:
         if not self._dirty:
             return
-        document = {"format": FORMAT, "key": self.key, "files": self.entries}
+        current = {str(path) for path in self.project.python_files}
+        kept = {k: v for k, v in self.entries.items() if k in current or os.path.exists(k)}
+        document = {"format": FORMAT, "key": self.key, "files": kept}
         try:
             folder = self.file.parent
             folder.mkdir(parents=True, exist_ok=True)
