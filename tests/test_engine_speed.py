@@ -497,3 +497,21 @@ def test_entries_of_deleted_files_are_dropped(tmp_path: Path) -> None:
     [cache_file] = (root / CACHE_DIR).rglob("*.json")
     names = {Path(name).name for name in json.loads(cache_file.read_text())["files"]}
     assert names == {"conftest.py", "test_a.py", "app.py"}
+
+
+def test_walk_survives_deep_trees() -> None:
+    from leaklint.walk import walk_batched
+
+    class Strings(cst.BatchableCSTVisitor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.count = 0
+
+        def visit_SimpleString(self, node: cst.SimpleString) -> None:
+            self.count += 1
+
+    # An implicit concatenation nests one level per string (pydoc_data/topics.py does this).
+    module = cst.parse_module("x = (\n" + "    'a'\n" * 3000 + ")\n")
+    visitor = Strings()
+    walk_batched(module, [visitor])
+    assert visitor.count == 3000

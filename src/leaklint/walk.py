@@ -78,23 +78,25 @@ def walk_batched(module: cst.Module, visitors: Sequence[cst.BatchableCSTVisitor]
                 getattr(visitor, name)
             )
 
-    def walk(node: cst.CSTNode) -> None:
+    # An explicit stack, not recursion: deeply nested trees (a long implicit string
+    # concatenation, a huge literal) must not hit the interpreter's recursion limit.
+    no_handlers: list[Handler] = []
+    stack: list[tuple[cst.CSTNode, bool]] = [(module, False)]
+    while stack:
+        node, leaving = stack.pop()
         node_type = type(node).__name__
-        handlers = visit.get(node_type)
-        if handlers is not None:
-            for handler in handlers:
+        if leaving:
+            for handler in leave.get(node_type, no_handlers):
                 handler(node)
+            continue
+        for handler in visit.get(node_type, no_handlers):
+            handler(node)
+        stack.append((node, True))
+        children: list[cst.CSTNode] = []
         for field in _child_fields(node):
             value = getattr(node, field)
             if isinstance(value, cst.CSTNode):
-                walk(value)
+                children.append(value)
             elif isinstance(value, (tuple, list)):
-                for item in value:
-                    if isinstance(item, cst.CSTNode):
-                        walk(item)
-        handlers = leave.get(node_type)
-        if handlers is not None:
-            for handler in handlers:
-                handler(node)
-
-    walk(module)
+                children.extend(item for item in value if isinstance(item, cst.CSTNode))
+        stack.extend((child, False) for child in reversed(children))
