@@ -294,6 +294,22 @@ def test_diagnostics_survive_pickle_and_json(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- cache
 
 
+@pytest.fixture(autouse=True)
+def _cache_beside_the_project(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests look at .leaklint_cache beside their tmp_path projects."""
+    monkeypatch.delenv("LEAKLINT_CACHE_DIR", raising=False)
+
+
+def test_cache_dir_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shared = tmp_path / "shared"
+    monkeypatch.setenv("LEAKLINT_CACHE_DIR", str(shared))
+    root = _project_tree(tmp_path)
+    lint_path(root, cache=True)
+    assert lint_path(root, cache=True).files_cached == 4
+    assert not (root / CACHE_DIR).exists()
+    assert list(shared.rglob("*.json"))
+
+
 def test_warm_run_parses_nothing_and_finds_the_same(tmp_path: Path) -> None:
     root = _project_tree(tmp_path)
     cold = lint_path(root, cache=True)

@@ -44,6 +44,15 @@ def content_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+def cache_root(project: Project) -> Path:
+    """``$LEAKLINT_CACHE_DIR/<hash of the rootdir>`` when that variable is set (one folder for
+    many projects, or a throwaway one for tests), else ``.leaklint_cache`` beside the rootdir."""
+    shared = os.environ.get("LEAKLINT_CACHE_DIR")
+    if shared:
+        return Path(shared) / content_hash(str(project.root).encode())[:16]
+    return project.root / CACHE_DIR
+
+
 @dataclass
 class Cache:
     project: Project
@@ -56,9 +65,10 @@ class Cache:
 
     @classmethod
     def open(cls, project: Project, rules: Sequence[type[Rule]]) -> Cache:
+        """The cache of ``project`` for this rule selection (empty when stale or missing)."""
         identities = sorted(f"{r.code}:{r.__module__}.{r.__qualname__}" for r in rules)
         selection = content_hash("\n".join(identities).encode())
-        folder = project.root / CACHE_DIR / leaklint.__version__
+        folder = cache_root(project) / leaklint.__version__
         cache = cls(project, folder / f"{selection}.json", "")
         cache.key = cache._run_key(identities)
         cache.entries = cache._load()
