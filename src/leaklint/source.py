@@ -236,6 +236,10 @@ class ImportMap:
 
 
 def _blocks(stmt: cst.BaseCompoundStatement) -> Iterator[cst.BaseSuite]:
+    if isinstance(stmt, cst.Match):  # no ``body`` of its own: one block per case
+        for case in stmt.cases:
+            yield case.body
+        return
     yield stmt.body
     if isinstance(stmt, cst.If):
         orelse: cst.If | cst.Else | None = stmt.orelse
