@@ -8,6 +8,7 @@ counts are in ``--hypothesis-show-statistics``.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -168,3 +169,97 @@ CONFIG_NAMES = st.sampled_from(
 )
 def test_random_pytest_configs_never_raise(configs: dict[str, str], test_source: str) -> None:
     lint_tree({**configs, "tests/test_a.py": test_source})
+
+
+# --------------------------------------------------------------------------- fixes
+
+FIXABLE_BLOCKS = [
+    "@pytest.fixture(scope='module')\nasync def mod_conn():\n    yield 1",
+    "@pytest_asyncio.fixture(scope='session', loop_scope='function')\nasync def sess():\n"
+    "    return 2",
+    "@pytest.mark.asyncio(scope='module')\nasync def test_marked():\n    pass",
+    "pytestmark = [pytest.mark.asyncio(scope='module'), pytest.mark.slow]",
+    "class TestGroup:\n    @pytest.fixture\n    async def inner(self):\n        yield 3\n"
+    "    async def test_inner(self, inner):\n        pass",
+    "@fixture(scope='class')  # keep this comment\nasync def aliased():\n    return 4",
+    "@pytest.fixture\ndef event_loop():\n    loop = asyncio.new_event_loop()\n    yield loop\n"
+    "    loop.close()",
+    "async def test_plain(mod_conn):\n    assert mod_conn",
+    "x = 1  # an unrelated line that must survive",
+]
+HEADERS = st.sampled_from(
+    [
+        "import asyncio\nimport pytest\n",
+        "import asyncio\nimport pytest\nimport pytest_asyncio\n",
+        "import asyncio\nimport pytest as pt\nfrom pytest import fixture\nimport pytest\n",
+    ]
+)
+MODES = st.sampled_from(["strict", "auto"])
+
+
+def _apply(text: str, edits: list[tuple[int, int, int, int, str]]) -> str:
+    """The edits (1-based rows and columns, end exclusive), applied independently of the
+    fixer's own code: lines break at \\r\\n, \\r and \\n only."""
+    lines = re.split(r"(?<=\r\n)|(?<=\r)(?!\n)|(?<=\n)", text)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+
+    def offset(row: int, column: int) -> int:
+        return starts[row - 1] + column - 1
+
+    spans = sorted((offset(r1, c1), offset(r2, c2), new) for r1, c1, r2, c2, new in edits)
+    out, last = [], 0
+    for start, end, new in spans:
+        assert start >= last, "overlapping edits in one pass"
+        out += [text[last:start], new]
+        last = end
+    return "".join(out) + text[last:]
+
+
+def _fix_once_and_again(root: Path) -> None:
+    from test_fixes import loader
+
+    from leaklint.fixer import fix_project
+
+    rules = EVERY_RULE.rules()
+    originals = {p: p.read_bytes().decode() for p in root.rglob("*.py")}
+    first = fix_project(loader(root), rules, unsafe=True, max_passes=1)
+    assert not first.remaining.internal_errors, first.remaining.internal_errors
+    for path, before in originals.items():
+        after = path.read_bytes().decode()
+        compile(after, str(path), "exec", dont_inherit=True)
+        edits = [
+            (e.start.row, e.start.column, e.end.row, e.end.column, e.content)
+            for d in first.fixed
+            for e in (d.fix.edits if d.fix else ())
+            if e.path == path
+        ]
+        # The file differs from the input exactly by the fixes' edits, nowhere else.
+        assert after == _apply(before, edits), after
+    settled = fix_project(loader(root), rules, unsafe=True)
+    assert not [p for p in settled.problems if "stopped after" in p.message], settled.problems
+    snapshot = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    again = fix_project(loader(root), rules, unsafe=True)
+    assert not again.fixed, [d.code for d in again.fixed]
+    assert snapshot == {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+@FUZZ
+@given(
+    header=HEADERS,
+    blocks=st.lists(st.sampled_from(FIXABLE_BLOCKS), min_size=1, max_size=6, unique=True),
+    mode=MODES,
+)
+def test_fixes_parse_stay_inside_their_edits_and_are_stable(
+    header: str, blocks: list[str], mode: str
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "pyproject.toml").write_text(
+            "[tool.pytest.ini_options]\n"
+            f'asyncio_mode = "{mode}"\n'
+            'asyncio_default_fixture_loop_scope = "function"\n'
+        )
+        (root / "test_fuzzed.py").write_text(header + "\n\n" + "\n\n\n".join(blocks) + "\n")
+        _fix_once_and_again(root)

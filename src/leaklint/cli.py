@@ -5,18 +5,29 @@ Exit codes: 0 nothing found, 1 findings, 2 usage error or internal failure.
 
 from __future__ import annotations
 
+import functools
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import ParamSpec
 
 import click
 
-from leaklint import __version__
+from leaklint import __version__, fixer
+from leaklint.diagnostics import Diagnostic
+from leaklint.docs import problem_matcher_json, rules_markdown
 from leaklint.engine import lint
+from leaklint.fixer import FixOutcome, fix_project, unified_diff
 from leaklint.project import Project, UsageError
+from leaklint.pytest_config import common_ancestor
 from leaklint.reporters import REPORTERS, ReportContext
 from leaklint.rule import RuleSelection, UnknownRuleError, all_rules, get_rule
+from leaklint.settings import Settings, SettingsError, find_settings_file, load_settings
+
+P = ParamSpec("P")
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -40,6 +51,25 @@ def _fail(message: str) -> None:
     sys.exit(EXIT_ERROR)
 
 
+def _interruptible(command: Callable[P, None]) -> Callable[P, None]:
+    """SIGTERM stops a run as Ctrl-C does, and an interrupted run exits 2 with one line. The
+    fixer holds both signals while it replaces files, so every file is old or new."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        in_main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, signal.default_int_handler) if in_main else None
+        try:
+            command(*args, **kwargs)
+        except KeyboardInterrupt:
+            _fail("interrupted; files already fixed were written whole")
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+    return wrapper
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="leaklint")
 def main() -> None:
@@ -52,9 +82,14 @@ def main() -> None:
 @click.option(
     "--output-format",
     type=click.Choice(sorted(REPORTERS)),
-    default="full",
-    show_default=True,
-    help="How findings are printed.",
+    default=None,
+    help="How findings are printed (default: the settings' output-format, else full).",
+)
+@click.option(
+    "--output-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the findings to this file instead of standard output.",
 )
 @click.option("--select", multiple=True, help="Rule codes or prefixes to run (comma-separated).")
 @click.option("--extend-select", multiple=True, help="Codes or prefixes added to the selection.")
@@ -67,28 +102,62 @@ def main() -> None:
     help="Use this pytest config file, as pytest's -c does.",
 )
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--fix", is_flag=True, help="Apply safe fixes; print what remains.")
+@click.option(
+    "--unsafe-fixes",
+    is_flag=True,
+    help="With --fix or --diff, apply unsafe fixes too; alone, count them as available.",
+)
+@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
+@_interruptible
 def check(
     paths: tuple[Path, ...],
-    output_format: str,
+    output_format: str | None,
+    output_file: Path | None,
     select: tuple[str, ...],
     extend_select: tuple[str, ...],
     ignore: tuple[str, ...],
     config_file: Path | None,
     exit_zero: bool,
+    fix: bool,
+    unsafe_fixes: bool,
+    diff: bool,
 ) -> None:
-    """Lint PATHS (default: the current directory)."""
-    selection = RuleSelection(
-        select=_codes(select) or None,
-        extend_select=_codes(extend_select),
-        ignore=_codes(ignore),
-    )
+    """Lint PATHS (default: the current directory).
+
+    Settings come from leaklint.toml or [tool.leaklint] in pyproject.toml, found by walking up
+    from the paths; an option given here replaces the file's value for that key."""
+    targets = list(paths) or [Path(".")]
     try:
+        settings = _settings(targets)
+        selection = RuleSelection(
+            select=_codes(select) or settings.select,
+            extend_select=_codes(extend_select) or settings.extend_select,
+            ignore=_codes(ignore) or settings.ignore,
+        )
         rules = selection.rules()
-        project = Project.load(list(paths) or [Path(".")], config_file=config_file)
-    except (UnknownRuleError, UsageError) as exc:
+        project = Project.load(targets, config_file=config_file, settings=settings)
+    except (UnknownRuleError, UsageError, SettingsError) as exc:
         _fail(str(exc))
         return
-    result = lint(project, rules)
+    output_format = output_format or settings.output_format or "full"
+    if fix or diff:
+
+        def load(contents: Mapping[Path, bytes]) -> Project:
+            fresh = Project.load(targets, config_file=config_file, settings=settings)
+            return fresh.use_contents(contents)
+
+        outcome = fix_project(load, rules, unsafe=unsafe_fixes, write=not diff)
+        for problem in outcome.problems:
+            where = f"{_display(problem.path)}: " if problem.path is not None else ""
+            click.echo(f"leaklint: {where}{problem.message}", err=True)
+        if diff:
+            _diff_mode(outcome, exit_zero, unsafe_fixes)
+        result = outcome.remaining
+        project = load({})
+    else:
+        outcome = None
+        result = lint(project, rules)
 
     def lines(path: Path) -> list[str]:
         raw = project.read(path)
@@ -96,12 +165,27 @@ def check(
             return []
         return raw.decode("utf-8", errors="replace").splitlines()
 
-    ctx = ReportContext(cwd=Path.cwd(), root=project.root, lines=lines, color=_use_color())
+    color = output_file is None and output_format == "full" and _use_color()
+    ctx = ReportContext(
+        cwd=Path.cwd(),
+        root=project.root,
+        lines=lines,
+        color=color,
+        rules=rules,
+        version=__version__,
+    )
     output = REPORTERS[output_format](result.diagnostics, ctx)
-    if output:
+    if output_file is not None:
+        try:
+            output_file.write_text(output, encoding="utf-8")
+        except OSError as exc:
+            _fail(f"{output_file}: cannot write output: {exc.strerror or exc}")
+    elif output:
         click.echo(output, nl=False)
     if output_format in ("full", "concise"):
-        _summary(len(result.diagnostics))
+        fixed = None if outcome is None else len(outcome.fixed)
+        fixable = _fixable(result.diagnostics, unsafe_fixes)
+        _summary(len(result.diagnostics), fixed, fixable, unsafe_fixes)
     for warning in result.warnings:
         click.echo(f"leaklint: warning: {warning}", err=True)
     for error in result.internal_errors:
@@ -113,12 +197,66 @@ def check(
     sys.exit(EXIT_CLEAN)
 
 
-def _summary(count: int) -> None:
-    if count == 0:
+def _settings(paths: Sequence[Path]) -> Settings:
+    found = find_settings_file(common_ancestor([p.absolute() for p in paths]))
+    if found is None:
+        return Settings()
+    return load_settings(found, tuple(REPORTERS))
+
+
+def _summary(count: int, fixed: int | None, fixable: tuple[int, int], unsafe: bool) -> None:
+    """``fixed`` is None without --fix; ``fixable`` counts findings with applicable fixes and
+    those with unsafe fixes left out."""
+    total = count + (fixed or 0)
+    noun = "finding" if total == 1 else "findings"
+    if total == 0:
         click.echo("All checks passed!", err=True)
+    elif fixed is not None:
+        click.echo(f"Found {total} {noun} ({fixed} fixed, {count} remaining).", err=True)
     else:
+        click.echo(f"Found {total} {noun}.", err=True)
+    applicable, hidden = fixable
+    if applicable and fixed is None:
+        options = "--fix --unsafe-fixes" if unsafe else "--fix"
+        click.echo(f"{applicable} fixable with {options}.", err=True)
+    if hidden:
+        noun = "fix" if hidden == 1 else "fixes"
+        click.echo(f"{hidden} hidden {noun} can be enabled with --unsafe-fixes.", err=True)
+
+
+def _fixable(diagnostics: Sequence[Diagnostic], unsafe: bool) -> tuple[int, int]:
+    applicable = sum(1 for d in diagnostics if fixer.applicable(d.fix, unsafe))
+    hidden = (
+        0 if unsafe else sum(1 for d in diagnostics if fixer.applicable(d.fix, True)) - applicable
+    )
+    return applicable, hidden
+
+
+def _display(path: Path) -> str:
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _diff_mode(outcome: FixOutcome, exit_zero: bool, unsafe: bool) -> None:
+    """Print the patch; exit 1 when there is something to fix."""
+    patch = unified_diff(outcome.changes, Path.cwd())
+    if patch:
+        click.echo(patch, nl=False)
+    count = len(outcome.fixed)
+    if count:
         noun = "finding" if count == 1 else "findings"
-        click.echo(f"Found {count} {noun}.", err=True)
+        click.echo(f"Would fix {count} {noun}.", err=True)
+    _, hidden = _fixable(outcome.remaining.diagnostics, unsafe)
+    if hidden:
+        noun = "fix" if hidden == 1 else "fixes"
+        click.echo(f"{hidden} hidden {noun} can be enabled with --unsafe-fixes.", err=True)
+    for error in outcome.remaining.internal_errors:
+        click.echo(f"leaklint: error: {error}", err=True)
+    if outcome.remaining.internal_errors:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_FINDINGS if count and not exit_zero else EXIT_CLEAN)
 
 
 @main.command()
@@ -136,11 +274,42 @@ def rule(code: str) -> None:
 
 
 @main.command(name="rules")
-def list_rules() -> None:
+@click.option("--markdown", is_flag=True, help="Print every rule's documentation as Markdown.")
+def list_rules(markdown: bool) -> None:
     """List every rule."""
+    if markdown:
+        click.echo(rules_markdown(all_rules()), nl=False)
+        return
     for rule_cls in all_rules():
         opt_in = " (opt-in)" if not rule_cls.default_enabled else ""
         click.echo(f"{rule_cls.code}  {rule_cls.name}{opt_in}: {rule_cls.summary()}")
+
+
+@main.command(name="problem-matcher")
+def problem_matcher() -> None:
+    """Print the problem matcher (GitHub Actions format) for the concise and full output."""
+    click.echo(problem_matcher_json(), nl=False)
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Use this pytest config file, as pytest's -c does.",
+)
+def fixtures(path: Path, config_file: Path | None) -> None:
+    """Print each test's event loop and the fixtures it uses (test file or directory)."""
+    from leaklint.fixture_map import fixture_map
+
+    try:
+        project = Project.load([path], config_file=config_file)
+    except UsageError as exc:
+        _fail(str(exc))
+        return
+    click.echo(fixture_map(project), nl=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

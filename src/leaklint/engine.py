@@ -23,9 +23,10 @@ from leaklint.diagnostics import Diagnostic, Location
 from leaklint.project import Project
 from leaklint.rule import FileRule, ProjectRule, Rule, get_rule
 from leaklint.source import SourceFile
-from leaklint.suppress import Suppression, is_suppressed, suppressions
+from leaklint.suppress import Suppressor
 
 SYNTAX_ERROR = "LL001"
+UNUSED_SUPPRESSION = "LL003"
 
 
 # One file may not stall the run: larger files are skipped before the parse (libcst needs about
@@ -128,7 +129,16 @@ def lint(project: Project, rules: Sequence[type[Rule]]) -> LintResult:
         result.diagnostics.extend(diagnostics)
         result.internal_errors.extend(errors)
 
-    result.diagnostics = _unsuppressed(project, result.diagnostics)
+    suppressor = Suppressor(project)
+    result.diagnostics = [
+        d
+        for d in suppressor.filter(result.diagnostics)
+        if not project.settings.is_ignored(d.path, d.code)
+    ]
+    if UNUSED_SUPPRESSION in selected:
+        from leaklint.rules.ll003_unused_suppression import unused_suppressions
+
+        result.diagnostics.extend(unused_suppressions(project, suppressor, rules))
     result.diagnostics.sort(key=Diagnostic.sort_key)
     return result
 
@@ -204,17 +214,3 @@ def _unreadable(path: Path, error: OSError) -> Diagnostic:
     return rule_cls.diagnostic(
         message=f"cannot read file: {reason}", path=path, start=Location(1, 1)
     )
-
-
-def _unsuppressed(project: Project, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    tables: dict[Path, dict[int, list[Suppression]]] = {}
-    kept: list[Diagnostic] = []
-    for diagnostic in diagnostics:
-        if diagnostic.path not in tables:
-            raw = project.read(diagnostic.path)
-            text = "" if isinstance(raw, OSError) else raw.decode("utf-8", errors="replace")
-            tables[diagnostic.path] = suppressions(text)
-        table = tables[diagnostic.path]
-        if not is_suppressed(diagnostic.code, diagnostic.location.row, table):
-            kept.append(diagnostic)
-    return kept

@@ -1,17 +1,17 @@
 """Which event loops the project's async tests run on.
 
 Rules whose hazard needs more than one event loop (LL302, the lazy half of LL301, LL202) ask
-``project_loops(project)``: ``None`` when every async test shares one loop, else a description of
-the loops for the message.
+``project.loop_use``: ``.multiple`` is false when every async test, and every async fixture they
+use, shares one loop; ``.describe()`` names the loops for a message. The answers come from the
+fixture graph (``leaklint.fixture_graph``), built once per run.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from leaklint.pytest_model import FixtureDef, TestDef
+from leaklint.pytest_model import SCOPES, FixtureDef, TestDef
 
 if TYPE_CHECKING:
     from leaklint.project import Project
@@ -19,68 +19,36 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class LoopUse:
-    """How the async tests spread over loops."""
+    """How the async tests and their async fixtures spread over loops."""
 
-    scopes: frozenset[str]  # effective loop scopes of the async tests
-    loops: int  # how many distinct loops they run on (at least)
+    scopes: frozenset[str]  # loop scopes in use
+    loops: int  # how many distinct loops there are
 
     @property
     def multiple(self) -> bool:
         return self.loops > 1
 
     def describe(self) -> str:
-        scopes = ", ".join(sorted(self.scopes))
-        return f"the tests run on {self.loops} event loops ({scopes} loop scope)"
+        scopes = ", ".join(sorted(self.scopes, key=SCOPES.index))
+        noun = "scope" if len(self.scopes) == 1 else "scopes"
+        return f"the tests run on {self.loops} event loops ({scopes} loop {noun})"
 
 
 def test_loop_scope(test: TestDef, project: Project) -> str:
-    """The effective loop scope of an async test: nearest asyncio mark, else the config default."""
-    mark = test.mark("asyncio")
-    if mark is not None and mark.loop_scope is not None:
-        return mark.loop_scope
-    return project.config.default_test_loop_scope
+    """The effective loop scope of an async test: the nearest asyncio mark's ``loop_scope``,
+    else the config default (also when the mark's value cannot be read)."""
+    scope = project.fixture_graph.test_loop_scope(test)
+    return scope if scope is not None else project.config.default_test_loop_scope
 
 
 def is_asyncio_test(test: TestDef, project: Project) -> bool:
     """pytest-asyncio runs the test: auto mode, or an asyncio mark (strict mode)."""
-    if not test.is_async:
-        return False
-    return project.config.asyncio_mode == "auto" or test.mark("asyncio") is not None
-
-
-def loop_key(test: TestDef, scope: str) -> tuple[object, ...]:
-    """Tests with the same key share a loop."""
-    path: Path = test.path
-    if scope == "session":
-        return ("session",)
-    if scope == "package":
-        return ("package", path.parent)
-    if scope == "module":
-        return ("module", path)
-    if scope == "class":
-        return ("class", path, test.class_names)
-    return ("function", path, test.qualified)
+    return project.fixture_graph.is_asyncio_test(test)
 
 
 def project_loop_use(project: Project) -> LoopUse:
-    scopes: set[str] = set()
-    keys: set[tuple[object, ...]] = set()
-    for path in project.python_files:
-        if not project.is_test_file(path):
-            continue
-        raw = project.read(path)
-        if isinstance(raw, OSError) or b"async" not in raw:
-            continue
-        model = project.file_model(path)
-        if model is None:
-            continue
-        for test in model.tests:
-            if not is_asyncio_test(test, project):
-                continue
-            scope = test_loop_scope(test, project)
-            scopes.add(scope)
-            keys.add(loop_key(test, scope))
-    return LoopUse(frozenset(scopes), len(keys))
+    loops = project.fixture_graph.loops
+    return LoopUse(frozenset(loop.scope for loop in loops), len(loops))
 
 
 # --------------------------------------------------------------------------- async fixtures
@@ -89,9 +57,7 @@ def project_loop_use(project: Project) -> LoopUse:
 def is_asyncio_fixture(fixture: FixtureDef, project: Project) -> bool:
     """pytest-asyncio runs the fixture: ``@pytest_asyncio.fixture`` on an ``async def``, or (auto
     mode only) an ``async def`` under plain ``@pytest.fixture``."""
-    if not fixture.is_async:
-        return False
-    return fixture.kind == "pytest_asyncio" or project.config.asyncio_mode == "auto"
+    return project.fixture_graph.runs_on_loop(fixture)
 
 
 def fixture_loop_scope(fixture: FixtureDef, project: Project) -> str | None:

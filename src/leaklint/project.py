@@ -11,17 +11,22 @@ import fnmatch
 import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pathspec
 
 from leaklint.loops import LoopUse
 from leaklint.pytest_config import PytestConfig, discover
 from leaklint.pytest_model import Collection, FileModel, read_file_model
+from leaklint.settings import Settings
 from leaklint.source import SourceFile
+
+if TYPE_CHECKING:
+    from leaklint.fixture_graph import FixtureGraph
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -66,6 +71,7 @@ class Project:
     python_files: list[Path]
     cargo_files: list[Path]
     exclude: tuple[str, ...] = ()
+    settings: Settings = field(default_factory=Settings)
     _sources: dict[Path, SourceFile] = field(default_factory=dict, repr=False)
     _raw: dict[Path, bytes | OSError] = field(default_factory=dict, repr=False)
     _models: dict[Path, FileModel | None] = field(default_factory=dict, repr=False)
@@ -76,8 +82,10 @@ class Project:
         paths: Sequence[Path],
         *,
         config_file: Path | None = None,
-        exclude: Sequence[str] = (),
+        settings: Settings | None = None,
     ) -> Project:
+        settings = settings or Settings()
+        exclude = settings.exclude_patterns()
         resolved: list[Path] = []
         for path in paths:
             if not path.exists() and not path.is_symlink():
@@ -104,6 +112,7 @@ class Project:
             python_files=sorted(set(python_files)),
             cargo_files=sorted(set(cargo_files)),
             exclude=tuple(exclude),
+            settings=settings,
         )
 
     @property
@@ -120,6 +129,12 @@ class Project:
             except OSError as exc:
                 self._raw[path] = exc
         return self._raw[path]
+
+    def use_contents(self, contents: Mapping[Path, bytes]) -> Project:
+        """Read these bytes instead of what is on disk (the fixer's edits not yet written)."""
+        self._raw.update(contents)
+        self._sources = {p: s for p, s in self._sources.items() if p not in contents}
+        return self
 
     def source(self, path: Path) -> SourceFile | OSError:
         """The parsed file, parsed once per run."""
@@ -194,6 +209,13 @@ class Project:
         return project_loop_use(self)
 
     @cached_property
+    def fixture_graph(self) -> FixtureGraph:
+        """Which fixture each test gets and which loop runs what; built once per run."""
+        from leaklint.fixture_graph import FixtureGraph
+
+        return FixtureGraph(self)
+
+    @cached_property
     def uses_pytest_asyncio(self) -> bool:
         """Whether pytest-asyncio is in play: config, addopts, code, or declared dependencies."""
         config = self.config
@@ -207,7 +229,7 @@ class Project:
             return True
         for path in self.python_files:
             raw = self.read(path)
-            if isinstance(raw, bytes) and (b"pytest_asyncio" in raw or b"mark.asyncio" in raw):
+            if isinstance(raw, bytes) and PYTEST_ASYNCIO_USE.search(raw):
                 return True
         return False
 
@@ -250,6 +272,8 @@ class Project:
 _OTHER_ASYNC_PLUGIN = re.compile(
     rb"mark\.(?:anyio|trio)\b|\banyio_backend\b|\bpytest_trio\b|\btrio_mode\b"
 )
+# pytest_asyncio / mark.asyncio in code, not in a comment (a URL to pytest-asyncio's source).
+PYTEST_ASYNCIO_USE = re.compile(rb"^[^#\n]*(?:\bpytest_asyncio\b|\bmark\.asyncio\b)", re.MULTILINE)
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 

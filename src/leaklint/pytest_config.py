@@ -11,6 +11,7 @@ reports and goes on.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import sys
@@ -94,6 +95,8 @@ class Addopts:
     overrides: dict[str, Setting] = field(default_factory=dict)
     numprocesses: Setting | None = None
     timeout: Setting | None = None
+    # ``-W`` / ``--pythonwarnings`` filters, in order; pytest applies them after filterwarnings.
+    warning_filters: tuple[Setting, ...] = ()
 
     @property
     def asyncio_disabled(self) -> bool:
@@ -155,53 +158,91 @@ class PytestConfig:
 
 
 def discover(paths: Sequence[Path], config_file: Path | None = None) -> PytestConfig:
-    """The configuration pytest would use when run on ``paths``."""
+    """The configuration pytest would use when run on ``paths`` (``determine_setup``)."""
     problems: list[ConfigProblem] = []
     if config_file is not None:
-        path = config_file.resolve()
+        path = absolute(config_file)
         loaded = load_config_file(path, problems, explicit=True)
+        if loaded is None:
+            # pytest still reports the file as the configfile, with no values.
+            loaded = ConfigFile(path, "", Location(1, 1), {}, _mode_of(path))
         return _finish(path.parent, loaded, (), problems, explicit=True)
 
-    ancestor = common_ancestor([p.resolve() for p in paths])
-    for base in (ancestor, *ancestor.parents):
-        found: ConfigFile | None = None
-        shadowed: list[ConfigFile] = []
-        for name in CONFIG_NAMES:
-            candidate = base / name
-            if not candidate.is_file():
-                continue
-            loaded = load_config_file(candidate, problems)
-            if loaded is None:
-                continue
-            if found is None:
-                found = loaded
-            else:
-                shadowed.append(loaded)
-        if found is not None:
-            return _finish(base, found, tuple(shadowed), problems)
-        if problems:
-            # A file that would have been the config but does not parse: pytest stops here.
-            return _finish(base, None, (), problems)
+    dirs = [p if p.is_dir() else p.parent for p in map(absolute, paths) if p.exists()]
+    ancestor = common_ancestor(dirs)
+    located = _locate([ancestor], problems)
+    if located is not None:
+        return _finish(*located, problems)
     for base in (ancestor, *ancestor.parents):
         if (base / "setup.py").is_file():
             return _finish(base, None, (), problems)
-    for base in (ancestor, *ancestor.parents):
-        if (base / "pyproject.toml").is_file():
-            # pytest >= 8.1: a bare pyproject.toml still sets the rootdir.
-            return _finish(base, None, (), problems)
-    return _finish(ancestor, None, (), problems)
+    if dirs and dirs != [ancestor]:
+        # pytest then searches upward from each argument: a config below the common
+        # ancestor (``pytest a/x b/y`` with ``a/pytest.ini``) is found this way.
+        located = _locate(dirs, problems)
+        if located is not None:
+            return _finish(*located, problems)
+    # No config anywhere: pytest roots at what the working directory and the paths share.
+    rootdir = common_ancestor([absolute(Path.cwd()), ancestor])
+    if rootdir == Path(rootdir.anchor):
+        rootdir = ancestor
+    return _finish(rootdir, None, (), problems)
+
+
+def _locate(
+    args: Sequence[Path], problems: list[ConfigProblem]
+) -> tuple[Path, ConfigFile | None, tuple[ConfigFile, ...]] | None:
+    """``locate_config``: the first directory upward holding a config, its losers, or the first
+    bare ``pyproject.toml`` seen (pytest >= 8.1 uses it as the configfile, with no values)."""
+    bare_pyproject: Path | None = None
+    for arg in args:
+        for base in (arg, *arg.parents):
+            found: ConfigFile | None = None
+            shadowed: list[ConfigFile] = []
+            before = len(problems)
+            for name in CONFIG_NAMES:
+                candidate = base / name
+                if not candidate.is_file():
+                    continue
+                if name == "pyproject.toml" and bare_pyproject is None:
+                    bare_pyproject = candidate
+                loaded = load_config_file(candidate, problems)
+                if loaded is None:
+                    if found is None and len(problems) > before:
+                        # pytest stops with a usage error on the first file it cannot read.
+                        return base, None, ()
+                    continue
+                if found is None:
+                    found = loaded
+                else:
+                    shadowed.append(loaded)
+            if found is not None:
+                return base, found, tuple(shadowed)
+    if bare_pyproject is not None:
+        empty = ConfigFile(bare_pyproject, "", Location(1, 1), {}, "ini")
+        return bare_pyproject.parent, empty, ()
+    return None
+
+
+def absolute(path: Path) -> Path:
+    """pytest's ``absolutepath``: absolute and normalized, symlinks kept."""
+    return Path(os.path.abspath(path))
 
 
 def common_ancestor(paths: Sequence[Path]) -> Path:
     existing = [p for p in paths if p.exists()]
     if not existing:
-        return Path.cwd().resolve()
+        return absolute(Path.cwd())
     dirs = [p if p.is_dir() else p.parent for p in existing]
     common = dirs[0]
     for d in dirs[1:]:
         while common not in (d, *d.parents):
             common = common.parent
     return common
+
+
+def _mode_of(path: Path) -> str:
+    return "toml" if path.suffix == ".toml" else "ini"
 
 
 def _finish(
@@ -213,6 +254,8 @@ def _finish(
     explicit: bool = False,
 ) -> PytestConfig:
     addopts = parse_addopts(file.settings.get("addopts")) if file is not None else Addopts()
+    if file is not None and file.mode == "toml":
+        problems = [*problems, *type_problems(file)]
     return PytestConfig(
         rootdir=rootdir,
         file=file,
@@ -239,15 +282,31 @@ def load_config_file(
             ConfigProblem("parse", f"cannot read {path.name}: {exc.strerror}", path, Location(1, 1))
         )
         return None
-    if path.name.endswith(".toml"):
-        return _load_toml(path, text, problems, explicit=explicit)
-    if path.suffix in (".ini", ".cfg") or explicit:
-        return _load_ini(path, text, problems, explicit=explicit)
-    return None
+    # pytest picks the loader by name first, then (for ``-c`` files) by suffix.
+    if path.name in CONFIG_NAMES:
+        kind = path.name
+    elif explicit and path.suffix in (".ini", ".cfg", ".toml"):
+        kind = path.suffix
+    elif explicit:
+        problems.append(
+            ConfigProblem(
+                "parse",
+                f"{path.name} has an unsupported format for pytest's -c "
+                "(supported extensions: .cfg, .ini, .toml)",
+                path,
+                Location(1, 1),
+            )
+        )
+        return None
+    else:
+        return None
+    if kind.endswith(".toml"):
+        return _load_toml(path, text, problems, kind=kind)
+    return _load_ini(path, text, problems, kind=kind)
 
 
 def _load_ini(
-    path: Path, text: str, problems: list[ConfigProblem], *, explicit: bool
+    path: Path, text: str, problems: list[ConfigProblem], *, kind: str
 ) -> ConfigFile | None:
     try:
         ini = iniconfig.IniConfig(str(path), data=text)
@@ -256,9 +315,9 @@ def _load_ini(
             ConfigProblem("parse", f"invalid INI: {exc.msg}", path, Location(exc.lineno + 1, 1))
         )
         return None
-    is_cfg = path.suffix == ".cfg"
+    is_cfg = kind in ("setup.cfg", ".cfg")
     section = "tool:pytest" if is_cfg else "pytest"
-    if is_cfg and "pytest" in ini.sections:
+    if is_cfg and section not in ini.sections and "pytest" in ini.sections:
         line = ini.lineof("pytest") or 1
         problems.append(
             ConfigProblem(
@@ -269,7 +328,7 @@ def _load_ini(
             )
         )
     if section not in ini.sections:
-        if path.name in ("pytest.ini", ".pytest.ini"):
+        if kind in ("pytest.ini", ".pytest.ini"):
             return ConfigFile(path, "", Location(1, 1), {}, "ini")
         return None
     settings: dict[str, Setting] = {}
@@ -294,7 +353,7 @@ _TOML_ERROR_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
 def _load_toml(
-    path: Path, text: str, problems: list[ConfigProblem], *, explicit: bool
+    path: Path, text: str, problems: list[ConfigProblem], *, kind: str
 ) -> ConfigFile | None:
     try:
         document = tomllib.loads(text)
@@ -305,37 +364,60 @@ def _load_toml(
         problems.append(ConfigProblem("parse", f"invalid TOML: {message}", path, location))
         return None
     keys = TomlKeyLines(text)
-    dedicated = path.name in ("pytest.toml", ".pytest.toml")
+    if kind in ("pytest.toml", ".pytest.toml"):
+        # Always the config, even when empty.
+        found = _pytest_table(path, document, keys, problems)
+        return found or ConfigFile(path, "", Location(1, 1), {}, "toml")
+    from_tool = _tool_pytest(path, document, keys, problems)
+    if kind == "pyproject.toml":
+        return from_tool
+    # A ``-c`` file with another name: [tool.pytest] tables, else a [pytest] table.
+    if from_tool is None:
+        return _pytest_table(path, document, keys, problems)
+    if "pytest" in document:
+        problems.append(
+            ConfigProblem(
+                "conflicting-tables",
+                "[pytest] and [tool.pytest] in one file: pytest refuses to start",
+                path,
+                keys.table_location(("pytest",)),
+            )
+        )
+    return from_tool
 
+
+def _pytest_table(
+    path: Path, document: dict[str, object], keys: TomlKeyLines, problems: list[ConfigProblem]
+) -> ConfigFile | None:
+    """The ``[pytest]`` table of ``pytest.toml`` (native TOML values)."""
+    table = document.get("pytest")
+    if isinstance(table, dict):
+        return _toml_file(path, ("pytest",), table, keys, "toml")
+    top_level = [k for k, v in document.items() if not isinstance(v, dict)]
+    if top_level:
+        problems.append(
+            ConfigProblem(
+                "top-level",
+                "pytest configuration must be under a [pytest] table "
+                f"(found top-level options: {', '.join(top_level)})",
+                path,
+                keys.key_location((), top_level[0]),
+            )
+        )
+    return None
+
+
+def _tool_pytest(
+    path: Path, document: dict[str, object], keys: TomlKeyLines, problems: list[ConfigProblem]
+) -> ConfigFile | None:
+    """``[tool.pytest]`` (native values) or ``[tool.pytest.ini_options]`` (strings)."""
     tool = document.get("tool")
     tool_pytest = tool.get("pytest") if isinstance(tool, dict) else None
     if not isinstance(tool_pytest, dict):
-        tool_pytest = None
-
-    if dedicated or (explicit and tool_pytest is None):
-        table = document.get("pytest")
-        if not isinstance(table, dict):
-            top_level = [k for k, v in document.items() if not isinstance(v, dict)]
-            if top_level:
-                problems.append(
-                    ConfigProblem(
-                        "top-level",
-                        "pytest configuration must be under a [pytest] table "
-                        f"(found top-level options: {', '.join(top_level)})",
-                        path,
-                        keys.key_location((), top_level[0]),
-                    )
-                )
-            if not dedicated:
-                return None
-            return ConfigFile(path, "", Location(1, 1), {}, "toml")
-        return _toml_file(path, ("pytest",), table, keys, "toml")
-
-    if tool_pytest is None:
         return None
     native = {k: v for k, v in tool_pytest.items() if k != "ini_options"}
     ini_options = tool_pytest.get("ini_options")
-    if native and isinstance(ini_options, dict):
+    if native and ini_options:
         problems.append(
             ConfigProblem(
                 "conflicting-tables",
@@ -443,6 +525,149 @@ def _bracket_balance(text: str) -> int:
     return balance
 
 
+# --------------------------------------------------------------------------- native types
+
+# The type pytest (or pytest-asyncio) registers for the keys leaklint reads. In TOML mode
+# ([tool.pytest], pytest.toml) pytest checks these exactly and refuses to start otherwise.
+KNOWN_TYPES: dict[str, str] = {
+    "asyncio_mode": "string",
+    "asyncio_default_fixture_loop_scope": "string",
+    "asyncio_default_test_loop_scope": "string",
+    "asyncio_debug": "bool",
+    "addopts": "args",
+    "filterwarnings": "linelist",
+    "markers": "linelist",
+    "python_files": "args",
+    "python_classes": "args",
+    "python_functions": "args",
+    "testpaths": "args",
+    "norecursedirs": "args",
+    "usefixtures": "args",
+    "required_plugins": "args",
+}
+
+_TYPE_NAMES = {"string": "a string", "bool": "a bool (true or false)"}
+
+
+def type_problem(setting: Setting) -> str | None:
+    """Why pytest would refuse this native TOML value, or ``None`` when it is fine."""
+    expected = KNOWN_TYPES.get(setting.key)
+    value = setting.value
+    if expected is None or setting.mode != "toml":
+        return None
+    got = _toml_type(value)
+    if expected in ("args", "linelist"):
+        if not isinstance(value, list):
+            return f"'{setting.key}' must be a list of strings in native TOML, got {got}"
+        for index, item in enumerate(value):
+            if not isinstance(item, str):
+                return (
+                    f"'{setting.key}' must be a list of strings, "
+                    f"but item {index} is {_toml_type(item)}"
+                )
+        return None
+    if expected == "bool" and not isinstance(value, bool):
+        return f"'{setting.key}' must be {_TYPE_NAMES[expected]}, got {got}"
+    if expected == "string" and not isinstance(value, str):
+        return f"'{setting.key}' must be {_TYPE_NAMES[expected]}, got {got}"
+    return None
+
+
+def _toml_type(value: object) -> str:
+    if isinstance(value, bool):
+        return f"a bool ({str(value).lower()})"
+    if isinstance(value, str):
+        return f"a string ({value!r})"
+    if isinstance(value, (int, float)):
+        return f"a number ({value!r})"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def type_problems(file: ConfigFile) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    for setting in file.settings.values():
+        message = type_problem(setting)
+        if message is not None:
+            problems.append(ConfigProblem("type", message, setting.path, setting.location))
+    return problems
+
+
+# --------------------------------------------------------------------------- list values
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One item of a list-valued setting (``filterwarnings``, ``addopts``) and its own line."""
+
+    text: str
+    line: int
+    own_line: bool  # alone on its line (not on the key's line, not beside other items)
+
+
+def entries(setting: Setting, text: str) -> list[Entry]:
+    """The items of a list setting, each with the line it is written on.
+
+    An INI value spans the key line and its indented continuation lines; a TOML value is an
+    array, one item per line or inline. An item that cannot be found is placed on the key line.
+    """
+    value = setting.value
+    if isinstance(value, list):
+        items = [str(v) for v in value]
+    elif isinstance(value, str):
+        items = [line.strip() for line in value.split("\n") if line.strip()]
+    else:
+        return []
+    lines = text.splitlines()
+    key_line = setting.location.row
+    found: list[Entry] = []
+    cursor = key_line
+    for item in items:
+        line = _find_entry(lines, cursor, item, setting)
+        if line is None:
+            found.append(Entry(item, key_line, False))
+            continue
+        cursor = line
+        own = line != key_line and _alone(lines[line - 1], item, setting)
+        found.append(Entry(item, line, own))
+    return found
+
+
+def _item_spellings(item: str, setting: Setting) -> tuple[str, ...]:
+    if setting.path.suffix == ".toml":
+        return (f'"{item}"', f"'{item}'")
+    return (item,)
+
+
+def _find_entry(lines: list[str], start: int, item: str, setting: Setting) -> int | None:
+    spellings = _item_spellings(item, setting)
+    for number in range(start, min(len(lines), start + 200) + 1):
+        line = lines[number - 1]
+        if number == setting.location.row and "=" in line:
+            line = line.split("=", 1)[1]
+        if setting.path.suffix == ".toml":
+            if any(s in line for s in spellings):
+                return number
+        elif line.strip() == item or (number == setting.location.row and item in line):
+            return number
+    return None
+
+
+def _alone(line: str, item: str, setting: Setting) -> bool:
+    rest = line.strip()
+    for spelling in _item_spellings(item, setting):
+        if rest.startswith(spelling):
+            rest = rest[len(spelling) :].strip()
+            break
+    else:
+        return False
+    rest = rest.removeprefix(",").strip()
+    return rest == "" or rest.startswith("#")
+
+
 # --------------------------------------------------------------------------- addopts
 
 
@@ -472,6 +697,7 @@ def parse_addopts(setting: Setting | None) -> Addopts:
     overrides: dict[str, Setting] = {}
     numprocesses: Setting | None = None
     timeout: Setting | None = None
+    filters: list[Setting] = []
 
     def carried(key: str, value: str) -> Setting:
         return Setting(key, value, setting.path, setting.location, "addopts")
@@ -488,10 +714,22 @@ def parse_addopts(setting: Setting | None) -> Addopts:
             numprocesses = carried("numprocesses", value)
         elif option == "--timeout":
             timeout = carried("timeout", value)
-    return Addopts(mode, tuple(disabled), overrides, numprocesses, timeout)
+        elif option in ("-W", "--pythonwarnings"):
+            filters.append(carried("pythonwarnings", value))
+    return Addopts(mode, tuple(disabled), overrides, numprocesses, timeout, tuple(filters))
 
 
-_WITH_VALUE = ("--asyncio-mode", "-p", "-o", "--override-ini", "-n", "--numprocesses", "--timeout")
+_WITH_VALUE = (
+    "--asyncio-mode",
+    "-p",
+    "-o",
+    "--override-ini",
+    "-n",
+    "--numprocesses",
+    "--timeout",
+    "-W",
+    "--pythonwarnings",
+)
 
 
 def _options(tokens: list[str]) -> Iterator[tuple[str, str]]:
@@ -510,6 +748,6 @@ def _options(tokens: list[str]) -> Iterator[tuple[str, str]]:
                 yield token, tokens[index]
                 index += 1
             continue
-        for short in ("-p", "-o", "-n"):
+        for short in ("-p", "-o", "-n", "-W"):
             if token.startswith(short) and len(token) > 2 and not token.startswith("--"):
                 yield short, token[2:].lstrip("=")

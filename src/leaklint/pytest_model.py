@@ -158,6 +158,7 @@ class FileModel:
     tests: list[TestDef] = field(default_factory=list)
     module_marks: tuple[Mark, ...] = ()
     pytestmark: cst.Assign | None = None  # the module-level ``pytestmark = ...`` statement
+    plugins: tuple[str, ...] = ()  # module names in a module-level ``pytest_plugins = ...``
 
 
 # --------------------------------------------------------------------------- reading
@@ -199,6 +200,8 @@ def read_file_model(source: SourceFile, collection: Collection | None = None) ->
                 if isinstance(small, cst.Assign) and _assigns_name(small, "pytestmark"):
                     model.pytestmark = small
                     module_marks = list(marks_of(small.value, imports, "module"))
+                elif isinstance(small, cst.Assign) and _assigns_name(small, "pytest_plugins"):
+                    model.plugins = _strings(small.value)
     model.module_marks = tuple(module_marks)
     _read_body(source, source.module.body, model, collection, (), (), ())
     return model
@@ -289,17 +292,6 @@ def _read_body(
                     fixture = _fixture(source, member, stmt.name.value)
                     if fixture is not None:
                         model.fixtures.append(fixture)
-
-
-def _class_pytestmark(
-    body: Sequence[cst.BaseStatement | cst.BaseSmallStatement], imports: ImportMap
-) -> Iterator[Mark]:
-    """Marks of a ``pytestmark = ...`` class attribute (pytest applies them like decorators)."""
-    for stmt in body:
-        if isinstance(stmt, cst.SimpleStatementLine):
-            for small in stmt.body:
-                if isinstance(small, cst.Assign) and _assigns_name(small, "pytestmark"):
-                    yield from marks_of(small.value, imports, "class")
 
 
 def _defines(cls: cst.ClassDef, name: str) -> bool:
@@ -403,3 +395,96 @@ def contains_yield(func: cst.FunctionDef) -> bool:
     finder = _YieldFinder()
     func.body.visit(finder)
     return finder.found
+
+
+# --------------------------------------------------------------------------- requests
+
+
+def _class_pytestmark(
+    body: Sequence[cst.BaseStatement | cst.BaseSmallStatement], imports: ImportMap
+) -> tuple[Mark, ...]:
+    """The marks of a ``pytestmark = ...`` assignment in a class body (they apply to its tests)."""
+    marks: list[Mark] = []
+    for stmt in body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Assign) and _assigns_name(small, "pytestmark"):
+                    marks = list(marks_of(small.value, imports, "class"))
+    return tuple(marks)
+
+
+class _GetFixtureValueFinder(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "getfixturevalue"
+            and node.args
+            and node.args[0].keyword is None
+        ):
+            value = literal(node.args[0].value)
+            if isinstance(value, str) and value not in self.names:
+                self.names.append(value)
+
+
+def requested_by_value(func: cst.FunctionDef) -> tuple[str, ...]:
+    """Fixture names a test or fixture asks for with ``request.getfixturevalue("name")``.
+
+    Only plain string literals count; a computed name is unknowable statically.
+    """
+    finder = _GetFixtureValueFinder()
+    func.body.visit(finder)
+    return tuple(finder.names)
+
+
+def parametrized_names(marks: Sequence[Mark]) -> frozenset[str]:
+    """Argument names that ``pytest.mark.parametrize`` supplies directly (not ``indirect``).
+
+    pytest gives such an argument its parameter value, hiding any fixture of the same name.
+    """
+    names: set[str] = set()
+    for mark in marks:
+        if mark.name != "parametrize" or not mark.args:
+            continue
+        first = mark.args[0] if mark.args[0].keyword is None else None
+        argnames_arg = first or next(
+            (a for a in mark.args if a.keyword is not None and a.keyword.value == "argnames"),
+            None,
+        )
+        if argnames_arg is None:
+            continue
+        argnames = _argnames(argnames_arg.value)
+        indirect = mark.kwarg("indirect")
+        if indirect is True:
+            continue
+        indirect_names: set[str] = set()
+        call = mark.call
+        indirect_arg = None if call is None else keyword(call, "indirect")
+        if indirect_arg is not None and isinstance(indirect_arg.value, (cst.List, cst.Tuple)):
+            indirect_names = set(_argnames(indirect_arg.value))
+        names.update(n for n in argnames if n not in indirect_names)
+    return frozenset(names)
+
+
+def _argnames(expr: cst.BaseExpression) -> tuple[str, ...]:
+    value = literal(expr)
+    if isinstance(value, str):
+        return tuple(n.strip() for n in value.split(",") if n.strip())
+    if isinstance(expr, (cst.List, cst.Tuple)):
+        items = (literal(e.value) for e in expr.elements)
+        return tuple(v.strip() for v in items if isinstance(v, str))
+    return ()
+
+
+def _strings(expr: cst.BaseExpression) -> tuple[str, ...]:
+    """A string literal, or the string literals of a list or tuple."""
+    value = literal(expr)
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(expr, (cst.List, cst.Tuple)):
+        items = (literal(e.value) for e in expr.elements)
+        return tuple(v for v in items if isinstance(v, str))
+    return ()

@@ -186,9 +186,14 @@ def _load_rules() -> None:
         importlib.import_module(f"{package.__name__}.{info.name}")
 
 
+_LOADED: list[bool] = []
+
+
 def all_rules() -> list[type[Rule]]:
-    if not _REGISTRY:
+    # A flag, not "registry empty": importing one rule module must not stop the others loading.
+    if not _LOADED:
         _load_rules()
+        _LOADED.append(True)
     return [_REGISTRY[code] for code in sorted(_REGISTRY)]
 
 

@@ -236,7 +236,7 @@ class ImportMap:
 
 
 def _blocks(stmt: cst.BaseCompoundStatement) -> Iterator[cst.BaseSuite]:
-    if isinstance(stmt, cst.Match):  # no ``body`` of its own: one block per case
+    if isinstance(stmt, cst.Match):  # the only compound statement without a ``body``
         for case in stmt.cases:
             yield case.body
         return
@@ -260,12 +260,8 @@ def _blocks(stmt: cst.BaseCompoundStatement) -> Iterator[cst.BaseSuite]:
             yield stmt.orelse.body
         if stmt.finalbody is not None:
             yield stmt.finalbody.body
-    elif isinstance(stmt, (cst.For, cst.While)):
-        if stmt.orelse is not None:
-            yield stmt.orelse.body
-    elif isinstance(stmt, cst.Match):
-        for case in stmt.cases:
-            yield case.body
+    elif isinstance(stmt, (cst.For, cst.While)) and stmt.orelse is not None:
+        yield stmt.orelse.body
 
 
 def _import_bindings(stmt: cst.Import | cst.ImportFrom) -> Iterator[tuple[str, str]]:

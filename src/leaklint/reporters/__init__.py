@@ -5,17 +5,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from leaklint.diagnostics import Diagnostic
+from leaklint.reporters.github import render_github
 from leaklint.reporters.json_format import render_json
+from leaklint.reporters.json_lines import render_json_lines
+from leaklint.reporters.sarif import render_sarif
 from leaklint.reporters.text import render_concise, render_full
+
+if TYPE_CHECKING:
+    from leaklint.rule import Rule
 
 Reporter = Callable[[Sequence[Diagnostic], "ReportContext"], str]
 
 
 class ReportContext:
     """What a reporter may know beyond the diagnostics: where paths are shown from, the
-    source lines for context, and whether to use colour."""
+    source lines for context, whether to use colour, and (for SARIF) the rules selected for the
+    run and the version to name."""
 
     def __init__(
         self,
@@ -24,11 +32,15 @@ class ReportContext:
         root: Path,
         lines: Callable[[Path], list[str]] | None = None,
         color: bool = False,
+        rules: Sequence[type[Rule]] = (),
+        version: str = "",
     ) -> None:
         self.cwd = cwd
         self.root = root
         self._lines = lines
         self.color = color
+        self.rules = tuple(rules)
+        self.version = version
 
     def display_path(self, path: Path) -> str:
         try:
@@ -53,4 +65,7 @@ REPORTERS: dict[str, Reporter] = {
     "full": render_full,
     "concise": render_concise,
     "json": render_json,
+    "json-lines": render_json_lines,
+    "sarif": render_sarif,
+    "github": render_github,
 }

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
+
+from leaklint.diagnostics import Diagnostic, Severity
+from leaklint.pytest_config import ConfigProblem
+from leaklint.rule import FixAvailability, ProjectRule, register
+
+if TYPE_CHECKING:
+    from leaklint.project import Project
+
+# Problem kinds this rule reports; the table conflicts are LL103's.
+KINDS = frozenset({"parse", "type", "top-level"})
+
+
+def pytest_config_problems(project: Project) -> Iterator[ConfigProblem]:
+    for problem in project.config.problems:
+        if problem.kind in KINDS:
+            yield problem
+
+
+# Where unreadable-config problems come from. Other readers (Cargo.toml) add a function here:
+# ``PROBLEM_SOURCES.append(lambda project: ...)`` yielding ``ConfigProblem`` values.
+PROBLEM_SOURCES: list[Callable[[Project], Iterable[ConfigProblem]]] = [pytest_config_problems]
+
+
+@register
+class UnreadableConfig(ProjectRule):
+    """
+    ## What it does
+    Reports a pytest configuration file that pytest cannot use: it does not parse as TOML or
+    INI, cannot be decoded as UTF-8, puts options outside the `[pytest]` table of
+    `pytest.toml`, or gives a native TOML value of the wrong type (`asyncio_mode = 1`,
+    `asyncio_debug = "true"`, `addopts = "-q"` in `[tool.pytest]`). Shadowed candidates are
+    checked too, because pytest reads them to warn about them.
+
+    ## Why is this bad?
+    pytest stops with a usage error before collecting anything, and leaklint cannot know the
+    settings (asyncio mode, loop scopes) the other rules depend on.
+
+    ## Example
+    ```toml
+    [tool.pytest]
+    addopts = "-ra --strict-markers"
+    asyncio_debug = "true"
+    ```
+
+    Use instead:
+    ```toml
+    [tool.pytest]
+    addopts = ["-ra", "--strict-markers"]
+    asyncio_debug = true
+    ```
+
+    ## Fix safety
+    No fix: the intended value needs a human.
+    """
+
+    code = "LL002"
+    name = "unreadable-config"
+    severity = Severity.ERROR
+    fix_availability = FixAvailability.NONE
+
+    def check(self, project: Project) -> Iterable[Diagnostic]:
+        seen: set[tuple[object, ...]] = set()
+        for source in PROBLEM_SOURCES:
+            for problem in source(project):
+                key = (problem.path, problem.location, problem.message)
+                if key in seen:
+                    continue
+                seen.add(key)
+                yield self.from_problem(problem)
+
+    @classmethod
+    def from_problem(cls, problem: ConfigProblem) -> Diagnostic:
+        return cls.diagnostic(
+            message=problem.message,
+            path=problem.path,
+            start=problem.location,
+            help=_HELP.get(problem.kind),
+        )
+
+
+_HELP = {
+    "parse": "pytest stops with a usage error until the file parses",
+    "type": "in [tool.pytest] and pytest.toml pytest checks native TOML types exactly",
+    "top-level": "put the options under a [pytest] table",
+}

@@ -1,0 +1,287 @@
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+
+import libcst as cst
+
+from leaklint.diagnostics import Applicability, Diagnostic, Edit, Fix, Location
+from leaklint.fixture_graph import CrossLoop, ResolvedTest
+from leaklint.locate import Locator
+from leaklint.project import Project
+from leaklint.pytest_model import FileModel, FixtureDef, Mark, TestDef
+from leaklint.rule import FixAvailability, ProjectRule, register
+from leaklint.source import SourceFile
+
+# A test with cross-loop uses, and the loop scope that would put it on all its fixtures' loop.
+Finding = tuple[ResolvedTest, list[CrossLoop], str | None]
+
+
+@register
+class CrossLoopFixture(ProjectRule):
+    """
+    ## What it does
+    Finds an async test, or an async fixture, that uses an async fixture set up on a different
+    event loop: directly, through sync fixtures, or across `conftest.py` files.
+
+    ## Why is this bad?
+    pytest-asyncio runs each loop scope on its own event loop. A fixture whose loop scope is
+    `session` creates its connections, futures and tasks on the session loop; a test on the
+    function loop that awaits them fails with `got Future attached to a different loop`, hangs,
+    or ends with `Event loop is closed`. The same holds the other way round (a function-loop
+    fixture in a module-loop test). pytest-asyncio allows both and says nothing until run time.
+
+    Fixtures are resolved as pytest does: the test's classes, its module, every `conftest.py`
+    from its directory up to the rootdir, the project's own `pytest_plugins` modules; overrides
+    by name, `name=` aliases, `usefixtures`, autouse fixtures and `getfixturevalue("literal")`.
+    Fixtures from installed plugins are unknown and never reported. When every async test of a
+    module has the same problem, one finding points at the module's `pytestmark` (or where it
+    would go). An async fixture that uses a fixture of another loop is reported at the fixture.
+
+    ## Example
+    ```python
+    # conftest.py
+    @pytest_asyncio.fixture(scope="session", loop_scope="session")
+    async def pool():
+        ...
+
+    # test_jobs.py
+    async def test_jobs(pool):  # runs on the function loop
+        ...
+    ```
+
+    Use instead:
+    ```python
+    @pytest.mark.asyncio(loop_scope="session")
+    async def test_jobs(pool):
+        ...
+    ```
+
+    ## Fix safety
+    The fix sets `loop_scope` on the test's asyncio mark (or on the module's `pytestmark` when
+    every async test of the module has the same problem). It is unsafe: the test then shares
+    its loop with other tests, and the function-loop fixtures it uses move loops too.
+    """
+
+    code = "LL202"
+    name = "cross-loop-fixture"
+    fix_availability = FixAvailability.UNSAFE
+
+    def check(self, project: Project) -> Iterable[Diagnostic]:
+        graph = project.fixture_graph
+        reported: set[tuple[FixtureDef, FixtureDef]] = set()
+        for path in graph.async_test_files():
+            tests = [t for t in graph.tests_in(path) if t.asyncio]
+            findings: list[Finding] = []
+            for resolved in tests:
+                own, inner = graph.cross_loop(resolved)
+                if own:
+                    findings.append((resolved, own, graph.fitting_loop_scope(resolved)))
+                for cross in inner:
+                    fixture = cross.requester
+                    assert isinstance(fixture, FixtureDef)
+                    key = (fixture, cross.use.fixture)
+                    if key not in reported:
+                        reported.add(key)
+                        yield self._fixture_finding(project, cross)
+            if not findings:
+                continue
+            model = project.file_model(path)
+            assert model is not None
+            targets = {target for _, _, target in findings}
+            module_scope = targets.pop() if len(targets) == 1 else None
+            if (
+                len(tests) > 1
+                and len(findings) == len(tests)
+                and module_scope is not None
+                and all(_nearest_asyncio_level(r.test) in (None, "module") for r, _, _ in findings)
+            ):
+                yield self._module_finding(project, model, findings, module_scope)
+            else:
+                for resolved, crosses, target in findings:
+                    yield self._test_finding(project, resolved, crosses, target)
+
+    # ---- messages ----------------------------------------------------------------------
+
+    def _test_finding(
+        self,
+        project: Project,
+        resolved: ResolvedTest,
+        crosses: list[CrossLoop],
+        target: str | None,
+    ) -> Diagnostic:
+        test = resolved.test
+        first = crosses[0]
+        message = f"{test.name} runs on {first.loop} but uses {_describe(project, first)}"
+        if len(crosses) > 1:
+            message += f" (and {len(crosses) - 1} more on other loops)"
+        locator = project.fixture_graph.locator(test.path)
+        start, end = locator.name_range(test.node)
+        notes = tuple(f"also uses {_describe(project, c)}" for c in crosses[1:])
+        fix = None if target is None else _test_fix(locator, test, target)
+        help = None
+        if fix is None:
+            help = (
+                "run the test on one loop with its async fixtures, or give those fixtures the "
+                "test's loop_scope"
+            )
+        return self.diagnostic(
+            message=message, path=test.path, start=start, end=end, fix=fix, help=help, notes=notes
+        )
+
+    def _module_finding(
+        self,
+        project: Project,
+        model: FileModel,
+        findings: list[Finding],
+        scope: str,
+    ) -> Diagnostic:
+        first = findings[0][1][0]
+        message = (
+            f"all {len(findings)} async tests in this module run on {first.loop.scope} loops "
+            f"but use {_describe(project, first)}"
+        )
+        locator = project.fixture_graph.locator(model.path)
+        fix, (start, end) = _module_fix(locator, model, scope)
+        notes = tuple(f"{r.test.qualified} uses {_describe(project, c[0])}" for r, c, _ in findings)
+        return self.diagnostic(
+            message=message, path=model.path, start=start, end=end, fix=fix, notes=notes
+        )
+
+    def _fixture_finding(self, project: Project, cross: CrossLoop) -> Diagnostic:
+        fixture = cross.requester
+        assert isinstance(fixture, FixtureDef)
+        start, end = project.fixture_graph.locator(fixture.path).name_range(fixture.node)
+        message = (
+            f"async fixture `{fixture.name}` runs on {cross.loop} but uses "
+            f"{_describe(project, cross)}"
+        )
+        return self.diagnostic(
+            message=message,
+            path=fixture.path,
+            start=start,
+            end=end,
+            help=f'set up both on one loop, e.g. `loop_scope="{cross.other.scope}"` on both',
+        )
+
+
+def _describe(project: Project, cross: CrossLoop) -> str:
+    location = project.fixture_graph.where(cross.use.fixture)
+    return f"{cross.use.chain()}, set up on {cross.other} at {location}"
+
+
+def _nearest_asyncio_level(test: TestDef) -> str | None:
+    mark = test.mark("asyncio")
+    return None if mark is None else mark.level
+
+
+# --------------------------------------------------------------------------- fixes
+
+
+def _mark_prefix(source: SourceFile) -> str | None:
+    """How this file spells ``pytest.mark`` (``pytest.mark``, ``pt.mark``, ``mark``)."""
+    for local, qualified in source.imports.bindings.items():
+        if qualified == "pytest":
+            return f"{local}.mark"
+    for local, qualified in source.imports.bindings.items():
+        if qualified == "pytest.mark":
+            return local
+    return None
+
+
+def _with_loop_scope(call: cst.Call, scope: str) -> cst.Call:
+    value = cst.SimpleString(f'"{scope}"')
+    args = [a for a in call.args if a.keyword is None or a.keyword.value != "scope"]
+    for index, arg in enumerate(args):
+        if arg.keyword is not None and arg.keyword.value == "loop_scope":
+            args[index] = arg.with_changes(value=value)
+            return call.with_changes(args=args)
+    new = cst.Arg(keyword=cst.Name("loop_scope"), value=value, equal=_EQUAL)
+    if args:
+        last = args[-1]
+        args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+    return call.with_changes(args=[*args, new])
+
+
+_EQUAL = cst.AssignEqual(
+    whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+)
+
+
+def _mark_with_scope(
+    locator: Locator, mark: Mark, at: tuple[Location, Location], scope: str
+) -> Edit:
+    """Set ``loop_scope`` on an existing asyncio mark (bare or called) found at ``at``."""
+    expr = mark.expr
+    call = expr if isinstance(expr, cst.Call) else cst.Call(func=expr)
+    new = _with_loop_scope(call, scope)
+    return Edit(locator.source.path, at[0], at[1], locator.module.code_for_node(new))
+
+
+def _test_fix(locator: Locator, test: TestDef, scope: str) -> Fix | None:
+    message = f'Set `loop_scope="{scope}"` on the test\'s asyncio mark'
+    mark = test.mark("asyncio")
+    if mark is not None and mark.level == "function":
+        index = next(
+            (i for i, d in enumerate(test.node.decorators) if d.decorator is mark.expr), None
+        )
+        if index is None:
+            return None
+        at = locator.decorator_range(test.node, index)
+        return Fix(Applicability.UNSAFE, message, (_mark_with_scope(locator, mark, at, scope),))
+    prefix = _mark_prefix(locator.source)
+    if prefix is None:
+        return None
+    start = locator.start(test.node)
+    indent = " " * (start.column - 1)
+    text = f'@{prefix}.asyncio(loop_scope="{scope}")\n{indent}'
+    edit = Edit(locator.source.path, start, start, text)
+    return Fix(Applicability.UNSAFE, f'Add `@{prefix}.asyncio(loop_scope="{scope}")`', (edit,))
+
+
+def _module_fix(
+    locator: Locator, model: FileModel, scope: str
+) -> tuple[Fix | None, tuple[Location, Location]]:
+    """The fix on the module's ``pytestmark`` and the range the finding points at."""
+    message = f'Set `loop_scope="{scope}"` in the module\'s `pytestmark`'
+    code = locator.module.code_for_node
+    path = locator.source.path
+    prefix = _mark_prefix(locator.source)
+    twin = locator.pytestmark()
+    assign = model.pytestmark
+    if assign is not None and twin is not None:
+        where = locator.range(twin)
+        value, twin_value = assign.value, twin.value
+        elements = value.elements if isinstance(value, (cst.List, cst.Tuple)) else None
+        twin_elements = twin_value.elts if isinstance(twin_value, (ast.List, ast.Tuple)) else None
+        mark = next((m for m in model.module_marks if m.name == "asyncio"), None)
+        if mark is not None:
+            if elements is None:
+                at = locator.range(twin_value)
+            else:
+                index = next((i for i, e in enumerate(elements) if e.value is mark.expr), None)
+                if index is None or twin_elements is None or len(twin_elements) != len(elements):
+                    return None, where
+                at = locator.range(twin_elements[index])
+            edit = _mark_with_scope(locator, mark, at, scope)
+            return Fix(Applicability.UNSAFE, message, (edit,)), where
+        if prefix is None:
+            return None, where
+        new_mark = f'{prefix}.asyncio(loop_scope="{scope}")'
+        if elements and twin_elements:
+            start, end = locator.range(twin_elements[-1])
+            text = code(elements[-1].value) + f", {new_mark}"
+        else:
+            start, end = locator.range(twin_value)
+            text = f"[{code(value)}, {new_mark}]"
+        return Fix(Applicability.UNSAFE, message, (Edit(path, start, end, text),)), where
+    if assign is not None:  # only libcst could read the file
+        return None, locator.source.range_of(assign)
+    anchor = locator.after_imports()
+    if anchor is None:
+        return None, (Location(1, 1), Location(1, 1))
+    if prefix is None:
+        return None, (anchor, anchor)
+    text = f'pytestmark = {prefix}.asyncio(loop_scope="{scope}")\n\n\n'
+    edit = Edit(path, anchor, anchor, text)
+    return Fix(Applicability.UNSAFE, f"Add `{text.strip()}`", (edit,)), (anchor, anchor)

@@ -1,0 +1,209 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from leaklint.async_context import (
+    BuiltClass,
+    LoopObject,
+    ScopedRule,
+    async_fixture_fix,
+    built_class,
+    is_new_event_loop,
+    loop_object,
+)
+from leaklint.diagnostics import Fix
+from leaklint.project import Project
+from leaklint.pytest_model import FixtureDef, scope_rank
+from leaklint.rule import FixAvailability, register
+from leaklint.source import SourceFile
+
+_ASYNC_FIXTURE_HELP = (
+    "create it in an async fixture (`async def` under `@pytest_asyncio.fixture`), "
+    "where the loop that will use it is running"
+)
+
+
+@register
+class LoopBoundObjectInSyncCode(ScopedRule):
+    """
+    ## What it does
+    Reports asyncio objects that belong to one event loop when they are made where no loop is
+    running: in a sync fixture, in the sync `__init__` of a class a sync fixture builds (in the
+    same file or a project file it imports), or at import time. `asyncio.StreamReader()`,
+    `asyncio.Future()` and `loop.create_future()` bind a loop when created and are always
+    reported there. `asyncio.Queue`, `Lock`, `Event`, `Condition`, `Semaphore` and
+    `BoundedSemaphore` bind the loop that first uses them, so they are reported only where they
+    outlive that loop: in a sync fixture whose cache scope is wider than the tests' loop scope,
+    or at import time, and only when the project's tests run on more than one loop.
+
+    Code in async functions and async fixtures is left alone: a loop is running there. So are
+    objects bound on purpose to an explicit loop (`loop=` given, or `create_future()` on a loop
+    the function made with `asyncio.new_event_loop()` or takes as a parameter). So is
+    `asyncio.get_event_loop()` itself, which is LL304's (implicit-or-unclosed-loop); the object
+    made from it (`asyncio.get_event_loop().create_future()`) is reported here, once.
+
+    ## Why is this bad?
+    Outside a running loop, `asyncio.StreamReader()` and `asyncio.Future()` warn "There is no
+    current event loop" on Python 3.12 and 3.13 and raise on 3.14; where they still work, they
+    are bound to a loop the tests do not run on, and awaiting them fails with "attached to a
+    different loop" or hangs. A `Queue` or `Lock` made once for a whole session is bound to the
+    first test's loop and breaks every test that runs on another one.
+
+    ## Example
+    ```python
+    @pytest.fixture(scope="session")
+    def reader():
+        return asyncio.StreamReader()
+    ```
+
+    Use instead:
+    ```python
+    @pytest_asyncio.fixture(scope="session", loop_scope="session")
+    async def reader():
+        return asyncio.StreamReader()
+    ```
+
+    ## Fix safety
+    For an eagerly bound object in a sync fixture the fix makes the fixture async (`async def`,
+    `@pytest_asyncio.fixture`, `loop_scope=` its cache scope when wider than `function`, and
+    `import pytest_asyncio` when missing). It is unsafe: the fixture now runs on an event loop,
+    sync tests can no longer use it, and tests on other loops still need a matching
+    `loop_scope`. Lazily bound objects, import-time objects and objects made in `__init__` get
+    a suggestion only, since the right place for them depends on the tests.
+    """
+
+    code = "LL301"
+    name = "loop-bound-object-in-sync-code"
+    fix_availability = FixAvailability.SOMETIMES
+    tokens = (b"asyncio", b"create_future", b"fixture")
+
+    def __init__(self, source: SourceFile, project: Project) -> None:
+        super().__init__(source, project)
+        self._fixed: set[int] = set()  # fixtures that already carry the fix
+        self._explicit_loops: set[tuple[int, str]] = set()  # (frame node, name) of new loops
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        # ``loop = asyncio.new_event_loop()``: objects made from it are bound on purpose.
+        if is_new_event_loop(node.value, self.imports):
+            scope = self.frames[-1].node
+            for target in node.targets:
+                if isinstance(target.target, cst.Name):
+                    self._explicit_loops.add((id(scope), target.target.value))
+
+    def _on_explicit_loop(self, node: cst.Call) -> bool:
+        """``loop.create_future()`` on a loop the function made or was given."""
+        func = node.func
+        if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)):
+            return False
+        name = func.value.value
+        frame = self.frames[-1]
+        if (id(frame.node), name) in self._explicit_loops:
+            return True
+        params = frame.node.params if isinstance(frame.node, cst.FunctionDef) else None
+        return params is not None and any(
+            p.name.value == name
+            for p in (*params.posonly_params, *params.params, *params.kwonly_params)
+        )
+
+    def visit_Call(self, node: cst.Call) -> None:
+        obj = loop_object(node, self.imports)
+        if obj is not None and self._on_explicit_loop(node):
+            return
+        if obj is not None:
+            if self.at_import_time:
+                self._import_time(node, obj)
+                return
+            fixture = self.sync_fixture
+            if fixture is not None:
+                self._in_fixture(node, obj, fixture)
+            return
+        fixture = self.sync_fixture
+        if fixture is not None and isinstance(node.func, (cst.Name, cst.Attribute)):
+            built = built_class(node, self.source, self.project)
+            if built is not None:
+                self._built(node, built, fixture)
+
+    # ---- the three places ---------------------------------------------------------------
+
+    def _import_time(self, node: cst.Call, obj: LoopObject) -> None:
+        if obj.kind == "eager":
+            self.report(
+                node,
+                f"`{obj.label}` at import time binds an event loop that the tests do not run on",
+                help=_ASYNC_FIXTURE_HELP,
+            )
+            return
+        loops = self.project.loop_use
+        if loops.multiple:
+            self.report(
+                node,
+                f"`{obj.label}` at import time is shared by every test, but {loops.describe()}; "
+                "it binds the first loop that uses it",
+                help="create it in a fixture no wider than the tests' loop scope",
+            )
+
+    def _in_fixture(self, node: cst.Call, obj: LoopObject, fixture: FixtureDef) -> None:
+        if obj.kind == "eager":
+            self.report(
+                node,
+                f"`{obj.label}` in sync fixture `{fixture.name}` is made while no event loop "
+                "is running",
+                fix=self._fix(fixture),
+                help=_ASYNC_FIXTURE_HELP,
+            )
+            return
+        outlives = self._outlives(fixture)
+        if outlives is not None:
+            self.report(
+                node,
+                f"`{obj.label}` made in {outlives}",
+                help="make the fixture no wider than the tests' loop scope, or run the tests "
+                "that use it on one loop (`loop_scope=`)",
+            )
+
+    def _built(self, node: cst.Call, built: BuiltClass, fixture: FixtureDef) -> None:
+        eager = [h for h in built.hits if h.kind == "eager"]
+        lazy = [h for h in built.hits if h.kind == "lazy"]
+        if eager:
+            hit = eager[0]
+            self.report(
+                node,
+                f"sync fixture `{fixture.name}` builds `{built.name}`, whose `__init__` makes "
+                f"`{hit.label}` ({built.where(hit, self.project.root)}) while no event loop "
+                "is running",
+                fix=self._fix(fixture),
+                help=_ASYNC_FIXTURE_HELP,
+            )
+            return
+        outlives = self._outlives(fixture) if lazy else None
+        if outlives is not None:
+            hit = lazy[0]
+            self.report(
+                node,
+                f"`{built.name}` makes `{hit.label}` in its `__init__` "
+                f"({built.where(hit, self.project.root)}), and it is built in {outlives}",
+                help="make the fixture no wider than the tests' loop scope, or run the tests "
+                "that use it on one loop (`loop_scope=`)",
+            )
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    def _outlives(self, fixture: FixtureDef) -> str | None:
+        """Why a lazily bound object made by ``fixture`` outlives a loop; ``None`` if not."""
+        test_scope = self.project.config.default_test_loop_scope
+        if fixture.scope == "dynamic" or scope_rank(fixture.scope) <= scope_rank(test_scope):
+            return None
+        loops = self.project.loop_use
+        if not loops.multiple:
+            return None
+        return (
+            f"{fixture.scope}-scoped sync fixture `{fixture.name}`, which outlives the "
+            f"{test_scope}-scoped loop that first uses it: {loops.describe()}"
+        )
+
+    def _fix(self, fixture: FixtureDef) -> Fix | None:
+        """The fix, carried by the fixture's first finding only (its edits would overlap)."""
+        if id(fixture.node) in self._fixed:
+            return None
+        self._fixed.add(id(fixture.node))
+        return async_fixture_fix(self, fixture, f"make `{fixture.name}` an async fixture")

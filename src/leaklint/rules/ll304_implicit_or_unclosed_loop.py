@@ -1,0 +1,324 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from leaklint.async_context import (
+    GET_EVENT_LOOP,
+    SET_EVENT_LOOP,
+    NameUses,
+    ScopedRule,
+    built_class,
+    code_of,
+    create_future_receiver,
+    is_call_to,
+    is_new_event_loop,
+    name_uses,
+)
+from leaklint.diagnostics import Applicability, Fix
+from leaklint.project import Project
+from leaklint.rule import FixAvailability, register
+from leaklint.source import ImportMap, SourceFile, dotted_name
+
+_CLOSE = frozenset({"close"})
+_CLOSE_HELP = (
+    "close it when done (`loop.close()` in a `finally:` block or after the fixture's "
+    "`yield`), or use `asyncio.run()`"
+)
+_GET_HELP = (
+    "use `asyncio.run()`, or create the loop with `asyncio.new_event_loop()` and close it; "
+    "in a fixture, make it an async fixture and use `asyncio.get_running_loop()`"
+)
+
+
+@register
+class ImplicitOrUnclosedLoop(ScopedRule):
+    """
+    ## What it does
+    Reports `asyncio.new_event_loop()` whose loop is never closed in its function (directly,
+    in a `finally:` block, after a fixture's `yield`, or by a registered callback such as
+    `addfinalizer(loop.close)`), and `asyncio.get_event_loop()` where no loop can be running:
+    at import time, and in the sync code of test modules and conftest files (sync tests,
+    fixtures and helpers, and the sync `__init__` of a class that a sync fixture builds). Sync
+    application code is left alone: a running loop may be calling it. So are a helper that an
+    async function in the same file calls, a lambda, a call inside `pytest.raises(...)` or
+    `self.assertRaises(...)` (the test expects the error), and a function that sets its own
+    current loop with `asyncio.set_event_loop(loop)`.
+
+    A loop that is returned, stored or handed to another call is someone else's to close and
+    is not reported. `asyncio.get_event_loop().create_future()` is reported once, by LL301
+    (loop-bound-object-in-sync-code), which owns the objects made from a loop; this rule owns
+    every other `get_event_loop()` call.
+
+    ## Why is this bad?
+    An unclosed loop keeps its selector and socket pair open until garbage collection, which
+    shows up as `ResourceWarning: unclosed event loop` and leaked file descriptors across a
+    test session. `asyncio.get_event_loop()` with no running loop warns on Python 3.12 and
+    3.13 and raises on 3.14; where it still works it makes a loop that pytest-asyncio does not
+    run the tests on, and nobody closes it.
+
+    ## Example
+    ```python
+    def test_fetch():
+        loop = asyncio.get_event_loop()
+        assert loop.run_until_complete(fetch()) == 1
+    ```
+
+    Use instead:
+    ```python
+    def test_fetch():
+        assert asyncio.run(fetch()) == 1
+    ```
+
+    ## Fix safety
+    `asyncio.get_event_loop().run_until_complete(x)` and
+    `asyncio.new_event_loop().run_until_complete(x)` become `asyncio.run(x)`. The fix is unsafe:
+    `asyncio.run()` makes a fresh loop, closes it, and refuses to run inside a running loop, and
+    code that kept using the implicit loop afterwards sees a different one. Other cases get a
+    suggestion, since where to close the loop depends on the code.
+    """
+
+    code = "LL304"
+    name = "implicit-or-unclosed-loop"
+    fix_availability = FixAvailability.SOMETIMES
+    tokens = (b"get_event_loop", b"new_event_loop", b"fixture")
+
+    def __init__(self, source: SourceFile, project: Project) -> None:
+        super().__init__(source, project)
+        self._owned_by_ll301: set[int] = set()
+        self._run_fixes: dict[int, Fix] = {}  # get_event_loop() call -> fix of its chain
+        self._pytest_file = project.is_pytest_file(source.path)
+        self._expecting: list[cst.With] = []  # ``with pytest.raises(...)`` blocks we are in
+        self._sets_loop: dict[int, bool] = {}  # function node -> calls set_event_loop(loop)
+        self._uses: dict[tuple[int, str], NameUses] = {}  # (scope node, name) -> its uses
+        self._helpers: list[tuple[cst.Call, str, Fix | None, str]] = []  # decided in finish()
+        self._async_refs: set[str] = set()  # names that async functions mention
+
+    def visit_With(self, node: cst.With) -> None:
+        if any(_expects_failure(item.item, self.imports) for item in node.items):
+            self._expecting.append(node)
+
+    def leave_With(self, original_node: cst.With) -> None:
+        if self._expecting and self._expecting[-1] is original_node:
+            self._expecting.pop()
+
+    def _explicit_loop(self) -> bool:
+        """The enclosing function sets a current loop itself: get_event_loop() returns it."""
+        function = self.function
+        if function is None:
+            return False
+        key = id(function.node)
+        if key not in self._sets_loop:
+            finder = _SetsLoop(self.imports)
+            function.node.visit(finder)
+            self._sets_loop[key] = finder.found
+        return self._sets_loop[key]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        receiver = create_future_receiver(node)
+        if receiver is not None:
+            self._owned_by_ll301.add(id(receiver))
+        imports = self.imports
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value != "close":
+            inner = func.value
+            if is_call_to(inner, imports, GET_EVENT_LOOP):
+                fix = self._run_fix(node)
+                if fix is not None:
+                    self._run_fixes[id(inner)] = fix
+            if is_new_event_loop(inner, imports):
+                assert isinstance(inner, cst.Call)
+                self.report(
+                    inner,
+                    f"the loop made by `{code_of(inner)}` is used once and never closed",
+                    fix=self._run_fix(node),
+                    help=_CLOSE_HELP,
+                )
+                return
+        if is_call_to(node, imports, GET_EVENT_LOOP):
+            if id(node) not in self._owned_by_ll301:
+                self._get_event_loop(node)
+            return
+        fixture = self.sync_fixture
+        if fixture is not None and isinstance(func, (cst.Name, cst.Attribute)):
+            built = built_class(node, self.source, self.project)
+            if built is None or (built.same_file and self._pytest_file):
+                return  # its __init__ is sync code of this test file: reported there
+            hits = [h for h in built.hits if h.kind == "get_event_loop"]
+            if hits:
+                self.report(
+                    node,
+                    f"sync fixture `{fixture.name}` builds `{built.name}`, whose `__init__` "
+                    f"calls `asyncio.get_event_loop()` ({built.where(hits[0], self.project.root)})"
+                    " while no event loop is running: it warns on Python 3.12 and 3.13 and "
+                    "raises on 3.14",
+                    help=_GET_HELP,
+                )
+
+    def _get_event_loop(self, node: cst.Call) -> None:
+        if self._expecting or self._explicit_loop():
+            return
+        helper: str | None = None  # the name async code would call it by
+        if self.at_import_time:
+            where = "at import time"
+        elif self._pytest_file and self.in_sync_code:
+            fixture = self.sync_fixture
+            function = self.function
+            if fixture is not None:
+                where = f"in sync fixture `{fixture.name}`"
+            elif function is not None and isinstance(function.node, cst.FunctionDef):
+                name = function.node.name.value
+                if self.project.collection.is_test_function(name):
+                    where = f"in sync test `{name}`"
+                else:
+                    where = f"in sync function `{name}`"
+                    helper = self._callable_name(function.node)
+            else:
+                return  # a lambda: a callback that may well run on a loop
+        else:
+            return
+        message = (
+            f"`asyncio.get_event_loop()` {where}, where no event loop is running, hands out an "
+            "implicit loop (it warns on Python 3.12 and 3.13 and raises on 3.14)"
+        )
+        fix = self._run_fixes.get(id(node))
+        if helper is None:
+            self.report(node, message, fix=fix, help=_GET_HELP)
+        else:
+            self._helpers.append((node, message, fix, helper))
+
+    def _callable_name(self, function: cst.FunctionDef) -> str:
+        """``__init__`` runs when its class is called; anything else by its own name."""
+        outer = self.frames[-2] if len(self.frames) > 1 else None
+        if (
+            function.name.value == "__init__"
+            and outer is not None
+            and isinstance(outer.node, cst.ClassDef)
+        ):
+            return outer.node.name.value
+        return function.name.value
+
+    # ---- helpers called from async code are not reported ---------------------------------
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if any(f.is_async for f in self.frames):
+            self._async_refs.add(node.value)
+
+    def finish(self) -> None:
+        # A sync helper that async code in this file calls may run on the loop, where
+        # ``get_event_loop()`` returns the running loop.
+        for node, message, fix, helper in self._helpers:
+            if helper not in self._async_refs:
+                self.report(node, message, fix=fix, help=_GET_HELP)
+
+    def _run_fix(self, outer: cst.Call) -> Fix | None:
+        """``<asyncio>.new_event_loop().run_until_complete(x)`` -> ``<asyncio>.run(x)``."""
+        func = outer.func
+        if not (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "run_until_complete"
+            and isinstance(func.value, cst.Call)
+            and isinstance(func.value.func, cst.Attribute)
+            and len(outer.args) == 1
+            and outer.args[0].keyword is None
+            and not outer.args[0].star
+        ):
+            return None
+        module = func.value.func.value
+        if self.imports.qualified_name(module) != "asyncio":
+            return None
+        new = cst.Call(
+            func=cst.Attribute(value=module, attr=cst.Name("run")),
+            args=[outer.args[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)],
+        )
+        return Fix(
+            Applicability.UNSAFE, "run it with `asyncio.run()`", (self.replace_edit(outer, new),)
+        )
+
+    # ---- new_event_loop() assigned to a name ----------------------------------------------
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) == 1:
+            self._assigned(node.targets[0].target, node.value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self._assigned(node.target, node.value)
+
+    def _assigned(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        if not is_new_event_loop(value, self.imports):
+            return
+        name = dotted_name(target)
+        if name is None:
+            return
+        if isinstance(target, cst.Attribute):
+            # ``self.loop = ...``: closed anywhere in the class (``close``/``tearDown``...).
+            scope = next((f.node for f in reversed(self.frames) if f.kind == "class"), None)
+        else:
+            function = self.function
+            scope = function.node if function is not None else self.frames[0].node
+            if function is not None and name in function.globals:
+                scope = self.frames[0].node
+        if scope is None:
+            return
+        key = (id(scope), name)
+        if key not in self._uses:
+            # A loop passed to anything but asyncio.set_event_loop() may be closed there
+            # (``self.set_event_loop(loop)`` of unittest helpers registers its close).
+            self._uses[key] = name_uses(
+                scope,
+                name,
+                closing=_CLOSE,
+                imports=self.imports,
+                harmless_calls=SET_EVENT_LOOP,
+                statement_calls_use=False,
+            )
+        uses = self._uses[key]
+        if uses.closed or uses.escapes:
+            return
+        function = self.function
+        fixture = function.fixture if function is not None else None
+        if (uses.returned or uses.yielded) and fixture is None:
+            return  # the caller owns it now
+        assert isinstance(value, cst.Call)
+        if fixture is not None and (uses.returned or uses.yielded):
+            how = "yields" if uses.yielded else "returns"
+            message = (
+                f"fixture `{fixture.name}` {how} the event loop in `{name}` and never closes it"
+            )
+        else:
+            message = f"the event loop in `{name}` is never closed"
+        self.report(value, message, help=_CLOSE_HELP)
+
+
+_EXPECTING = frozenset({"pytest.raises", "pytest.warns", "pytest.deprecated_call"})
+_UNITTEST_EXPECTING = frozenset(
+    {"assertRaises", "assertRaisesRegex", "assertWarns", "assertWarnsRegex"}
+)
+
+
+def _expects_failure(expr: cst.BaseExpression, imports: ImportMap) -> bool:
+    """``pytest.raises(...)``, ``self.assertWarns(...)``: the test expects the error."""
+    if not isinstance(expr, cst.Call):
+        return False
+    func = expr.func
+    if isinstance(func, cst.Attribute) and func.attr.value in _UNITTEST_EXPECTING:
+        return True
+    return imports.matches(func, _EXPECTING) is not None
+
+
+class _SetsLoop(cst.CSTVisitor):
+    """Finds ``asyncio.set_event_loop(x)`` with an ``x`` other than ``None``."""
+
+    def __init__(self, imports: ImportMap) -> None:
+        self.imports = imports
+        self.found = False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if (
+            self.imports.matches(node.func, SET_EVENT_LOOP) is not None
+            and node.args
+            and not (
+                isinstance(node.args[0].value, cst.Name) and node.args[0].value.value == "None"
+            )
+        ):
+            self.found = True

@@ -1,0 +1,2 @@
+﻿x = old_name()
+break_me()

@@ -1,0 +1,3 @@
+def f():
+    add_line()
+    return old_name()

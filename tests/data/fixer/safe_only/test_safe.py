@@ -1,0 +1,2 @@
+old_name()
+risky()
