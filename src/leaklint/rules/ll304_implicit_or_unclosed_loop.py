@@ -47,7 +47,9 @@ class ImplicitOrUnclosedLoop(ScopedRule):
     current loop with `asyncio.set_event_loop(loop)`, and a sync test or fixture that uses
     (directly, through other fixtures or autouse ones) an async fixture on a function loop or
     on the narrowest loop scope in use: pytest-asyncio's runner has made that loop the current
-    one, so `get_event_loop()` returns it.
+    one, so `get_event_loop()` returns it. A class whose `__init__` calls `get_event_loop()`
+    only as a fallback (`loop or asyncio.get_event_loop()`, `if loop is None: ...`) is left
+    alone where the fixture passes that argument.
 
     A loop that is returned, stored or handed to another call is someone else's to close and
     is not reported. `asyncio.get_event_loop().create_future()` is reported once, by LL301
