@@ -47,7 +47,9 @@ class ImplicitOrUnclosedLoop(ScopedRule):
     current loop with `asyncio.set_event_loop(loop)`, and a sync test or fixture that uses
     (directly, through other fixtures or autouse ones) an async fixture on a function loop or
     on the narrowest loop scope in use: pytest-asyncio's runner has made that loop the current
-    one, so `get_event_loop()` returns it. A class whose `__init__` calls `get_event_loop()`
+    one, so `get_event_loop()` returns it; the same holds for a `loop` or `event_loop`
+    fixture that no project file defines (aiohttp's and aiomisc's plugins set the loop they
+    provide as the current one). A class whose `__init__` calls `get_event_loop()`
     only as a fallback (`loop or asyncio.get_event_loop()`, `if loop is None: ...`) is left
     alone where the fixture passes that argument.
 
@@ -209,14 +211,16 @@ class ImplicitOrUnclosedLoop(ScopedRule):
             if fixture.class_name is not None:
                 return False
             lookup = Lookup(graph.module_layers(fixture.path))
-            uses, _ = graph.closure(lookup, graph.requests(fixture))
+            uses, unknown = graph.closure(lookup, graph.requests(fixture))
         else:
             resolved = next(
                 (r for r in graph.tests_in(self.source.path) if r.test.node is test_node), None
             )
             if resolved is None:
                 return False
-            uses = resolved.uses
+            uses, unknown = resolved.uses, resolved.unknown
+        if _PLUGIN_LOOPS.intersection(unknown):
+            return True
         scopes = {s for s in (graph.fixture_loop_scope(use.fixture) for use in uses) if s}
         if not scopes:
             return False
@@ -328,6 +332,9 @@ class ImplicitOrUnclosedLoop(ScopedRule):
         self.report(value, message, help=_CLOSE_HELP)
 
 
+# Loop fixtures of installed plugins (aiohttp's and aiomisc's ``loop``, the ``event_loop`` of
+# pytest-asyncio before 1.0) make their loop the current one for the test.
+_PLUGIN_LOOPS = frozenset({"loop", "event_loop"})
 _EXPECTING = frozenset({"pytest.raises", "pytest.warns", "pytest.deprecated_call"})
 _UNITTEST_EXPECTING = frozenset(
     {"assertRaises", "assertRaisesRegex", "assertWarns", "assertWarnsRegex"}
