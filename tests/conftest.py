@@ -11,6 +11,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 collect_ignore = ["data"]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cache_outside_the_repository(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The CLI caches findings beside the project it lints; never inside this repository."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("LEAKLINT_CACHE_DIR", str(tmp_path_factory.mktemp("leaklint-cache")))
+    yield
+    mp.undo()
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-fixtures",

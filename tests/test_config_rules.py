@@ -18,9 +18,8 @@ from leaklint.cli import main
 from leaklint.diagnostics import Applicability, Diagnostic, Edit, Location
 from leaklint.engine import lint
 from leaklint.project import Project
-from leaklint.pytest_config import ConfigProblem, discover
+from leaklint.pytest_config import discover
 from leaklint.rule import Rule, get_rule
-from leaklint.rules import ll002_unreadable_config
 
 ASYNC_TEST = "async def test_a():\n    assert True\n"
 SYNC_TEST = "def test_a():\n    assert True\n"
@@ -111,19 +110,12 @@ def test_ll002_is_silent_on_good_configs(tmp_path: Path) -> None:
     assert run(tmp_path, "LL002") == []
 
 
-def test_ll002_takes_problems_from_other_sources(tmp_path: Path) -> None:
-    write(tmp_path, {"pytest.ini": "[pytest]\n", "Cargo.toml": "[package\n"})
-
-    def cargo(project: Project) -> Iterable[ConfigProblem]:
-        for path in project.cargo_files:
-            yield ConfigProblem("parse", "invalid TOML", path, Location(1, 1))
-
-    ll002_unreadable_config.PROBLEM_SOURCES.append(cargo)
-    try:
-        found = one(tmp_path, "LL002")
-    finally:
-        ll002_unreadable_config.PROBLEM_SOURCES.remove(cargo)
+def test_ll002_reports_a_cargo_toml_that_does_not_parse(tmp_path: Path) -> None:
+    write(tmp_path, {"pytest.ini": "[pytest]\n", "Cargo.toml": "[package]\nname = \n"})
+    found = one(tmp_path, "LL002")
     assert found.path == tmp_path / "Cargo.toml"
+    assert found.location.row == 2
+    assert found.message.startswith("Cargo.toml does not parse")
 
 
 # --------------------------------------------------------------------------- LL101

@@ -109,6 +109,14 @@ def main() -> None:
     help="With --fix or --diff, apply unsafe fixes too; alone, count them as available.",
 )
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write .leaklint_cache.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes that parse files (default: one per core on large trees).",
+)
 @_interruptible
 def check(
     paths: tuple[Path, ...],
@@ -122,6 +130,8 @@ def check(
     fix: bool,
     unsafe_fixes: bool,
     diff: bool,
+    no_cache: bool,
+    jobs: int | None,
 ) -> None:
     """Lint PATHS (default: the current directory).
 
@@ -157,7 +167,7 @@ def check(
         project = load({})
     else:
         outcome = None
-        result = lint(project, rules)
+        result = lint(project, rules, jobs=jobs, cache=not no_cache)
 
     def lines(path: Path) -> list[str]:
         raw = project.read(path)

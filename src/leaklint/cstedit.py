@@ -45,15 +45,27 @@ def set_keyword(call: cst.Call, name: str, value: cst.BaseExpression) -> cst.Cal
         # A trailing comma (usually one argument per line): the new argument takes the last
         # one's comma and the last one gets the separator the others use.
         if len(args) >= 2 and isinstance(args[-2].comma, cst.Comma):
-            separator = args[-2].comma
+            separator = args[-2].comma.with_changes(
+                whitespace_after=_layout_only(args[-2].comma.whitespace_after)
+            )
         else:
-            separator = cst.Comma(whitespace_after=call.whitespace_before_args)
+            separator = cst.Comma(whitespace_after=_layout_only(call.whitespace_before_args))
         args[-1] = last.with_changes(comma=separator)
         args.append(new_arg.with_changes(comma=last.comma))
     else:
         args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
         args.append(new_arg)
     return call.with_changes(args=args)
+
+
+def _layout_only(
+    whitespace: cst.BaseParenthesizableWhitespace,
+) -> cst.BaseParenthesizableWhitespace:
+    """The same line break and indentation, without the comment or blank lines it carries (a
+    copied comment would appear twice)."""
+    if isinstance(whitespace, cst.ParenthesizedWhitespace):
+        return whitespace.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
+    return whitespace
 
 
 def remove_arg(call: cst.Call, target: cst.Arg) -> cst.Call:

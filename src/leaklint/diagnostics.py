@@ -71,3 +71,97 @@ class Diagnostic:
         if self.fix is not None:
             return self.fix.message
         return self.help
+
+
+# --------------------------------------------------------------------------- (de)serialization
+# Plain JSON-ready dicts, for the cache. ``from_dict`` raises (KeyError, TypeError, ValueError)
+# on anything malformed; callers treat that as a missing entry.
+
+
+def _location_to_list(location: Location) -> list[int]:
+    return [location.row, location.column]
+
+
+def _location_from(value: object) -> Location:
+    if not (isinstance(value, list) and len(value) == 2):
+        raise ValueError(f"bad location: {value!r}")
+    row, column = value
+    if not (isinstance(row, int) and isinstance(column, int)):
+        raise ValueError(f"bad location: {value!r}")
+    return Location(row, column)
+
+
+def diagnostic_to_dict(diagnostic: Diagnostic) -> dict[str, object]:
+    fix = diagnostic.fix
+    return {
+        "code": diagnostic.code,
+        "name": diagnostic.name,
+        "message": diagnostic.message,
+        "severity": diagnostic.severity.value,
+        "path": str(diagnostic.path),
+        "location": _location_to_list(diagnostic.location),
+        "end_location": _location_to_list(diagnostic.end_location),
+        "fix": None
+        if fix is None
+        else {
+            "applicability": fix.applicability.value,
+            "message": fix.message,
+            "edits": [
+                {
+                    "path": str(edit.path),
+                    "start": _location_to_list(edit.start),
+                    "end": _location_to_list(edit.end),
+                    "content": edit.content,
+                }
+                for edit in fix.edits
+            ],
+        },
+        "help": diagnostic.help,
+        "notes": list(diagnostic.notes),
+    }
+
+
+def diagnostic_from_dict(data: dict[str, object]) -> Diagnostic:
+    fix_data = data["fix"]
+    fix: Fix | None = None
+    if fix_data is not None:
+        if not isinstance(fix_data, dict):
+            raise ValueError("bad fix")
+        edits = fix_data["edits"]
+        if not isinstance(edits, list):
+            raise ValueError("bad edits")
+        fix = Fix(
+            Applicability(fix_data["applicability"]),
+            _text(fix_data["message"]),
+            tuple(
+                Edit(
+                    Path(_text(edit["path"])),
+                    _location_from(edit["start"]),
+                    _location_from(edit["end"]),
+                    _text(edit["content"]),
+                )
+                for edit in edits
+            ),
+        )
+    help_text = data["help"]
+    notes = data["notes"]
+    if not isinstance(notes, list):
+        raise ValueError("bad notes")
+    return Diagnostic(
+        code=_text(data["code"]),
+        name=_text(data["name"]),
+        message=_text(data["message"]),
+        severity=Severity(data["severity"]),
+        path=Path(_text(data["path"])),
+        location=_location_from(data["location"]),
+        end_location=_location_from(data["end_location"]),
+        fix=fix,
+        help=None if help_text is None else _text(help_text),
+        notes=tuple(_text(note) for note in notes),
+    )
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {value!r}")
+    return value

@@ -1,33 +1,43 @@
 """lint(project, rules) -> diagnostics.
 
-Project rules run once. File rules run together, in one batched libcst pass per file, and only
-on files whose bytes can matter to at least one of them (each rule's ``tokens``). A file is read
-and parsed once. A rule that crashes on a file is reported as an internal error naming the file
-and the rule; the other rules and files go on.
+Project rules run once, in this process. File rules run together, in one batched libcst pass
+per file, and only on files whose bytes can matter to at least one of them (each rule's
+``tokens``: the prefilter). A file is read once and parsed at most once; its tree is dropped as
+soon as its rules are done (conftests stay: other files' rules read their fixtures).
+
+Large trees are parsed in worker processes (``leaklint.parallel``); files whose findings are
+cached and whose inputs are unchanged are not parsed at all (``leaklint.cache``). Both give
+exactly the serial, uncached findings, in the same order.
+
+A rule that crashes on a file is reported as an internal error naming the file and the rule;
+the other rules and files go on.
 """
 
 from __future__ import annotations
 
+import ast
+import os
 import signal
 import sys
 import threading
 import traceback
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import libcst as cst
 
 from leaklint.diagnostics import Diagnostic, Location
 from leaklint.project import Project
 from leaklint.rule import FileRule, ProjectRule, Rule, get_rule
 from leaklint.source import SourceFile
 from leaklint.suppress import Suppressor
+from leaklint.walk import walk_batched
 
 SYNTAX_ERROR = "LL001"
 UNUSED_SUPPRESSION = "LL003"
-
+# Below this many files to parse, worker start-up costs more than it saves.
+PARALLEL_MIN_FILES = 64
 
 # One file may not stall the run: larger files are skipped before the parse (libcst needs about
 # a second and several hundred MB per MB of source), and the rule pass over one file is
@@ -35,9 +45,8 @@ UNUSED_SUPPRESSION = "LL003"
 MAX_FILE_BYTES = 2 * 1024 * 1024
 FILE_TIME_BUDGET = 20.0
 
-
-# libcst's visitors recurse once per tree level; nesting that CPython itself accepts needs more
-# than the default limit of 1000 frames. (Deeper nesting is refused before the parse.)
+# Position metadata recurses once per tree level; nesting that CPython itself accepts can need
+# more than the default limit of 1000 frames. (Deeper nesting is refused before the parse.)
 RECURSION_LIMIT = 20_000 if sys.version_info >= (3, 11) else 8_000
 
 
@@ -57,7 +66,8 @@ def deep_recursion() -> Iterator[None]:
 
 @contextmanager
 def time_budget(seconds: float) -> Iterator[None]:
-    """Raise FileTimeout in the block after ``seconds`` (main thread on POSIX; else no limit)."""
+    """Raise FileTimeout in the block after ``seconds`` of CPU time (main thread on POSIX; else
+    no limit). CPU time, not wall time: a loaded CI machine must not skip files at random."""
     usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
     if not usable or seconds <= 0:
         yield
@@ -66,13 +76,13 @@ def time_budget(seconds: float) -> Iterator[None]:
     def expire(signum: int, frame: object) -> None:
         raise FileTimeout
 
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    previous = signal.signal(signal.SIGVTALRM, expire)
+    signal.setitimer(signal.ITIMER_VIRTUAL, seconds)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+        signal.signal(signal.SIGVTALRM, previous)
 
 
 @dataclass
@@ -83,9 +93,46 @@ class LintResult:
     warnings: list[str] = field(default_factory=list)
     files_checked: int = 0
     files_parsed: int = 0
+    files_cached: int = 0  # findings taken from the cache, file not parsed
 
 
-def lint(project: Project, rules: Sequence[type[Rule]]) -> LintResult:
+@dataclass(frozen=True)
+class FileTask:
+    """One file to parse: which file rules run on it, and whether a syntax error is reported."""
+
+    path: Path
+    rules: tuple[int, ...]  # indexes into the run's file-rule list
+    report_syntax_error: bool
+
+
+@dataclass
+class FileOutcome:
+    """What one file produced. ``reads``: what its rules read besides the file itself and the
+    conftests: ``"tests"`` (other test modules, e.g. for the project's loop use), ``"all"``
+    (any other file), or ``None``. The cache keys the findings on those files too."""
+
+    diagnostics: list[Diagnostic]
+    internal_errors: list[str]
+    parsed: bool
+    reads: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def lint(
+    project: Project,
+    rules: Sequence[type[Rule]],
+    *,
+    prefilter: bool = True,
+    jobs: int | None = None,
+    cache: bool = False,
+) -> LintResult:
+    """Lint ``project`` with ``rules``.
+
+    ``prefilter=False`` runs every file rule on every file its scope allows (for measuring the
+    prefilter; findings are the same). ``jobs``: worker processes (``None``: one per core when
+    there are enough files; ``1``: none). ``cache``: reuse and store findings in
+    ``.leaklint_cache`` beside the rootdir.
+    """
     result = LintResult()
     selected = {rule.code for rule in rules}
     project_rules = [r for r in rules if issubclass(r, ProjectRule)]
@@ -97,37 +144,31 @@ def lint(project: Project, rules: Sequence[type[Rule]]) -> LintResult:
         except Exception:
             result.internal_errors.append(_crash(rule_cls, project.root, traceback.format_exc()))
 
+    tasks: list[FileTask] = []
     for path in project.python_files:
         result.files_checked += 1
-        wanted = rules_for_file(project, path, file_rules)
+        relevant = rules_for_file(project, path, file_rules)
+        run = relevant if prefilter else rules_for_file(project, path, file_rules, tokens=False)
         # pytest imports every test module and conftest: a syntax error there always matters.
-        if not wanted and not (SYNTAX_ERROR in selected and project.is_pytest_file(path)):
-            continue
-        raw = project.read(path)
-        if isinstance(raw, bytes) and len(raw) > MAX_FILE_BYTES:
-            size = len(raw) / (1024 * 1024)
-            limit = MAX_FILE_BYTES // (1024 * 1024)
-            result.warnings.append(f"{path}: skipped: {size:.1f} MB is over the {limit} MB limit")
-            continue
-        source = project.source(path)
-        if isinstance(source, OSError):
-            if SYNTAX_ERROR in selected:
-                result.diagnostics.append(_unreadable(path, source))
-            continue
-        result.files_parsed += 1
-        if source.error is not None:
-            if SYNTAX_ERROR in selected:
-                result.diagnostics.append(_syntax_error(source))
-            continue
-        try:
-            with deep_recursion(), time_budget(FILE_TIME_BUDGET):
-                diagnostics, errors = run_file_rules(source, project, wanted)
-        except FileTimeout:
-            budget = f"{FILE_TIME_BUDGET:g} s"
-            result.warnings.append(f"{path}: skipped: its checks took longer than {budget}")
-            continue
-        result.diagnostics.extend(diagnostics)
-        result.internal_errors.extend(errors)
+        # Elsewhere it matters when a rule could have found something in the file.
+        report_syntax = SYNTAX_ERROR in selected and (
+            bool(relevant) or project.is_pytest_file(path)
+        )
+        if run or report_syntax:
+            tasks.append(FileTask(path, tuple(file_rules.index(r) for r in run), report_syntax))
+
+    if tasks:
+        # Bytes-only, and read by many rules: settle it once, before any worker starts.
+        _ = project.uses_pytest_asyncio
+    outcomes = _check_files(
+        project, file_rules, tasks, jobs=jobs, cache=rules if cache else None, result=result
+    )
+    for task in tasks:
+        outcome = outcomes[task.path]
+        result.files_parsed += outcome.parsed
+        result.diagnostics.extend(outcome.diagnostics)
+        result.internal_errors.extend(outcome.internal_errors)
+        result.warnings.extend(outcome.warnings)
 
     suppressor = Suppressor(project)
     result.diagnostics = [
@@ -143,10 +184,75 @@ def lint(project: Project, rules: Sequence[type[Rule]]) -> LintResult:
     return result
 
 
+def _check_files(
+    project: Project,
+    file_rules: Sequence[type[FileRule]],
+    tasks: list[FileTask],
+    *,
+    jobs: int | None,
+    cache: Sequence[type[Rule]] | None,
+    result: LintResult,
+) -> dict[Path, FileOutcome]:
+    """Outcomes of ``tasks``: from the cache (keyed by the ``cache`` rule selection), else
+    parsed here or in workers."""
+    outcomes: dict[Path, FileOutcome] = {}
+    store = None
+    if cache is not None and tasks:
+        from leaklint.cache import Cache
+
+        store = Cache.open(project, cache)
+        for task in tasks:
+            hit = store.get(task.path)
+            if hit is not None:
+                outcomes[task.path] = FileOutcome(hit, [], parsed=False)
+                result.files_cached += 1
+    cached = set(outcomes)
+    todo = [task for task in tasks if task.path not in cached]
+
+    # Syntax-only checks need no tree (CPython's parser): they do not call for workers.
+    workers = worker_count(jobs, sum(1 for task in todo if task.rules))
+    if workers > 1:
+        from leaklint.parallel import check_in_workers
+
+        # Files a project rule already parsed are finished here, not parsed again elsewhere.
+        here = [task for task in todo if project.is_parsed(task.path)]
+        away = [task for task in todo if not project.is_parsed(task.path)]
+        outcomes.update(check_in_workers(project, file_rules, away, workers))
+        todo = here
+    for task in todo:
+        outcomes[task.path] = check_file(project, task, file_rules)
+
+    if store is not None:
+        for task in tasks:
+            outcome = outcomes[task.path]
+            if task.path not in cached and not outcome.internal_errors and not outcome.warnings:
+                store.put(task.path, outcome.diagnostics, reads=outcome.reads)
+        store.save()
+    return outcomes
+
+
+def worker_count(jobs: int | None, files: int) -> int:
+    """How many processes parse ``files`` files: 1 means this one."""
+    if jobs is not None:
+        return max(1, min(jobs, files))
+    if files < PARALLEL_MIN_FILES:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, files // (PARALLEL_MIN_FILES // 2)))
+
+
 def rules_for_file(
-    project: Project, path: Path, file_rules: Sequence[type[FileRule]]
+    project: Project,
+    path: Path,
+    file_rules: Sequence[type[FileRule]],
+    *,
+    tokens: bool = True,
 ) -> list[type[FileRule]]:
-    """The file rules that can find something in ``path``: the prefilter, before any parse."""
+    """The file rules that can find something in ``path``: the prefilter, before any parse.
+
+    ``tokens=False`` keeps only the scope test (``test_files_only``), which is part of a rule's
+    meaning, not an optimisation.
+    """
     raw = project.read(path)
     if isinstance(raw, OSError):
         return list(file_rules)  # let the read error surface
@@ -155,20 +261,74 @@ def rules_for_file(
     for rule_cls in file_rules:
         if rule_cls.test_files_only and not pytest_file:
             continue
-        if rule_cls.tokens and not any(token in raw for token in rule_cls.tokens):
+        if tokens and rule_cls.tokens and not any(token in raw for token in rule_cls.tokens):
             continue
         wanted.append(rule_cls)
     return wanted
 
 
+def check_file(
+    project: Project, task: FileTask, file_rules: Sequence[type[FileRule]]
+) -> FileOutcome:
+    """Parse one file and run its rules; then drop its tree unless it is a conftest."""
+    path = task.path
+    raw = project.read(path)
+    if isinstance(raw, bytes) and len(raw) > MAX_FILE_BYTES:
+        size, limit = len(raw) / (1024 * 1024), MAX_FILE_BYTES // (1024 * 1024)
+        skipped = f"{path}: skipped: {size:.1f} MB is over the {limit} MB limit"
+        return FileOutcome([], [], parsed=False, warnings=[skipped])
+    if not task.rules and not project.is_parsed(path) and _compiles(raw):
+        # Only a syntax error was asked for, and CPython's parser (many times faster than
+        # libcst's) accepts the file: no tree needed.
+        return FileOutcome([], [], parsed=False)
+    project.access_log = set()
+    try:
+        source = project.source(path)
+        if isinstance(source, OSError):
+            found = [_unreadable(path, source)] if task.report_syntax_error else []
+            return FileOutcome(found, [], parsed=False)
+        if source.error is not None:
+            found = [_syntax_error(source)] if task.report_syntax_error else []
+            return FileOutcome(found, [], parsed=True)
+        wanted = [file_rules[i] for i in task.rules]
+        try:
+            with deep_recursion(), time_budget(FILE_TIME_BUDGET):
+                diagnostics, errors = run_file_rules(source, project, wanted)
+        except FileTimeout:
+            skipped = f"{path}: skipped: its checks took longer than {FILE_TIME_BUDGET:g} s"
+            return FileOutcome([], [], parsed=True, warnings=[skipped])
+        others = project.access_log - {path} - project.conftest_set
+        reads = None
+        if others:
+            reads = "tests" if all(project.is_test_file(p) for p in others) else "all"
+        return FileOutcome(diagnostics, errors, parsed=True, reads=reads)
+    finally:
+        project.access_log = None
+        if not project.is_conftest(path):
+            project.forget(path)
+
+
+def _compiles(raw: bytes | OSError) -> bool:
+    if isinstance(raw, OSError):
+        return False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escape sequences and the like
+            compile(raw, "<file>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
 def run_file_rules(
     source: SourceFile, project: Project, rule_classes: Sequence[type[FileRule]]
 ) -> tuple[list[Diagnostic], list[str]]:
-    """Every rule over one parsed file, in one batched pass; a crashing rule is isolated."""
+    """Every rule over one parsed file, in one batched (read-only) walk; a crashing rule is
+    isolated."""
     assert source.module is not None
     visitors = [rule_cls(source, project) for rule_cls in rule_classes]
     try:
-        cst.visit_batched(source.module, visitors)
+        walk_batched(source.module, visitors)
         for visitor in visitors:
             visitor.finish()
         return [d for v in visitors for d in v.diagnostics], []
@@ -182,7 +342,7 @@ def run_file_rules(
     for rule_cls in rule_classes:
         visitor = rule_cls(source, project)
         try:
-            cst.visit_batched(source.module, [visitor])
+            walk_batched(source.module, [visitor])
             visitor.finish()
         except FileTimeout:
             raise

@@ -75,6 +75,11 @@ class Project:
     _sources: dict[Path, SourceFile] = field(default_factory=dict, repr=False)
     _raw: dict[Path, bytes | OSError] = field(default_factory=dict, repr=False)
     _models: dict[Path, FileModel | None] = field(default_factory=dict, repr=False)
+    # When set, every path read through ``read`` is added: the engine learns which other files
+    # a file's findings depended on (for the cache).
+    access_log: set[Path] | None = field(default=None, repr=False)
+    # ``loop_use`` once computed, with the files it read.
+    loop_use_facts: tuple[LoopUse, frozenset[Path]] | None = field(default=None, repr=False)
 
     @classmethod
     def load(
@@ -123,6 +128,7 @@ class Project:
 
     def read(self, path: Path) -> bytes | OSError:
         """The file's bytes, read once; the error when it cannot be read."""
+        self._note(path)
         if path not in self._raw:
             try:
                 self._raw[path] = path.read_bytes()
@@ -138,6 +144,7 @@ class Project:
 
     def source(self, path: Path) -> SourceFile | OSError:
         """The parsed file, parsed once per run."""
+        self._note(path)
         if path not in self._sources:
             raw = self.read(path)
             if isinstance(raw, OSError):
@@ -145,8 +152,24 @@ class Project:
             self._sources[path] = SourceFile.parse(path, raw)
         return self._sources[path]
 
+    def _note(self, paths: Path | frozenset[Path]) -> None:
+        if self.access_log is not None:
+            if isinstance(paths, Path):
+                self.access_log.add(paths)
+            else:
+                self.access_log |= paths
+
+    def forget(self, path: Path) -> None:
+        """Drop the parsed tree and model of ``path`` (its bytes stay): bounds memory."""
+        self._sources.pop(path, None)
+        self._models.pop(path, None)
+
+    def is_parsed(self, path: Path) -> bool:
+        return path in self._sources
+
     def file_model(self, path: Path) -> FileModel | None:
         """Fixtures, tests and marks of a file; ``None`` when it does not parse."""
+        self._note(path)
         if path not in self._models:
             source = self.source(path)
             if isinstance(source, OSError) or source.module is None:
@@ -199,14 +222,27 @@ class Project:
     def conftests(self) -> list[Path]:
         return [p for p in self.python_files if self.is_conftest(p)]
 
+    @cached_property
+    def conftest_set(self) -> frozenset[Path]:
+        return frozenset(self.conftests)
+
     # ---- pytest-asyncio --------------------------------------------------------------
 
-    @cached_property
+    @property
     def loop_use(self) -> LoopUse:
         """How the async tests spread over event loops (see ``leaklint.loops``)."""
-        from leaklint.loops import project_loop_use
+        if self.loop_use_facts is None:
+            from leaklint.loops import project_loop_use
 
-        return project_loop_use(self)
+            outer, self.access_log = self.access_log, set()
+            try:
+                use = project_loop_use(self)
+            finally:
+                reads, self.access_log = frozenset(self.access_log), outer
+            self.loop_use_facts = (use, reads)
+        use, reads = self.loop_use_facts
+        self._note(reads)  # every caller depends on the files it was computed from
+        return use
 
     @cached_property
     def fixture_graph(self) -> FixtureGraph:

@@ -152,10 +152,12 @@ class FileRule(Rule, cst.BatchableCSTVisitor):
     # ---- fix helpers: exact text edits computed from nodes -------------------------------
 
     def replace_edit(self, old: cst.CSTNode, new: cst.CSTNode) -> Edit:
-        """An edit that swaps ``old`` for ``new``, rendered by libcst (layout kept)."""
-        assert self.source.module is not None
+        """An edit that swaps ``old`` for ``new``, rendered by libcst in place (layout and the
+        block's indentation kept)."""
         start, end = self.source.whole_range_of(old)
-        return Edit(self.source.path, start, end, self.source.module.code_for_node(new))
+        return Edit(
+            self.source.path, start, end, self.source.rendered_in_place(old, new, start, end)
+        )
 
     def insert_edit(self, at: Location, text: str) -> Edit:
         return Edit(self.source.path, at, at, text)

@@ -7,6 +7,7 @@ rule reports something, because a position pass costs more than the parse itself
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -98,6 +99,40 @@ class SourceFile:
         """The range that ``module.code_for_node(node)`` renders, whitespace it owns included."""
         return _locations(self._whole_positions[node])
 
+    def rendered_in_place(
+        self, old: cst.CSTNode, new: cst.CSTNode, start: Location, end: Location
+    ) -> str:
+        """The text that replaces ``old`` (written between ``start`` and ``end``) by ``new``.
+
+        ``module.code_for_node`` renders a node as if it stood at the top level, so the
+        continuation lines of a multi-line call inside a class or a block would lose the
+        block's indentation. Such a node is rendered within the whole module instead, and the
+        replaced stretch is cut out of the result.
+        """
+        assert self.module is not None
+        alone = self.module.code_for_node(new)
+        if "\n" not in alone and "\r" not in alone:
+            return alone
+        before = self.module.code
+        first, last = self._offset(start), self._offset(end)
+        replaced = self.module.deep_replace(old, new)
+        assert isinstance(replaced, cst.Module)
+        after = replaced.code
+        tail = len(before) - last
+        if after[:first] != before[:first] or after[len(after) - tail :] != before[last:]:
+            return alone
+        return after[first : len(after) - tail]
+
+    @cached_property
+    def _line_starts(self) -> list[int]:
+        assert self.module is not None
+        starts = [0]
+        starts.extend(m.end() for m in _LINE_BREAK.finditer(self.module.code))
+        return starts
+
+    def _offset(self, location: Location) -> int:
+        return self._line_starts[location.row - 1] + location.column - 1
+
     @cached_property
     def imports(self) -> ImportMap:
         assert self.module is not None
@@ -130,6 +165,9 @@ def _cpython_verdict(raw: bytes) -> _Verdict | None:
     except (RecursionError, MemoryError):
         return _Verdict(ParseError("file too deeply nested to parse", Location(1, 1)), True)
     return None
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def _locations(code_range: CodeRange) -> tuple[Location, Location]:

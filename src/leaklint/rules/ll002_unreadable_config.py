@@ -1,14 +1,21 @@
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from leaklint.diagnostics import Diagnostic, Severity
+from leaklint.diagnostics import Diagnostic, Location, Severity
 from leaklint.pytest_config import ConfigProblem
 from leaklint.rule import FixAvailability, ProjectRule, register
 
 if TYPE_CHECKING:
     from leaklint.project import Project
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 # Problem kinds this rule reports; the table conflicts are LL103's.
 KINDS = frozenset({"parse", "type", "top-level"})
@@ -20,9 +27,29 @@ def pytest_config_problems(project: Project) -> Iterator[ConfigProblem]:
             yield problem
 
 
-# Where unreadable-config problems come from. Other readers (Cargo.toml) add a function here:
-# ``PROBLEM_SOURCES.append(lambda project: ...)`` yielding ``ConfigProblem`` values.
-PROBLEM_SOURCES: list[Callable[[Project], Iterable[ConfigProblem]]] = [pytest_config_problems]
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
+
+
+def cargo_problems(project: Project) -> Iterator[ConfigProblem]:
+    """``Cargo.toml`` files that do not parse (LL501 reads the others)."""
+    for path in project.cargo_files:
+        raw = project.read(path)
+        if isinstance(raw, OSError):
+            continue
+        try:
+            tomllib.loads(raw.decode("utf-8", errors="replace"))
+        except tomllib.TOMLDecodeError as exc:
+            match = _TOML_POSITION.search(str(exc))
+            start = Location(int(match[1]), int(match[2])) if match else Location(1, 1)
+            message = _TOML_POSITION.sub("", str(exc)) or "invalid TOML"
+            yield ConfigProblem("parse", f"Cargo.toml does not parse: {message}", path, start)
+
+
+# Where unreadable-config problems come from.
+PROBLEM_SOURCES: list[Callable[[Project], Iterable[ConfigProblem]]] = [
+    pytest_config_problems,
+    cargo_problems,
+]
 
 
 @register

@@ -185,4 +185,4 @@ def _loop_scope_edit(project: Project, path: Path, call: cst.Call, scope: str) -
     )
     new = call.with_changes(args=[*call.args, arg])
     start, end = source.whole_range_of(call)
-    return Edit(path, start, end, source.module.code_for_node(new))
+    return Edit(path, start, end, source.rendered_in_place(call, new, start, end))

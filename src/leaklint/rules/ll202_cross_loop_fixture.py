@@ -384,7 +384,8 @@ def _mark_with_scope(
     expr = mark.expr
     call = expr if isinstance(expr, cst.Call) else cst.Call(func=expr)
     new = _with_loop_scope(call, scope)
-    return Edit(locator.source.path, at[0], at[1], locator.module.code_for_node(new))
+    text = locator.source.rendered_in_place(expr, new, at[0], at[1])
+    return Edit(locator.source.path, at[0], at[1], text)
 
 
 def _test_fix(locator: Locator, test: TestDef, scope: str) -> Fix | None:

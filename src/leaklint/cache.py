@@ -1,0 +1,204 @@
+"""Findings of unchanged files, kept between runs in ``.leaklint_cache/`` beside the rootdir.
+
+A file's findings are reused only when nothing they can depend on has changed:
+
+* the run key: the cache format, leaklint's version and code (size and mtime of its modules),
+  libcst's version, the selected rules, the rootdir, the pytest config file's path and bytes
+  (asyncio_mode, loop scopes, python_files/functions/classes, addopts all live there),
+  whether pytest-asyncio is in play, and the path and bytes of every conftest.py (the fixture
+  graph). Any change drops every entry;
+* the file's own bytes (content hash);
+* for a file whose rules read files other than itself and the conftests (the project's loop
+  use reads the test modules): the paths of all the project's Python files, and the content
+  hash of every test module (or, when a rule read a non-test module, of every file). Adding,
+  removing or renaming a file, or editing a test module, invalidates such entries; editing
+  application code leaves entries that read only test modules valid.
+
+Cross-file facts must be read through ``Project.read``/``source``/``file_model`` to be seen
+here. Entries are stored as one JSON document per rule selection, written atomically; a
+missing, unreadable or corrupt cache is an empty cache, never an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst
+
+import leaklint
+from leaklint.diagnostics import Diagnostic, diagnostic_from_dict, diagnostic_to_dict
+from leaklint.project import Project
+from leaklint.rule import Rule
+
+CACHE_DIR = ".leaklint_cache"
+FORMAT = 2
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def cache_root(project: Project) -> Path:
+    """``$LEAKLINT_CACHE_DIR/<hash of the rootdir>`` when that variable is set (one folder for
+    many projects, or a throwaway one for tests), else ``.leaklint_cache`` beside the rootdir."""
+    shared = os.environ.get("LEAKLINT_CACHE_DIR")
+    if shared:
+        return Path(shared) / content_hash(str(project.root).encode())[:16]
+    return project.root / CACHE_DIR
+
+
+@dataclass
+class Cache:
+    project: Project
+    file: Path
+    key: str
+    entries: dict[str, dict[str, object]] = field(default_factory=dict)
+    _hashes: dict[Path, str] = field(default_factory=dict)
+    _fingerprints: dict[str, str] = field(default_factory=dict)
+    _dirty: bool = False
+
+    @classmethod
+    def open(cls, project: Project, rules: Sequence[type[Rule]]) -> Cache:
+        """The cache of ``project`` for this rule selection (empty when stale or missing)."""
+        identities = sorted(f"{r.code}:{r.__module__}.{r.__qualname__}" for r in rules)
+        selection = content_hash("\n".join(identities).encode())
+        folder = cache_root(project) / leaklint.__version__
+        cache = cls(project, folder / f"{selection}.json", "")
+        cache.key = cache._run_key(identities)
+        cache.entries = cache._load()
+        return cache
+
+    # ---- lookup ------------------------------------------------------------------------
+
+    def get(self, path: Path) -> list[Diagnostic] | None:
+        """The cached findings of ``path``, or ``None`` when they may be stale."""
+        entry = self.entries.get(str(path))
+        current = self._hash(path)
+        if entry is None or current is None or entry.get("hash") != current:
+            return None
+        reads = entry.get("reads")
+        if reads is not None and (
+            reads not in ("tests", "all") or entry.get("project") != self._fingerprint(reads)
+        ):
+            return None
+        found = entry.get("diagnostics")
+        if not isinstance(found, list):
+            return None
+        try:
+            return [diagnostic_from_dict(item) for item in found]
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None
+
+    def put(self, path: Path, diagnostics: Sequence[Diagnostic], *, reads: str | None) -> None:
+        self.entries[str(path)] = {
+            "hash": self._hash(path),
+            "reads": reads,
+            "project": None if reads is None else self._fingerprint(reads),
+            "diagnostics": [diagnostic_to_dict(d) for d in diagnostics],
+        }
+        self._dirty = True
+
+    def save(self) -> None:
+        if not self._dirty:
+            return
+        current = {str(path) for path in self.project.python_files}
+        kept = {k: v for k, v in self.entries.items() if k in current or os.path.exists(k)}
+        document = {"format": FORMAT, "key": self.key, "files": kept}
+        try:
+            folder = self.file.parent
+            folder.mkdir(parents=True, exist_ok=True)
+            ignore = folder.parent / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("# Created by leaklint.\n*\n", encoding="utf-8")
+            handle, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                    json.dump(document, stream, separators=(",", ":"))
+                os.replace(temp, self.file)
+            except BaseException:
+                Path(temp).unlink(missing_ok=True)
+                raise
+        except OSError:
+            return  # a read-only tree: run without a cache
+        self._dirty = False
+
+    # ---- keys --------------------------------------------------------------------------
+
+    def _load(self) -> dict[str, dict[str, object]]:
+        try:
+            document = json.loads(self.file.read_bytes())
+        except (OSError, ValueError, RecursionError):
+            return {}
+        if not isinstance(document, dict):
+            return {}
+        if document.get("format") != FORMAT or document.get("key") != self.key:
+            return {}
+        files = document.get("files")
+        if not isinstance(files, dict):
+            return {}
+        return {k: v for k, v in files.items() if isinstance(k, str) and isinstance(v, dict)}
+
+    def _hash(self, path: Path) -> str | None:
+        if path not in self._hashes:
+            raw = self.project.read(path)
+            if isinstance(raw, OSError):
+                return None
+            self._hashes[path] = content_hash(raw)
+        return self._hashes[path]
+
+    def _fingerprint(self, reads: str) -> str:
+        """The file list, with the content of the test modules (``"tests"``) or of every
+        file (``"all"``)."""
+        if reads not in self._fingerprints:
+            project = self.project
+            digest = hashlib.blake2b(digest_size=16)
+            for path in project.python_files:
+                content = self._hash(path) if reads == "all" or project.is_test_file(path) else ""
+                digest.update(f"{path}\0{content}\n".encode())
+            self._fingerprints[reads] = digest.hexdigest()
+        return self._fingerprints[reads]
+
+    def _run_key(self, identities: list[str]) -> str:
+        project = self.project
+        config = project.config
+        parts = [
+            f"format {FORMAT}",
+            f"leaklint {leaklint.__version__} {_code_stamp()}",
+            f"libcst {getattr(libcst, '__version__', '?')}",
+            *identities,
+            f"rootdir {config.rootdir}",
+            f"explicit {config.explicit}",
+            f"pytest-asyncio {project.uses_pytest_asyncio}",
+        ]
+        config_path = config.path
+        if config_path is not None:
+            parts.append(f"config {config_path} {_file_hash(config_path)}")
+        for conftest in project.conftests:
+            parts.append(f"conftest {conftest} {self._hash(conftest)}")
+        return content_hash("\n".join(parts).encode())
+
+
+def _file_hash(path: Path) -> str | None:
+    try:
+        return content_hash(path.read_bytes())
+    except OSError:
+        return None
+
+
+def _code_stamp() -> str:
+    """Size and mtime of leaklint's own modules: an edited rule invalidates the cache."""
+    package = Path(leaklint.__file__).parent
+    digest = hashlib.blake2b(digest_size=8)
+    for module in sorted(package.rglob("*.py")):
+        try:
+            stat = module.stat()
+        except OSError:
+            continue
+        digest.update(f"{module}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()

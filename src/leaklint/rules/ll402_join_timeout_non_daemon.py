@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from leaklint.diagnostics import Applicability
+from leaklint.lifecycle import THREAD_TOKENS, Kind, daemon_edit, described, resources_of
+from leaklint.rule import FileRule, FixAvailability, register
+
+
+@register
+class JoinTimeoutNonDaemon(FileRule):
+    """
+    ## What it does
+    Finds `join(timeout=...)` (or `join(5)`) on a non-daemon thread that is never joined
+    without a timeout.
+
+    ## Why is this bad?
+    `join(timeout)` returns when the time is up, whether or not the thread stopped. The test or
+    fixture goes on and passes, and the still-running non-daemon thread then holds the
+    interpreter at exit: the suite hangs after its last test, far from the cause.
+
+    ## Example
+    ```python
+    t = threading.Thread(target=poll)
+    t.start()
+    yield
+    t.join(timeout=5)
+    ```
+
+    Use instead:
+    ```python
+    t = threading.Thread(target=poll, daemon=True)
+    t.start()
+    yield
+    t.join(timeout=5)
+    ```
+
+    ## Fix safety
+    The fix adds `daemon=True` to the constructor. It is unsafe: a daemon thread is killed at
+    exit without cleanup. Stopping the thread reliably and joining it without a timeout is the
+    other way out.
+    """
+
+    code = "LL402"
+    name = "join-timeout-non-daemon"
+    fix_availability = FixAvailability.UNSAFE
+    tokens = THREAD_TOKENS
+
+    def finish(self) -> None:
+        for resource in resources_of(self.source, (Kind.THREAD,)):
+            if resource.unowned or not resource.started:
+                continue
+            if resource.daemon is not False or resource.untimed_join:
+                continue
+            if resource.timer and "cancel" in resource.methods():
+                continue
+            timed = resource.timed_joins
+            if not timed:
+                continue
+            edit = daemon_edit(self.source, resource)
+            advice = "stop the thread and join it without a timeout"
+            self.report(
+                timed[0],
+                f"{described(resource)} only joined with a timeout and is not a daemon; "
+                "if it outlives the timeout the interpreter hangs at exit",
+                fix=self.make_fix(
+                    Applicability.UNSAFE, f"Add `daemon=True` to the constructor; or {advice}", edit
+                )
+                if edit is not None
+                else None,
+                help=None
+                if edit is not None
+                else f"Set `daemon = True` before start(), or {advice}",
+            )

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from leaklint.diagnostics import Applicability
+from leaklint.lifecycle import (
+    PROCESS_TOKENS,
+    Kind,
+    Resource,
+    described,
+    resources_of,
+    with_rewrite,
+)
+from leaklint.rule import FileRule, FixAvailability, register
+
+# ``pid`` handed to os.waitpid()/os.kill() means the caller reaps the child itself.
+POPEN_REAPED = frozenset({"wait", "communicate", "poll", "__exit__", "pid"})
+
+
+def reaped(resource: Resource) -> bool:
+    methods = resource.methods()
+    if resource.kind is Kind.POPEN:
+        return resource.with_used or bool(methods & POPEN_REAPED)
+    return resource.joined or bool(methods & {"close", "pid"})
+
+
+@register
+class ProcessNotReaped(FileRule):
+    """
+    ## What it does
+    Finds a non-daemon `multiprocessing.Process` (also from `get_context()`, or a subclass in
+    the same file) that is started and never joined, and a `subprocess.Popen` that is never
+    waited for: no `wait()`, `communicate()`, `poll()`, and not used in `with`.
+
+    ## Why is this bad?
+    A child that is never reaped stays a zombie, and Python warns
+    `ResourceWarning: subprocess N is still running`. multiprocessing joins every non-daemon
+    child at interpreter exit, so one that does not stop hangs the end of the test run. A
+    process object that is returned, stored elsewhere or passed on is not reported.
+
+    ## Example
+    ```python
+    def test_cli():
+        proc = subprocess.Popen(["server"])
+        proc.kill()
+    ```
+
+    Use instead:
+    ```python
+    def test_cli():
+        with subprocess.Popen(["server"]) as proc:
+            proc.kill()
+    ```
+
+    ## Fix safety
+    For a local `Popen` used only by the statements that follow it in its block, the fix wraps
+    them in `with subprocess.Popen(...) as proc:`. It is unsafe: leaving the `with` waits for the
+    child, which blocks if the child does not end. For `Process` the finding only advises a
+    `join()` in teardown.
+    """
+
+    code = "LL404"
+    name = "process-not-reaped"
+    fix_availability = FixAvailability.UNSAFE
+    tokens = PROCESS_TOKENS
+
+    def finish(self) -> None:
+        for resource in resources_of(self.source, (Kind.PROCESS, Kind.POPEN)):
+            if resource.unowned or reaped(resource):
+                continue
+            if resource.kind is Kind.POPEN:
+                self._popen(resource)
+            elif resource.started and resource.daemon is False:
+                self.report(
+                    resource.call,
+                    f"non-daemon {described(resource)} started and never joined; "
+                    "multiprocessing waits for it at exit",
+                    help="Join it where it is started, in a `finally`, or in teardown",
+                )
+
+    def _popen(self, resource: Resource) -> None:
+        edit = with_rewrite(self.source, resource)
+        what = f"`{resource.name}` (subprocess.Popen)" if resource.name else "subprocess.Popen"
+        fix = None
+        if edit is not None:
+            fix = self.make_fix(
+                Applicability.UNSAFE,
+                f"Use `with subprocess.Popen(...) as {resource.name}:`; leaving it waits for "
+                "the child",
+                edit,
+            )
+        self.report(
+            resource.call,
+            f"{what} is never waited for; the child is left running or as a zombie",
+            fix=fix,
+            help=None
+            if fix
+            else "Use `with subprocess.Popen(...) as proc:`, or call `wait()`/`communicate()` "
+            "in a `finally` or in teardown",
+        )

@@ -1,0 +1,537 @@
+"""The engine's speed machinery never changes what is found.
+
+The prefilter, worker processes and the cache are each compared against the plain run (every
+rule on every file, one process, nothing cached), on the annotated fixtures and on a copy of
+real code (200 stdlib modules). The rules below exist only for these tests; they are small but
+exercise what real rules do: name resolution, test-file scope, the conftest fixture graph,
+the project's loop use (a cross-file fact), and a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import sysconfig
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from click.testing import CliRunner
+from harness import fixture_projects
+
+from leaklint.cache import CACHE_DIR
+from leaklint.cli import main
+from leaklint.diagnostics import (
+    Applicability,
+    Diagnostic,
+    Edit,
+    Fix,
+    Location,
+    Severity,
+    diagnostic_from_dict,
+    diagnostic_to_dict,
+)
+from leaklint.engine import LintResult, lint, worker_count
+from leaklint.project import Project
+from leaklint.rule import FileRule, Rule, all_rules
+
+
+class ThreadCall(FileRule):
+    code = "LL901"
+    name = "test-thread-call"
+    tokens = (b"Thread",)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.imports.matches(node.func, {"threading.Thread"}):
+            self.report(
+                node,
+                "thread created",
+                fix=self.make_fix(
+                    Applicability.UNSAFE,
+                    "make it a daemon",
+                    self.insert_edit(self.source.range_of(node)[1], "  # daemon"),
+                ),
+            )
+
+
+class AsyncTest(FileRule):
+    code = "LL902"
+    name = "test-async-def-in-test-file"
+    tokens = (b"async",)
+    test_files_only = True
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if node.asynchronous is not None:
+            self.report(node.name, f"async function {node.name.value}", help="look at it")
+
+
+class ConftestFixtureUse(FileRule):
+    """Reads the conftests' fixtures: findings depend on conftest contents."""
+
+    code = "LL903"
+    name = "test-conftest-fixture-use"
+    tokens = (b"def test",)
+    test_files_only = True
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if not node.name.value.startswith("test"):  # what its tokens promise
+            return
+        names = set()
+        for conftest in self.project.conftests:
+            model = self.project.file_model(conftest)
+            if model is not None:
+                names.update(f.name for f in model.fixtures)
+        for param in node.params.params:
+            if param.name.value in names:
+                self.report(param, f"uses conftest fixture {param.name.value}")
+
+
+class ManyLoops(FileRule):
+    """Fires only when the project's tests run on several loops: depends on other files."""
+
+    code = "LL904"
+    name = "test-many-loops"
+    tokens = (b"async def",)
+    test_files_only = True
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if node.asynchronous is not None and self.project.loop_use.multiple:
+            self.report(node.name, self.project.loop_use.describe())
+
+
+class Crash(FileRule):
+    code = "LL905"
+    name = "test-crash"
+    tokens = (b"CRASH_HERE",)
+
+    def visit_Module(self, node: cst.Module) -> None:
+        if b"CRASH_HERE" in self.source.raw:
+            raise RuntimeError("boom")
+
+
+class Pid(FileRule):
+    code = "LL906"
+    name = "test-pid"
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.report(node, str(os.getpid()))
+
+
+TEST_RULES: list[type[Rule]] = [ThreadCall, AsyncTest, ConftestFixtureUse, ManyLoops, Crash]
+
+
+def every_rule() -> list[type[Rule]]:
+    return [*all_rules(), *TEST_RULES]
+
+
+def lint_path(root: Path, rules: list[type[Rule]] | None = None, **options: object) -> LintResult:
+    return lint(Project.load([root]), rules or every_rule(), **options)  # type: ignore[arg-type]
+
+
+def _key(result: LintResult) -> tuple[list[Diagnostic], list[str]]:
+    return result.diagnostics, result.internal_errors
+
+
+# --------------------------------------------------------------------------- trees
+
+
+def _stdlib_files(count: int) -> list[Path]:
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    candidates = sorted(
+        p
+        for p in stdlib.rglob("*.py")
+        if "site-packages" not in p.parts and p.stat().st_size < 8_000
+    )
+    tests = [p for p in candidates if p.name.startswith("test_")]
+    others = [p for p in candidates if not p.name.startswith("test_")]
+    half = count // 2
+    picked = tests[:: max(1, len(tests) // half)][:half]
+    picked += others[:: max(1, len(others) // (count - len(picked)))][: count - len(picked)]
+    return picked
+
+
+@pytest.fixture(scope="module")
+def stdlib_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """200 real modules (half of them test modules), a conftest, one file a rule crashes on."""
+    root = tmp_path_factory.mktemp("stdlib")
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    for source in _stdlib_files(200):
+        target = root / source.relative_to(stdlib)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    (root / "pytest.ini").write_text("[pytest]\nasyncio_mode = auto\n")
+    (root / "conftest.py").write_text("import pytest\n\n@pytest.fixture\ndef self():\n    pass\n")
+    (root / "test_crash.py").write_text("CRASH_HERE = 1\nimport threading\nthreading.Thread()\n")
+    return root
+
+
+def _project_tree(root: Path) -> Path:
+    """A small pytest project with a conftest, async tests on two loop scopes and a thread."""
+    files = {
+        "pytest.ini": "[pytest]\nasyncio_mode = auto\n",
+        "conftest.py": "import pytest\n\n@pytest.fixture\ndef server():\n    return 1\n",
+        "tests/test_a.py": (
+            "import threading\n\nasync def test_a(server):\n    threading.Thread()\n"
+        ),
+        "tests/test_b.py": "def test_b(server):\n    pass\n",
+        "app.py": "from threading import Thread as T\nT()\n",
+    }
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+# --------------------------------------------------------------------------- prefilter
+
+
+@pytest.mark.parametrize("case", fixture_projects(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_prefilter_keeps_findings_of_fixtures(case: Path) -> None:
+    on = lint_path(case)
+    off = lint_path(case, prefilter=False)
+    assert _key(on) == _key(off)
+    assert on.files_parsed <= off.files_parsed
+
+
+def test_prefilter_keeps_findings_of_real_code(stdlib_tree: Path) -> None:
+    on = lint_path(stdlib_tree, jobs=1)
+    off = lint_path(stdlib_tree, jobs=1, prefilter=False)
+    assert _key(on) == _key(off)
+    assert {d.code for d in on.diagnostics} >= {"LL901", "LL902", "LL903"}
+    assert on.internal_errors == [
+        f"{stdlib_tree / 'test_crash.py'}: internal error in LL905 (test-crash): RuntimeError: boom"
+    ]
+    # Measurable: the prefilter spares parses of real code (with every real rule selected,
+    # about half of these small modules still mention a thread, a pool, asyncio or a fixture).
+    assert on.files_checked == off.files_checked == 202
+    assert off.files_parsed == 202
+    assert on.files_parsed < off.files_parsed * 3 // 4
+
+
+def test_deselecting_rules_shrinks_what_is_parsed(stdlib_tree: Path) -> None:
+    everything = lint_path(stdlib_tree, jobs=1)
+    threads_only = lint_path(stdlib_tree, [ThreadCall], jobs=1)
+    assert threads_only.files_parsed < everything.files_parsed
+    assert threads_only.diagnostics == [d for d in everything.diagnostics if d.code == "LL901"]
+
+
+def test_syntax_error_checks_need_no_tree(tmp_path: Path) -> None:
+    (tmp_path / "test_ok.py").write_text("def test_x():\n    pass\n")
+    (tmp_path / "test_bad.py").write_text("def test_x(:\n    pass\n")
+    result = lint_path(tmp_path, all_rules())
+    assert [(d.code, d.path.name) for d in result.diagnostics] == [("LL001", "test_bad.py")]
+    assert result.files_parsed == 1
+
+
+# --------------------------------------------------------------------------- parallel
+
+
+def test_workers_give_the_serial_findings_in_the_same_order(stdlib_tree: Path) -> None:
+    serial = lint_path(stdlib_tree, jobs=1)
+    parallel = lint_path(stdlib_tree, jobs=2)
+    assert _key(parallel) == _key(serial)
+    assert parallel.files_parsed == serial.files_parsed
+
+
+def test_workers_do_the_parsing(tmp_path: Path) -> None:
+    for i in range(12):
+        (tmp_path / f"m{i}.py").write_text(f"x = {i}\n")
+    result = lint_path(tmp_path, [Pid], jobs=2)
+    pids = {d.message for d in result.diagnostics}
+    assert len(result.diagnostics) == 12
+    assert str(os.getpid()) not in pids
+
+
+def test_workers_see_cross_file_facts(tmp_path: Path) -> None:
+    root = _project_tree(tmp_path)
+    (root / "tests/test_c.py").write_text(
+        "import pytest\n\n@pytest.mark.asyncio(loop_scope='module')\nasync def test_c():\n"
+        "    pass\n"
+    )
+    serial = lint_path(root, jobs=1)
+    parallel = lint_path(root, jobs=2)
+    assert _key(parallel) == _key(serial)
+    test_codes = {d.code for d in serial.diagnostics if d.code.startswith("LL9")}
+    assert test_codes == {"LL901", "LL902", "LL903", "LL904"}
+
+
+def test_worker_count() -> None:
+    assert worker_count(1, 1000) == 1
+    assert worker_count(4, 3) == 3
+    assert worker_count(None, 10) == 1  # small trees stay in one process
+    assert worker_count(None, 10_000) >= 1
+
+
+def test_diagnostics_survive_pickle_and_json(tmp_path: Path) -> None:
+    diagnostic = Diagnostic(
+        code="LL901",
+        name="x",
+        message="m",
+        severity=Severity.ERROR,
+        path=tmp_path / "a.py",
+        location=Location(1, 2),
+        end_location=Location(3, 4),
+        fix=Fix(
+            Applicability.SAFE,
+            "do it",
+            (Edit(tmp_path / "a.py", Location(1, 1), Location(1, 2), "y"),),
+        ),
+        help=None,
+        notes=("first", "second"),
+    )
+    assert pickle.loads(pickle.dumps(diagnostic)) == diagnostic
+    as_json = json.loads(json.dumps(diagnostic_to_dict(diagnostic)))
+    assert diagnostic_from_dict(as_json) == diagnostic
+    bare = Diagnostic(
+        "LL001", "n", "m", Severity.WARNING, Path("b.py"), Location(1, 1), Location(1, 1)
+    )
+    assert diagnostic_from_dict(diagnostic_to_dict(bare)) == bare
+
+
+# --------------------------------------------------------------------------- cache
+
+
+@pytest.fixture(autouse=True)
+def _cache_beside_the_project(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests look at .leaklint_cache beside their tmp_path projects."""
+    monkeypatch.delenv("LEAKLINT_CACHE_DIR", raising=False)
+
+
+def test_cache_dir_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shared = tmp_path / "shared"
+    monkeypatch.setenv("LEAKLINT_CACHE_DIR", str(shared))
+    root = _project_tree(tmp_path)
+    lint_path(root, cache=True)
+    assert lint_path(root, cache=True).files_cached == 4
+    assert not (root / CACHE_DIR).exists()
+    assert list(shared.rglob("*.json"))
+
+
+def test_warm_run_parses_nothing_and_finds_the_same(tmp_path: Path) -> None:
+    root = _project_tree(tmp_path)
+    cold = lint_path(root, cache=True)
+    warm = lint_path(root, cache=True)
+    # Every file is parsed cold (the conftest for the real rules that read fixtures); all four
+    # outcomes are cached, and a warm run parses nothing.
+    assert cold.files_cached == 0 and cold.files_parsed == 4
+    assert warm.files_parsed == 0 and warm.files_cached == 4
+    assert _key(warm) == _key(cold) == _key(lint_path(root))
+    assert (root / CACHE_DIR / ".gitignore").read_text().splitlines()[-1] == "*"
+
+
+def test_an_edited_file_alone_is_parsed_again(tmp_path: Path) -> None:
+    root = _project_tree(tmp_path)
+    lint_path(root, cache=True)
+    (root / "app.py").write_text("import threading\n\nthreading.Thread()\nthreading.Thread()\n")
+    result = lint_path(root, cache=True)
+    assert result.files_parsed == 1
+    assert _key(result) == _key(lint_path(root))
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("conftest.py", "import pytest\n\n@pytest.fixture\ndef other():\n    return 1\n"),
+        ("pytest.ini", "[pytest]\nasyncio_mode = strict\npython_files = check_*.py\n"),
+    ],
+)
+def test_a_conftest_or_config_change_invalidates_everything(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    root = _project_tree(tmp_path)
+    before = lint_path(root, cache=True)
+    (root / name).write_text(text)
+    after = lint_path(root, cache=True)
+    assert after.files_cached == 0
+    assert _key(after) == _key(lint_path(root))
+    assert _key(after) != _key(before)
+
+
+def test_entries_that_read_other_files_follow_them(tmp_path: Path) -> None:
+    root = _project_tree(tmp_path)
+    first = lint_path(root, cache=True)
+    assert "LL904" not in {d.code for d in first.diagnostics}
+    # A second loop appears in another file: test_a's finding must change.
+    (root / "tests/test_c.py").write_text(
+        "import pytest\n\n@pytest.mark.asyncio(loop_scope='module')\nasync def test_c():\n"
+        "    pass\n"
+    )
+    second = lint_path(root, cache=True)
+    assert _key(second) == _key(lint_path(root))
+    assert {d.path.name for d in second.diagnostics if d.code == "LL904"} == {
+        "test_a.py",
+        "test_c.py",
+    }
+    # Files that read nothing but themselves and the conftests kept their entries.
+    assert second.files_cached >= 2
+    # test_a.py turns sync: test_c.py (which asked for the loop use after test_a.py had
+    # computed it) must lose its finding too.
+    (root / "tests/test_a.py").write_text("import threading\n\ndef test_a(server):\n    pass\n")
+    third = lint_path(root, cache=True)
+    assert _key(third) == _key(lint_path(root))
+    assert "LL904" not in {d.code for d in third.diagnostics}
+    # Editing application code leaves entries that read only test modules valid.
+    (root / "tests/test_e.py").write_text("async def test_e():\n    pass\n")
+    lint_path(root, cache=True)
+    (root / "app.py").write_text("x = 1\n")
+    fourth = lint_path(root, cache=True)
+    assert _key(fourth) == _key(lint_path(root))
+    assert fourth.files_parsed == 0  # app.py needs no tree any more; the rest is cached
+
+
+def test_a_corrupt_cache_is_ignored(tmp_path: Path) -> None:
+    root = _project_tree(tmp_path)
+    expected = _key(lint_path(root, cache=True))
+    [cache_file] = (root / CACHE_DIR).rglob("*.json")
+    document = json.loads(cache_file.read_text())
+    for entry in document["files"].values():
+        entry["diagnostics"] = [{"code": 1}]
+    cache_file.write_text(json.dumps(document))
+    damaged = lint_path(root, cache=True)
+    assert damaged.files_cached == 0
+    assert _key(damaged) == expected
+    cache_file.write_text("{not json")
+    assert _key(lint_path(root, cache=True)) == expected
+    cache_file.write_bytes(b"\xff\x00")
+    assert _key(lint_path(root, cache=True)) == expected
+
+
+def test_cli_cache_and_jobs_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _project_tree(tmp_path)
+    (root / "tests/test_bad.py").write_text("def test_x(:\n    pass\n")
+    monkeypatch.chdir(root)
+    runner = CliRunner()
+    first = runner.invoke(main, ["check", "--no-cache", "--jobs", "2", "."])
+    assert first.exit_code == 1, first.output
+    assert "LL001" in first.output
+    assert not (root / CACHE_DIR).exists()
+    second = runner.invoke(main, ["check", "."])
+    assert second.output == first.output
+    assert (root / CACHE_DIR / ".gitignore").is_file()
+    assert runner.invoke(main, ["check", "--jobs", "0", "."]).exit_code == 2
+
+
+# --------------------------------------------------------------------------- walk
+
+
+def _recorder_class() -> type[cst.BatchableCSTVisitor]:
+    """A visitor with a visit_ and a leave_ method for every node type, logging each call."""
+
+    def subclasses(cls: type) -> set[type]:
+        found = set(cls.__subclasses__())
+        return found.union(*(subclasses(c) for c in cls.__subclasses__()))
+
+    names = sorted({c.__name__ for c in subclasses(cst.CSTNode)})
+    namespace: dict[str, object] = {}
+    for name in names:
+        for kind in ("visit", "leave"):
+            namespace[f"{kind}_{name}"] = lambda self, node, k=kind: self.log.append((k, node))
+
+    def __init__(self: cst.BatchableCSTVisitor) -> None:
+        cst.BatchableCSTVisitor.__init__(self)
+        self.log = []  # type: ignore[attr-defined]
+
+    namespace["__init__"] = __init__
+    return type("Recorder", (cst.BatchableCSTVisitor,), namespace)
+
+
+def test_walk_makes_libcst_calls_on_the_same_nodes_in_the_same_order(stdlib_tree: Path) -> None:
+    from leaklint.walk import walk_batched
+
+    recorder = _recorder_class()
+    sources = sorted(stdlib_tree.rglob("*.py"))[::10]
+    sources += sorted(Path(__file__).parent.parent.glob("fixtures/**/*.py"))
+    sources.append(Path(__file__))
+    compared = 0
+    for path in sources:
+        try:
+            module = cst.parse_module(path.read_bytes())
+        except cst.ParserSyntaxError:
+            continue
+        expected, actual = recorder(), recorder()
+        cst.visit_batched(module, [expected])
+        walk_batched(module, [actual])
+        assert len(actual.log) == len(expected.log), path  # type: ignore[attr-defined]
+        for (kind_a, node_a), (kind_b, node_b) in zip(
+            actual.log,  # type: ignore[attr-defined]
+            expected.log,  # type: ignore[attr-defined]
+            strict=True,
+        ):
+            assert kind_a == kind_b and node_a is node_b, path
+        compared += 1
+    assert compared > 15
+
+
+def test_attribute_visitors_are_called() -> None:
+    from leaklint.walk import walk_batched
+
+    class Bodies(cst.BatchableCSTVisitor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[str] = []
+
+        def visit_FunctionDef_body(self, node: cst.FunctionDef) -> None:
+            self.seen.append(node.name.value)
+
+    visitor = Bodies()
+    walk_batched(cst.parse_module("def f():\n    def g():\n        pass\n"), [visitor])
+    assert visitor.seen == ["f", "g"]
+
+
+def test_what_crosses_to_workers_pickles(tmp_path: Path) -> None:
+    """Under the spawn and forkserver start methods everything sent to a worker is pickled."""
+    from leaklint.engine import FileOutcome, FileTask
+    from leaklint.parallel import ProjectState
+
+    root = _project_tree(tmp_path)
+    (root / "pytest.ini").unlink()
+    (root / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\nasyncio_mode = "auto"\naddopts = "-p no:cacheprovider"\n'
+        'python_files = ["test_*.py", "check_*.py"]\n'
+    )
+    project = Project.load([root])
+    _ = project.uses_pytest_asyncio, project.loop_use
+    state = pickle.loads(pickle.dumps(ProjectState.of(project)))
+    rebuilt = state.build()
+    assert rebuilt.config == project.config
+    assert rebuilt.python_files == project.python_files
+    assert rebuilt.loop_use == project.loop_use
+    assert rebuilt.__dict__["uses_pytest_asyncio"] is True
+    task = FileTask(root / "app.py", (0, 2), True)
+    assert pickle.loads(pickle.dumps(task)) == task
+    outcome = lint_path(root, jobs=1)
+    carried = FileOutcome(outcome.diagnostics, ["x"], parsed=True, reads="tests")
+    assert pickle.loads(pickle.dumps(carried)) == carried
+    assert pickle.loads(pickle.dumps(TEST_RULES)) == TEST_RULES
+
+
+def test_entries_of_deleted_files_are_dropped(tmp_path: Path) -> None:
+    root = _project_tree(tmp_path)
+    lint_path(root, cache=True)
+    (root / "tests/test_b.py").unlink()
+    (root / "app.py").write_text("import threading\nthreading.Thread()\n")
+    lint_path(root, cache=True)
+    [cache_file] = (root / CACHE_DIR).rglob("*.json")
+    names = {Path(name).name for name in json.loads(cache_file.read_text())["files"]}
+    assert names == {"conftest.py", "test_a.py", "app.py"}
+
+
+def test_walk_survives_deep_trees() -> None:
+    from leaklint.walk import walk_batched
+
+    class Strings(cst.BatchableCSTVisitor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.count = 0
+
+        def visit_SimpleString(self, node: cst.SimpleString) -> None:
+            self.count += 1
+
+    # An implicit concatenation nests one level per string (pydoc_data/topics.py does this).
+    module = cst.parse_module("x = (\n" + "    'a'\n" * 3000 + ")\n")
+    visitor = Strings()
+    walk_batched(module, [visitor])
+    assert visitor.count == 3000
