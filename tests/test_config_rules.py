@@ -567,7 +567,11 @@ def test_ll105_narrows_the_fixture_default(tmp_path: Path) -> None:
             "pytest.ini": (
                 "[pytest]\nasyncio_default_fixture_loop_scope = module\n"
                 "asyncio_default_test_loop_scope = function\n"
-            )
+            ),
+            "conftest.py": (
+                "import pytest_asyncio\n\n\n@pytest_asyncio.fixture\n"
+                "async def client():\n    yield 1\n"
+            ),
         },
     )
     found = one(tmp_path, "LL105")

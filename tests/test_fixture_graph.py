@@ -259,12 +259,12 @@ def test_strict_mode_only_counts_pytest_asyncio_things(tmp_path: Path) -> None:
 
             @pytest.fixture(scope="session")
             async def plain():  # strict mode: pytest-asyncio leaves it alone
-                return 1
+                return object()
 
 
             @pytest_asyncio.fixture(scope="session", loop_scope="session")
             async def marked():
-                return 1
+                return object()
             """,
         "test_s.py": """\
             import pytest
@@ -301,7 +301,7 @@ def test_fixture_using_fixture_on_another_loop(tmp_path: Path) -> None:
 
             @pytest_asyncio.fixture(scope="session", loop_scope="session")
             async def pool():
-                return 1
+                return object()
 
 
             @pytest_asyncio.fixture
@@ -341,17 +341,17 @@ def test_cycle_and_self_request_without_parent(tmp_path: Path) -> None:
 
             @pytest.fixture
             def a(b):
-                return 1
+                return object()
 
 
             @pytest.fixture
             def b(a):
-                return 1
+                return object()
 
 
             @pytest.fixture
             def lonely(lonely):
-                return 1
+                return object()
             """,
         "test_c.py": """\
             async def test_cycle(a, lonely):
@@ -372,7 +372,7 @@ def test_module_finding_and_fixes(tmp_path: Path) -> None:
 
             @pytest_asyncio.fixture(scope="session", loop_scope="session")
             async def pool():
-                return 1
+                return object()
             """,
         "test_all.py": """\
             import pytest
@@ -449,7 +449,7 @@ def test_fix_extends_pytestmark_list(tmp_path: Path) -> None:
 
             @pytest_asyncio.fixture(scope="module", loop_scope="module")
             async def pool():
-                return 1
+                return object()
             """,
         "test_l.py": """\
             import pytest
@@ -489,12 +489,12 @@ def test_pytest_plugins_of_the_project(tmp_path: Path) -> None:
 
             @pytest_asyncio.fixture(scope="session", loop_scope="session")
             async def database():
-                return 1
+                return object()
 
 
             @pytest_asyncio.fixture(scope="session", loop_scope="session")
             async def pool():
-                return 1
+                return object()
             """,
         "tests/plugins/more.py": """\
             import pytest
@@ -502,7 +502,7 @@ def test_pytest_plugins_of_the_project(tmp_path: Path) -> None:
 
             @pytest.fixture
             def database():  # registered after db.py's: this one wins
-                return 2
+                return object()
 
 
             @pytest.fixture
@@ -515,7 +515,7 @@ def test_pytest_plugins_of_the_project(tmp_path: Path) -> None:
 
             @pytest.fixture
             def pool():  # a conftest beats every plugin
-                return 3
+                return object()
             """,
         "tests/test_p.py": """\
             async def test_db(helper):
@@ -546,7 +546,7 @@ def test_class_fixtures_and_base_classes(tmp_path: Path) -> None:
             class Base:
                 @pytest_asyncio.fixture(scope="class", loop_scope="class")
                 async def shared(self):
-                    return 1
+                    return object()
 
 
             class TestChild(Base):
@@ -557,7 +557,7 @@ def test_class_fixtures_and_base_classes(tmp_path: Path) -> None:
             class TestOther:
                 @pytest_asyncio.fixture(loop_scope="session")
                 async def private(self):
-                    return 1
+                    return object()
 
 
             async def test_module_level(shared, private):
@@ -586,12 +586,12 @@ def test_no_fix_when_fixtures_need_two_loops(tmp_path: Path) -> None:
 
             @pytest_asyncio.fixture(scope="session", loop_scope="session")
             async def pool():
-                return 1
+                return object()
 
 
             @pytest_asyncio.fixture
             async def conn():
-                return 2
+                return object()
             """,
         "test_two.py": """\
             async def test_both(pool, conn):

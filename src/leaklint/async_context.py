@@ -255,6 +255,7 @@ class InitHit:
     kind: str  # "eager" | "lazy" | "get_event_loop"
     label: str
     line: int
+    fallback_for: str | None = None  # ``loop or get_event_loop()``: runs only without ``loop``
 
 
 @dataclass(frozen=True)
@@ -293,7 +294,8 @@ def built_class(call: cst.Call, source: SourceFile, project: Project) -> BuiltCl
     init = _sync_init(cls)
     if init is None:
         return None
-    hits = tuple(_init_hits(init, owner))
+    passed = _passed_params(call, init)
+    hits = tuple(h for h in _init_hits(init, owner) if h.fallback_for not in passed)
     if not hits:
         return None
     return BuiltClass(cls.name.value, owner, same_file, hits)
@@ -380,7 +382,33 @@ class _InitScan(cst.CSTVisitor):
     def __init__(self, imports: ImportMap) -> None:
         self.imports = imports
         self.found: list[tuple[cst.Call, str, str]] = []
+        self.fallbacks: dict[int, str] = {}  # call -> the parameter it stands in for
         self._skip: set[int] = set()
+        self._unset: list[str | None] = []  # ``if name is None:`` blocks we are in
+
+    def visit_BooleanOperation(self, node: cst.BooleanOperation) -> None:
+        # ``self.loop = loop or asyncio.get_event_loop()``
+        if isinstance(node.operator, cst.Or) and isinstance(node.left, cst.Name):
+            self.fallbacks[id(node.right)] = node.left.value
+
+    def visit_If(self, node: cst.If) -> None:
+        # ``if loop is None: loop = asyncio.get_event_loop()``
+        self._unset.append(_none_test(node.test, cst.Is))
+
+    def visit_If_orelse(self, node: cst.If) -> None:
+        self._unset[-1] = None
+
+    def leave_If(self, original_node: cst.If) -> None:
+        self._unset.pop()
+
+    def visit_IfExp(self, node: cst.IfExp) -> None:
+        # ``loop if loop is not None else asyncio.get_event_loop()`` (and the other way round)
+        name = _none_test(node.test, cst.IsNot)
+        if name is not None:
+            self.fallbacks[id(node.orelse)] = name
+        name = _none_test(node.test, cst.Is)
+        if name is not None:
+            self.fallbacks[id(node.body)] = name
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False
@@ -400,14 +428,54 @@ class _InitScan(cst.CSTVisitor):
             self.found.append((node, obj.kind, obj.label))
         elif id(node) not in self._skip and is_call_to(node, self.imports, GET_EVENT_LOOP):
             self.found.append((node, "get_event_loop", "asyncio.get_event_loop()"))
+            unset = next((name for name in reversed(self._unset) if name is not None), None)
+            if unset is not None:
+                self.fallbacks.setdefault(id(node), unset)
+
+
+def _none_test(test: cst.BaseExpression, operator: type[cst.BaseCompOp]) -> str | None:
+    """``name is None`` (or ``is not None``, by ``operator``): the name."""
+    if (
+        isinstance(test, cst.Comparison)
+        and isinstance(test.left, cst.Name)
+        and len(test.comparisons) == 1
+        and isinstance(test.comparisons[0].operator, operator)
+        and isinstance(test.comparisons[0].comparator, cst.Name)
+        and test.comparisons[0].comparator.value == "None"
+    ):
+        return test.left.value
+    return None
 
 
 def _init_hits(init: cst.FunctionDef, owner: SourceFile) -> list[InitHit]:
     scan = _InitScan(owner.imports)
     init.body.visit(scan)
     return [
-        InitHit(call, kind, label, owner.range_of(call)[0].row) for call, kind, label in scan.found
+        InitHit(call, kind, label, owner.range_of(call)[0].row, scan.fallbacks.get(id(call)))
+        for call, kind, label in scan.found
     ]
+
+
+def _passed_params(call: cst.Call, init: cst.FunctionDef) -> set[str | None]:
+    """The ``__init__`` parameters that ``call`` passes a value other than ``None`` to (every
+    parameter when it spreads ``*args`` or ``**kwargs``). ``None`` is never passed."""
+    params = [*init.params.posonly_params, *init.params.params][1:]  # without self
+    names = {p.name.value for p in (*params, *init.params.kwonly_params)}
+    passed: set[str | None] = set()
+    positional = 0
+    for arg in call.args:
+        if arg.star:
+            return set(names)
+        if isinstance(arg.value, cst.Name) and arg.value.value == "None":
+            positional += arg.keyword is None
+            continue
+        if arg.keyword is not None:
+            passed.add(arg.keyword.value)
+        else:
+            if positional < len(params):
+                passed.add(params[positional].name.value)
+            positional += 1
+    return passed
 
 
 # --------------------------------------------------------------------------- name uses

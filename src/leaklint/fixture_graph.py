@@ -204,6 +204,10 @@ class FixtureGraph:
             )
         return self._conftest_layers[directory]
 
+    def module_layers(self, path: Path) -> tuple[Layer, ...]:
+        """The fixtures a module-level fixture or test of ``path`` sees, nearest first."""
+        return self._module_lookup_layers(path)
+
     def _module_lookup_layers(self, path: Path) -> tuple[Layer, ...]:
         if path not in self._module_layers:
             model = self.project.file_model(path)

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 from leaklint.config_edits import add_setting, read_lines
 from leaklint.diagnostics import Applicability, Diagnostic, Edit, Fix, Location
+from leaklint.loops import is_asyncio_fixture
 from leaklint.pytest_config import LOOP_SCOPES, Setting
 from leaklint.pytest_model import scope_rank
 from leaklint.rule import FixAvailability, ProjectRule, register
@@ -21,7 +22,8 @@ class LoopScopeDivergence(ProjectRule):
     """
     ## What it does
     Reports an `asyncio_default_fixture_loop_scope` wider than
-    `asyncio_default_test_loop_scope` (which defaults to `function`).
+    `asyncio_default_test_loop_scope` (which defaults to `function`), in a project with at
+    least one async fixture that takes the default (no `loop_scope=` of its own).
 
     ## Why is this bad?
     Every async fixture without `loop_scope=` then runs on a wider loop than every test
@@ -65,6 +67,8 @@ class LoopScopeDivergence(ProjectRule):
             return  # invalid: pytest-asyncio refuses to start (LL104)
         if scope_rank(fixture_scope) <= scope_rank(test_scope):
             return
+        if not _has_defaulted_async_fixture(project):
+            return  # no async fixture takes the default: no test can meet one on another loop
         message = (
             f"async fixtures default to a {fixture_scope} loop but tests to a {test_scope} "
             "loop: a test awaiting a fixture's objects runs on another loop"
@@ -84,6 +88,24 @@ class LoopScopeDivergence(ProjectRule):
             help=other if fix is None else None,
             notes=(other,),
         )
+
+
+def _has_defaulted_async_fixture(project: Project) -> bool:
+    """Whether an async fixture that pytest-asyncio runs takes its loop scope from the default
+    (no ``loop_scope=`` of its own)."""
+    for path in project.python_files:
+        raw = project.read(path)
+        if not isinstance(raw, bytes) or b"fixture" not in raw or b"async" not in raw:
+            continue
+        model = project.file_model(path)
+        if model is None:
+            continue
+        for fixture in model.fixtures:
+            if is_asyncio_fixture(fixture, project) and not (
+                fixture.kind == "pytest_asyncio" and fixture.has_loop_scope_arg
+            ):
+                return True
+    return False
 
 
 def _has_wide_unpinned(project: Project, test_scope: str) -> bool:

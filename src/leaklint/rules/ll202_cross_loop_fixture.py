@@ -38,6 +38,10 @@ class CrossLoopFixture(ProjectRule):
     module has the same problem, one finding points at the module's `pytestmark` (or where it
     would go). An async fixture that uses a fixture of another loop is reported at the fixture.
 
+    A fixture that hands over only plain data (a literal, a name built from one, or a return
+    annotation such as `str` or `list[str]`) and starts no task or server is left alone: a
+    test on another loop awaits nothing of its loop.
+
     ## Example
     ```python
     # conftest.py
@@ -75,6 +79,8 @@ class CrossLoopFixture(ProjectRule):
             findings: list[Finding] = []
             for resolved in tests:
                 own, inner = graph.cross_loop(resolved)
+                own = [c for c in own if not hands_over_plain_data(c.use.fixture)]
+                inner = [c for c in inner if not hands_over_plain_data(c.use.fixture)]
                 if own:
                     findings.append((resolved, own, graph.fitting_loop_scope(resolved)))
                 for cross in inner:
@@ -163,6 +169,169 @@ class CrossLoopFixture(ProjectRule):
             end=end,
             help=f'set up both on one loop, e.g. `loop_scope="{cross.other.scope}"` on both',
         )
+
+
+# Calls that leave work running on the fixture's loop after its setup (a server, a task).
+_SPAWNS = frozenset(
+    {
+        "create_task",
+        "ensure_future",
+        "start_server",
+        "start_unix_server",
+        "create_server",
+        "create_unix_server",
+        "serve",
+        "TaskGroup",
+        "call_soon",
+        "call_later",
+        "call_at",
+        "run_in_executor",
+    }
+)
+_PLAIN_TYPES = frozenset({"str", "bytes", "int", "float", "bool", "None"})
+_CONTAINERS = frozenset({"list", "tuple", "set", "frozenset", "dict", "List", "Tuple", "Dict"})
+_ITERATORS = frozenset({"AsyncIterator", "AsyncGenerator", "Iterator", "Generator"})
+
+
+def hands_over_plain_data(fixture: FixtureDef) -> bool:
+    """Whether the fixture gives its users only plain data (a name, a port number, a list of
+    strings) and leaves nothing running on its loop: then a user on another loop awaits
+    nothing of that loop. The value must be a literal-like expression (or a name bound to one
+    in the fixture), or the return annotation must say plain data; no call may start a task or
+    a server, and the ``yield`` must not sit inside a ``with`` block that keeps something open.
+    """
+    scan = _HandOver()
+    fixture.node.body.visit(scan)
+    if scan.spawns or scan.held_yield or not scan.values:
+        return False
+    if _plain_annotation(fixture.node.returns, generator=fixture.is_generator):
+        return True
+    return all(_plain_value(v, scan.bindings) for v in scan.values)
+
+
+class _HandOver(cst.CSTVisitor):
+    """Yielded/returned values, single-name bindings, spawning calls and held yields of a
+    function body (nested functions and classes excluded)."""
+
+    def __init__(self) -> None:
+        self.values: list[cst.BaseExpression] = []
+        self.bindings: dict[str, list[cst.BaseExpression]] = {}
+        self.spawns = False
+        self.held_yield = False
+        self._withs = 0
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_With(self, node: cst.With) -> None:
+        self._withs += 1
+
+    def leave_With(self, original_node: cst.With) -> None:
+        self._withs -= 1
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        if self._withs:
+            self.held_yield = True
+        if isinstance(node.value, cst.BaseExpression):
+            self.values.append(node.value)
+        elif node.value is not None:  # ``yield from``
+            self.held_yield = True
+        else:
+            self.values.append(cst.Name("None"))
+
+    def visit_Return(self, node: cst.Return) -> None:
+        if node.value is not None:
+            self.values.append(node.value)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            if isinstance(target.target, cst.Name):
+                self.bindings.setdefault(target.target.value, []).append(node.value)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        name = (
+            func.attr.value
+            if isinstance(func, cst.Attribute)
+            else func.value
+            if isinstance(func, cst.Name)
+            else None
+        )
+        if name in _SPAWNS:
+            self.spawns = True
+
+
+def _plain_value(
+    value: cst.BaseExpression,
+    bindings: dict[str, list[cst.BaseExpression]],
+    depth: int = 0,
+) -> bool:
+    if depth > 4:
+        return False
+    if isinstance(
+        value,
+        (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.Integer, cst.Float),
+    ):
+        return True
+    if isinstance(value, cst.Name):
+        if value.value in ("True", "False", "None"):
+            return True
+        bound = bindings.get(value.value, [])
+        return bool(bound) and all(_plain_value(v, bindings, depth + 1) for v in bound)
+    if isinstance(value, cst.BinaryOperation):
+        # ``"prefix-" + token_hex(4)``: a string literal on one side makes a string.
+        sides = (value.left, value.right)
+        return any(
+            isinstance(s, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString))
+            for s in sides
+        ) or all(_plain_value(s, bindings, depth + 1) for s in sides)
+    if isinstance(value, (cst.List, cst.Tuple, cst.Set)):
+        return all(
+            isinstance(e, cst.Element) and _plain_value(e.value, bindings, depth + 1)
+            for e in value.elements
+        )
+    return False
+
+
+def _plain_annotation(annotation: cst.Annotation | None, *, generator: bool) -> bool:
+    if annotation is None:
+        return False
+    expr = annotation.annotation
+    if generator:
+        if not (isinstance(expr, cst.Subscript) and _type_name(expr.value) in _ITERATORS):
+            return False
+        first = expr.slice[0].slice
+        if not isinstance(first, cst.Index):
+            return False
+        expr = first.value
+    return _plain_type(expr)
+
+
+def _plain_type(expr: cst.BaseExpression) -> bool:
+    name = _type_name(expr)
+    if name in _PLAIN_TYPES:
+        return True
+    if isinstance(expr, cst.Subscript) and _type_name(expr.value) in _CONTAINERS:
+        return all(
+            isinstance(s.slice, cst.Index)
+            and (_plain_type(s.slice.value) or (isinstance(s.slice.value, cst.Ellipsis)))
+            for s in expr.slice
+        )
+    return False
+
+
+def _type_name(expr: cst.BaseExpression) -> str | None:
+    if isinstance(expr, cst.Name):
+        return expr.value
+    if isinstance(expr, cst.Attribute):
+        return expr.attr.value
+    return None
 
 
 def _describe(project: Project, cross: CrossLoop) -> str:

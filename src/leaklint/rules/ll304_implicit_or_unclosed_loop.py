@@ -15,7 +15,9 @@ from leaklint.async_context import (
     name_uses,
 )
 from leaklint.diagnostics import Applicability, Fix
+from leaklint.fixture_graph import Lookup
 from leaklint.project import Project
+from leaklint.pytest_model import FixtureDef, scope_rank
 from leaklint.rule import FixAvailability, register
 from leaklint.source import ImportMap, SourceFile, dotted_name
 
@@ -41,8 +43,15 @@ class ImplicitOrUnclosedLoop(ScopedRule):
     fixtures and helpers, and the sync `__init__` of a class that a sync fixture builds). Sync
     application code is left alone: a running loop may be calling it. So are a helper that an
     async function in the same file calls, a lambda, a call inside `pytest.raises(...)` or
-    `self.assertRaises(...)` (the test expects the error), and a function that sets its own
-    current loop with `asyncio.set_event_loop(loop)`.
+    `self.assertRaises(...)` (the test expects the error), a function that sets its own
+    current loop with `asyncio.set_event_loop(loop)`, and a sync test or fixture that uses
+    (directly, through other fixtures or autouse ones) an async fixture on a function loop or
+    on the narrowest loop scope in use: pytest-asyncio's runner has made that loop the current
+    one, so `get_event_loop()` returns it; the same holds for a `loop` or `event_loop`
+    fixture that no project file defines (aiohttp's and aiomisc's plugins set the loop they
+    provide as the current one). A class whose `__init__` calls `get_event_loop()`
+    only as a fallback (`loop or asyncio.get_event_loop()`, `if loop is None: ...`) is left
+    alone where the fixture passes that argument.
 
     A loop that is returned, stored or handed to another call is someone else's to close and
     is not reported. `asyncio.get_event_loop().create_future()` is reported once, by LL301
@@ -164,10 +173,14 @@ class ImplicitOrUnclosedLoop(ScopedRule):
             fixture = self.sync_fixture
             function = self.function
             if fixture is not None:
+                if self._on_current_loop(fixture=fixture):
+                    return
                 where = f"in sync fixture `{fixture.name}`"
             elif function is not None and isinstance(function.node, cst.FunctionDef):
                 name = function.node.name.value
                 if self.project.collection.is_test_function(name):
+                    if self._on_current_loop(test_node=function.node):
+                        return
                     where = f"in sync test `{name}`"
                 else:
                     where = f"in sync function `{name}`"
@@ -185,6 +198,35 @@ class ImplicitOrUnclosedLoop(ScopedRule):
             self.report(node, message, fix=fix, help=_GET_HELP)
         else:
             self._helpers.append((node, message, fix, helper))
+
+    def _on_current_loop(
+        self, *, fixture: FixtureDef | None = None, test_node: cst.FunctionDef | None = None
+    ) -> bool:
+        """Whether the sync test or fixture uses (directly or through fixtures, autouse ones
+        included) an async fixture on the narrowest loop scope in use: pytest-asyncio's runner
+        for that loop has made it the current loop, and keeps it current until the test is
+        torn down, so ``get_event_loop()`` returns it without a warning."""
+        graph = self.project.fixture_graph
+        if fixture is not None:
+            if fixture.class_name is not None:
+                return False
+            lookup = Lookup(graph.module_layers(fixture.path))
+            uses, unknown = graph.closure(lookup, graph.requests(fixture))
+        else:
+            resolved = next(
+                (r for r in graph.tests_in(self.source.path) if r.test.node is test_node), None
+            )
+            if resolved is None:
+                return False
+            uses, unknown = resolved.uses, resolved.unknown
+        if _PLUGIN_LOOPS.intersection(unknown):
+            return True
+        scopes = {s for s in (graph.fixture_loop_scope(use.fixture) for use in uses) if s}
+        if not scopes:
+            return False
+        in_use = {loop.scope for loop in graph.loops} | scopes
+        narrowest = min(in_use, key=scope_rank)
+        return "function" in scopes or narrowest in scopes
 
     def _callable_name(self, function: cst.FunctionDef) -> str:
         """``__init__`` runs when its class is called; anything else by its own name."""
@@ -290,6 +332,9 @@ class ImplicitOrUnclosedLoop(ScopedRule):
         self.report(value, message, help=_CLOSE_HELP)
 
 
+# Loop fixtures of installed plugins (aiohttp's and aiomisc's ``loop``, the ``event_loop`` of
+# pytest-asyncio before 1.0) make their loop the current one for the test.
+_PLUGIN_LOOPS = frozenset({"loop", "event_loop"})
 _EXPECTING = frozenset({"pytest.raises", "pytest.warns", "pytest.deprecated_call"})
 _UNITTEST_EXPECTING = frozenset(
     {"assertRaises", "assertRaisesRegex", "assertWarns", "assertWarnsRegex"}
