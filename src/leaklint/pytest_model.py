@@ -16,6 +16,7 @@ from pathlib import Path
 import libcst as cst
 
 from leaklint.source import ImportMap, SourceFile
+from leaklint.walk import iter_tree
 
 FIXTURE_DECORATORS = frozenset(
     {"pytest.fixture", "pytest_asyncio.fixture", "_pytest.fixtures.fixture"}
@@ -373,28 +374,13 @@ def _fixture(
     )
 
 
-class _YieldFinder(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.found = False
-
-    def visit_Yield(self, node: cst.Yield) -> bool:
-        self.found = True
-        return False
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
+_OWN_SCOPE = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 
 
 def contains_yield(func: cst.FunctionDef) -> bool:
-    finder = _YieldFinder()
-    func.body.visit(finder)
-    return finder.found
+    """Whether the function itself yields (nested functions and classes do not count)."""
+    inner = iter_tree(func.body, prune=lambda node: isinstance(node, _OWN_SCOPE))
+    return any(isinstance(node, cst.Yield) for node in inner)
 
 
 # --------------------------------------------------------------------------- requests
@@ -413,31 +399,21 @@ def _class_pytestmark(
     return tuple(marks)
 
 
-class _GetFixtureValueFinder(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def visit_Call(self, node: cst.Call) -> None:
-        func = node.func
-        if (
-            isinstance(func, cst.Attribute)
-            and func.attr.value == "getfixturevalue"
-            and node.args
-            and node.args[0].keyword is None
-        ):
-            value = literal(node.args[0].value)
-            if isinstance(value, str) and value not in self.names:
-                self.names.append(value)
-
-
 def requested_by_value(func: cst.FunctionDef) -> tuple[str, ...]:
     """Fixture names a test or fixture asks for with ``request.getfixturevalue("name")``.
 
     Only plain string literals count; a computed name is unknowable statically.
     """
-    finder = _GetFixtureValueFinder()
-    func.body.visit(finder)
-    return tuple(finder.names)
+    names: list[str] = []
+    for node in iter_tree(func.body):
+        if not isinstance(node, cst.Call) or not node.args or node.args[0].keyword is not None:
+            continue
+        func_expr = node.func
+        if isinstance(func_expr, cst.Attribute) and func_expr.attr.value == "getfixturevalue":
+            value = literal(node.args[0].value)
+            if isinstance(value, str) and value not in names:
+                names.append(value)
+    return tuple(names)
 
 
 def parametrized_names(marks: Sequence[Mark]) -> frozenset[str]:

@@ -13,7 +13,7 @@ which calls them.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 
 import libcst as cst
@@ -65,6 +65,31 @@ def _handler_names(cls: type[cst.BatchableCSTVisitor]) -> tuple[str, ...]:
     return tuple(names)
 
 
+def child_nodes(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The node's children in libcst's order, read without rebuilding anything."""
+    children: list[cst.CSTNode] = []
+    for field in _child_fields(node):
+        value = getattr(node, field)
+        if isinstance(value, cst.CSTNode):
+            children.append(value)
+        elif isinstance(value, (tuple, list)):
+            children.extend(item for item in value if isinstance(item, cst.CSTNode))
+    return children
+
+
+def iter_tree(
+    root: cst.CSTNode, prune: Callable[[cst.CSTNode], bool] = lambda node: False
+) -> Iterator[cst.CSTNode]:
+    """``root`` and the nodes below it, in order; below a pruned node (``root`` aside) nothing
+    is visited. A read-only ``CSTVisitor`` walk rebuilds every node it passes; this does not."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        if node is root or not prune(node):
+            stack.extend(reversed(child_nodes(node)))
+
+
 def walk_batched(module: cst.Module, visitors: Sequence[cst.BatchableCSTVisitor]) -> None:
     visit: dict[str, list[Handler]] = {}
     leave: dict[str, list[Handler]] = {}
@@ -92,11 +117,4 @@ def walk_batched(module: cst.Module, visitors: Sequence[cst.BatchableCSTVisitor]
         for handler in visit.get(node_type, no_handlers):
             handler(node)
         stack.append((node, True))
-        children: list[cst.CSTNode] = []
-        for field in _child_fields(node):
-            value = getattr(node, field)
-            if isinstance(value, cst.CSTNode):
-                children.append(value)
-            elif isinstance(value, (tuple, list)):
-                children.extend(item for item in value if isinstance(item, cst.CSTNode))
-        stack.extend((child, False) for child in reversed(children))
+        stack.extend((child, False) for child in reversed(child_nodes(node)))
