@@ -1,8 +1,8 @@
 """Fuzzing: random Python and random pytest configs through the whole engine never raise.
 
 A quick profile runs with the normal suite. The long one runs with ``LEAKLINT_FUZZ=1``
-(``LEAKLINT_FUZZ=1 python -m pytest tests/test_fuzz.py``); it prints nothing extra, the example
-counts are in ``--hypothesis-show-statistics``.
+(``LEAKLINT_FUZZ=1 python -m pytest tests/test_fuzz.py --hypothesis-show-statistics``), 2,000
+examples a test; ``LEAKLINT_FUZZ_EXAMPLES=N`` sets another count.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from leaklint.project import Project
 from leaklint.rule import RuleSelection
 
 LONG = os.environ.get("LEAKLINT_FUZZ") == "1"
+EXAMPLES = int(os.environ.get("LEAKLINT_FUZZ_EXAMPLES", "2000" if LONG else "25"))
 FUZZ = settings(
-    max_examples=2000 if LONG else 25,
+    max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
