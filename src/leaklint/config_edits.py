@@ -13,7 +13,7 @@ import shlex
 from pathlib import Path
 
 from leaklint.diagnostics import Edit, Location
-from leaklint.pytest_config import ConfigFile, Setting
+from leaklint.pytest_config import ConfigFile, Setting, bracket_balance
 
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]")
 
@@ -137,7 +137,7 @@ def value_end_line(setting: Setting, lines: list[str]) -> int:
             text = lines[number - 1]
             if number == row:
                 text = text.split("=", 1)[1] if "=" in text else text
-            depth += _brackets(text)
+            depth += bracket_balance(text)
             if depth <= 0:
                 return number
         return row
@@ -151,24 +151,6 @@ def value_end_line(setting: Setting, lines: list[str]) -> int:
             continue
         break
     return end
-
-
-def _brackets(text: str) -> int:
-    balance = 0
-    quote: str | None = None
-    for char in text:
-        if quote:
-            if char == quote:
-                quote = None
-        elif char in "\"'":
-            quote = char
-        elif char == "#":
-            break
-        elif char == "[":
-            balance += 1
-        elif char == "]":
-            balance -= 1
-    return balance
 
 
 def delete_setting(setting: Setting, lines: list[str]) -> Edit:

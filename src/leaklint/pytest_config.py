@@ -479,7 +479,7 @@ class TomlKeyLines:
                     in_string = None
                 continue
             if depth > 0:
-                depth += _bracket_balance(line)
+                depth += bracket_balance(line)
                 continue
             header = _TABLE_HEADER.match(line)
             if header:
@@ -494,7 +494,7 @@ class TomlKeyLines:
                 for quote in ('"""', "'''"):
                     if value.count(quote) == 1:
                         in_string = quote
-                depth = max(0, _bracket_balance(value))
+                depth = max(0, bracket_balance(value))
 
     def key_location(self, table: tuple[str, ...], key: str) -> Location:
         return self.keys.get((*table, key)) or self.table_location(table)
@@ -507,7 +507,8 @@ class TomlKeyLines:
         return Location(1, 1)
 
 
-def _bracket_balance(text: str) -> int:
+def bracket_balance(text: str) -> int:
+    """Brackets and braces opened minus closed on a TOML line (strings and comments aside)."""
     balance = 0
     quote: str | None = None
     for char in text:

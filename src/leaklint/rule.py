@@ -31,6 +31,7 @@ from leaklint.diagnostics import Applicability, Diagnostic, Edit, Fix, Location,
 
 if TYPE_CHECKING:
     from leaklint.project import Project
+    from leaklint.pytest_model import FileModel
     from leaklint.source import ImportMap, SourceFile
 
 
@@ -126,6 +127,13 @@ class FileRule(Rule, cst.BatchableCSTVisitor):
 
     def finish(self) -> None:
         """Called after the walk; rules that need the whole file report here."""
+
+    def pytest_asyncio_model(self) -> FileModel | None:
+        """This file's fixtures, tests and marks when pytest-asyncio runs the project's tests;
+        ``None`` when it does not (or the file does not parse)."""
+        if not self.project.uses_pytest_asyncio:
+            return None
+        return self.project.file_model(self.source.path)
 
     def report(
         self,

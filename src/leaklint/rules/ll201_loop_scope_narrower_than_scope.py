@@ -54,9 +54,7 @@ class LoopScopeNarrowerThanScope(FileRule):
     test_files_only = True
 
     def finish(self) -> None:
-        if not self.project.uses_pytest_asyncio:
-            return
-        model = self.project.file_model(self.source.path)
+        model = self.pytest_asyncio_model()
         if model is None:
             return
         for fixture in model.fixtures:
