@@ -872,7 +872,8 @@ def daemon_edit(source: SourceFile, resource: Resource) -> Edit | None:
         if arg.star == "**":
             return None
     if call.args:
-        _, end = source.range_of(call.args[-1].value)
+        # The whole range: a parenthesized last value (``args=(sock, )``) ends after its ``)``.
+        _, end = source.whole_range_of(call.args[-1].value)
         return Edit(source.path, end, end, ", daemon=True")
     _, end = source.range_of(call)
     at = Location(end.row, end.column - 1)
