@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -152,7 +153,9 @@ _TOO_DEEP = ("too many nested parentheses", "too complex", "too deeply nested")
 def _cpython_verdict(raw: bytes) -> _Verdict | None:
     """What CPython's own parser says of ``raw``: ``None`` when it parses."""
     try:
-        compile(raw, "<file>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the linted code's SyntaxWarnings are not ours
+            compile(raw, "<file>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as exc:
         location = Location(max(exc.lineno or 1, 1), max(exc.offset or 1, 1))
         fatal = any(marker in (exc.msg or "") for marker in _TOO_DEEP) or "null byte" in str(
