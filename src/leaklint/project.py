@@ -21,7 +21,7 @@ import pathspec
 
 from leaklint.loops import LoopUse
 from leaklint.pytest_config import PytestConfig, discover
-from leaklint.pytest_model import Collection, FileModel, read_file_model
+from leaklint.pytest_model import Collection, FileModel, FixtureDef, read_file_model
 from leaklint.settings import Settings
 from leaklint.source import SourceFile
 
@@ -177,6 +177,17 @@ class Project:
             else:
                 self._models[path] = read_file_model(source, self.collection)
         return self._models[path]
+
+    def async_fixtures(self) -> Iterator[FixtureDef]:
+        """Every ``async def`` fixture in the project's Python files (files that cannot hold one
+        are passed over by their bytes, unparsed)."""
+        for path in self.python_files:
+            raw = self.read(path)
+            if not isinstance(raw, bytes) or b"fixture" not in raw or b"async" not in raw:
+                continue
+            model = self.file_model(path)
+            if model is not None:
+                yield from (fixture for fixture in model.fixtures if fixture.is_async)
 
     @cached_property
     def collection(self) -> Collection:

@@ -135,38 +135,27 @@ def _wide_fixtures(project: Project) -> tuple[list[FixtureDef], list[FixtureDef]
     wide: list[FixtureDef] = []
     blockers: list[FixtureDef] = []
     edits: list[Edit] = []
-    for path in project.python_files:
-        raw = project.read(path)
-        if not isinstance(raw, bytes) or b"fixture" not in raw or b"async" not in raw:
+    for fixture in _unpinned(project.async_fixtures()):
+        if fixture.kind == "pytest" and strict:
+            continue  # not an asyncio fixture in strict mode (LL207's business)
+        call = fixture.decorator_call
+        if fixture.kind != "pytest_asyncio" or fixture.scope == "dynamic" or call is None:
+            blockers.append(fixture)
             continue
-        model = project.file_model(path)
-        if model is None:
+        edit = _loop_scope_edit(project, fixture.path, call, fixture.scope)
+        if edit is None:
+            blockers.append(fixture)
             continue
-        for fixture in _unpinned(model.fixtures):
-            if fixture.kind == "pytest" and strict:
-                continue  # not an asyncio fixture in strict mode (LL207's business)
-            call = fixture.decorator_call
-            if fixture.kind != "pytest_asyncio" or fixture.scope == "dynamic" or call is None:
-                blockers.append(fixture)
-                continue
-            edit = _loop_scope_edit(project, path, call, fixture.scope)
-            if edit is None:
-                blockers.append(fixture)
-                continue
-            wide.append(fixture)
-            edits.append(edit)
+        wide.append(fixture)
+        edits.append(edit)
     return wide, blockers, edits
 
 
-def _unpinned(fixtures: list[FixtureDef]) -> Iterator[FixtureDef]:
+def _unpinned(fixtures: Iterable[FixtureDef]) -> Iterator[FixtureDef]:
+    """Fixtures wider than ``function`` whose loop scope comes from the default."""
     for fixture in fixtures:
-        if not fixture.is_async or fixture.loop_scope is not None:
-            continue
-        if fixture.decorator_call is not None and any(
-            a.keyword is not None and a.keyword.value == "loop_scope"
-            for a in fixture.decorator_call.args
-        ):
-            continue  # loop_scope= given, just not as a literal
+        if fixture.loop_scope is not None or fixture.has_loop_scope_arg:
+            continue  # pinned (a non-literal loop_scope= too)
         if fixture.scope == "dynamic" or scope_rank(fixture.scope) > 0:
             yield fixture
 

@@ -93,35 +93,19 @@ class LoopScopeDivergence(ProjectRule):
 def _has_defaulted_async_fixture(project: Project) -> bool:
     """Whether an async fixture that pytest-asyncio runs takes its loop scope from the default
     (no ``loop_scope=`` of its own)."""
-    for path in project.python_files:
-        raw = project.read(path)
-        if not isinstance(raw, bytes) or b"fixture" not in raw or b"async" not in raw:
-            continue
-        model = project.file_model(path)
-        if model is None:
-            continue
-        for fixture in model.fixtures:
-            if is_asyncio_fixture(fixture, project) and not (
-                fixture.kind == "pytest_asyncio" and fixture.has_loop_scope_arg
-            ):
-                return True
-    return False
+    return any(
+        is_asyncio_fixture(fixture, project)
+        and not (fixture.kind == "pytest_asyncio" and fixture.has_loop_scope_arg)
+        for fixture in project.async_fixtures()
+    )
 
 
 def _has_wide_unpinned(project: Project, test_scope: str) -> bool:
-    for path in project.python_files:
-        raw = project.read(path)
-        if not isinstance(raw, bytes) or b"fixture" not in raw or b"async" not in raw:
-            continue
-        model = project.file_model(path)
-        if model is None:
-            continue
-        for fixture in model.fixtures:
-            if not fixture.is_async or fixture.loop_scope is not None:
-                continue
-            if fixture.scope == "dynamic" or scope_rank(fixture.scope) > scope_rank(test_scope):
-                return True
-    return False
+    return any(
+        fixture.loop_scope is None
+        and (fixture.scope == "dynamic" or scope_rank(fixture.scope) > scope_rank(test_scope))
+        for fixture in project.async_fixtures()
+    )
 
 
 def _set(project: Project, key: str, value: str) -> Fix | None:
