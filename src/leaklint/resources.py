@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import libcst as cst
+
+from leaklint.source import ImportMap
+
 
 @dataclass(frozen=True)
 class AsyncResource:
@@ -57,3 +61,16 @@ CLOSING_METHODS = frozenset({"wait_closed", *(name for r in _RESOURCES for name 
 
 # Bytes a file must contain to open one of them (the engine's prefilter).
 TOKENS = tuple(sorted({r.constructor.split(".")[0].encode() for r in _RESOURCES}))
+
+
+def opened_resource(
+    imports: ImportMap, value: cst.BaseExpression
+) -> tuple[cst.Call, AsyncResource] | None:
+    """The resource constructor call ``value`` is (``await`` around it allowed), if any."""
+    if isinstance(value, cst.Await):
+        value = value.expression
+    if not isinstance(value, cst.Call):
+        return None
+    qualified = imports.qualified_name(value.func)
+    resource = RESOURCES.get(qualified) if qualified is not None else None
+    return None if resource is None else (value, resource)

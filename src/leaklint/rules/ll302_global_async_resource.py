@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from leaklint.async_context import ScopedRule
-from leaklint.resources import RESOURCES, TOKENS, AsyncResource
+from leaklint.resources import TOKENS, AsyncResource, opened_resource
 from leaklint.rule import FixAvailability, register
 from leaklint.source import dotted_name
 
@@ -54,15 +54,6 @@ class GlobalAsyncResource(ScopedRule):
     fix_availability = FixAvailability.SUGGESTION
     tokens = TOKENS
 
-    def _resource(self, value: cst.BaseExpression) -> tuple[cst.Call, AsyncResource] | None:
-        if isinstance(value, cst.Await):
-            value = value.expression
-        if not isinstance(value, cst.Call):
-            return None
-        qualified = self.imports.qualified_name(value.func)
-        resource = RESOURCES.get(qualified) if qualified is not None else None
-        return None if resource is None else (value, resource)
-
     def visit_Assign(self, node: cst.Assign) -> None:
         self._assigned([t.target for t in node.targets], node.value)
 
@@ -71,7 +62,7 @@ class GlobalAsyncResource(ScopedRule):
             self._assigned([node.target], node.value)
 
     def _assigned(self, targets: list[cst.BaseExpression], value: cst.BaseExpression) -> None:
-        found = self._resource(value)
+        found = opened_resource(self.imports, value)
         if found is None:
             return
         call, resource = found
@@ -90,7 +81,7 @@ class GlobalAsyncResource(ScopedRule):
         function = self.function
         if node.value is None or function is None or not function.cached:
             return
-        found = self._resource(node.value)
+        found = opened_resource(self.imports, node.value)
         if found is not None and isinstance(function.node, cst.FunctionDef):
             call, resource = found
             self._report(call, resource, f"cached function `{function.node.name.value}()`")

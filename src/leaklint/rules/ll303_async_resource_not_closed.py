@@ -15,7 +15,7 @@ from leaklint.async_context import (
 from leaklint.diagnostics import Applicability, Edit, Fix
 from leaklint.project import Project
 from leaklint.pytest_model import FixtureDef
-from leaklint.resources import CLOSING_METHODS, RESOURCES, TOKENS, AsyncResource
+from leaklint.resources import CLOSING_METHODS, TOKENS, AsyncResource, opened_resource
 from leaklint.rule import FixAvailability, register
 from leaklint.source import SourceFile
 
@@ -82,15 +82,6 @@ class AsyncResourceNotClosed(ScopedRule):
         super().__init__(source, project)
         self._opened: dict[int, list[_Opened]] = {}  # fixture node -> resources it opened
 
-    def _resource(self, value: cst.BaseExpression) -> tuple[cst.Call, AsyncResource] | None:
-        if isinstance(value, cst.Await):
-            value = value.expression
-        if not isinstance(value, cst.Call):
-            return None
-        qualified = self.imports.qualified_name(value.func)
-        resource = RESOURCES.get(qualified) if qualified is not None else None
-        return None if resource is None else (value, resource)
-
     def _label(self, call: cst.Call, resource: AsyncResource) -> str:
         return f"`{self.imports.qualified_name(call.func) or resource.constructor}()`"
 
@@ -108,7 +99,7 @@ class AsyncResourceNotClosed(ScopedRule):
         frame = self.fixture_frame
         if frame is None:
             return
-        found = self._resource(value)
+        found = opened_resource(self.imports, value)
         if found is None or not isinstance(target, cst.Name) or target.value in frame.globals:
             return
         call, resource = found
@@ -118,7 +109,9 @@ class AsyncResourceNotClosed(ScopedRule):
 
     def visit_Return(self, node: cst.Return) -> None:
         frame = self.fixture_frame
-        found = self._resource(node.value) if frame and node.value is not None else None
+        found = (
+            opened_resource(self.imports, node.value) if frame and node.value is not None else None
+        )
         if frame is None or found is None or frame.fixture is None:
             return
         call, resource = found
@@ -133,7 +126,7 @@ class AsyncResourceNotClosed(ScopedRule):
     def visit_Yield(self, node: cst.Yield) -> None:
         frame = self.fixture_frame
         value = node.value if isinstance(node.value, cst.BaseExpression) else None
-        found = self._resource(value) if frame and value is not None else None
+        found = opened_resource(self.imports, value) if frame and value is not None else None
         if frame is None or found is None or frame.fixture is None:
             return
         call, resource = found
