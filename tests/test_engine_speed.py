@@ -36,6 +36,7 @@ from leaklint.diagnostics import (
 from leaklint.engine import LintResult, lint, worker_count
 from leaklint.project import Project
 from leaklint.rule import FileRule, Rule, all_rules
+from leaklint.settings import load_settings
 
 
 class ThreadCall(FileRule):
@@ -308,6 +309,45 @@ def test_cache_dir_from_the_environment(tmp_path: Path, monkeypatch: pytest.Monk
     assert lint_path(root, cache=True).files_cached == 4
     assert not (root / CACHE_DIR).exists()
     assert list(shared.rglob("*.json"))
+
+
+def test_cache_dir_option_then_environment_then_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _project_tree(tmp_path / "project")
+    (root / "leaklint.toml").write_text("cache-dir = 'build/lint-cache'\n")
+    monkeypatch.chdir(root)
+    runner = CliRunner()
+
+    def entries(folder: Path) -> list[Path]:
+        return sorted(folder.rglob("*.json"))
+
+    # The settings file's cache-dir, relative to the settings file.
+    first = runner.invoke(main, ["check", "--output-format", "concise", "."])
+    assert first.exit_code == 1, first.output
+    setting = root / "build" / "lint-cache"
+    assert entries(setting) and not (root / CACHE_DIR).exists()
+    assert (setting / ".gitignore").read_text().splitlines()[-1] == "*"
+    # The environment beats the setting; --cache-dir beats both.
+    from_env = tmp_path / "env-cache"
+    monkeypatch.setenv("LEAKLINT_CACHE_DIR", str(from_env))
+    runner.invoke(main, ["check", "."])
+    assert entries(from_env)
+    option = tmp_path / "option-cache"
+    again = runner.invoke(main, ["check", "--output-format", "concise", "--cache-dir", str(option)])
+    assert again.output == first.output
+    assert entries(option) and (option / ".gitignore").is_file()
+    # A warm run from the chosen folder reads every outcome from it.
+    project = Project.load([root], settings=load_settings(root / "leaklint.toml"))
+    lint(project, every_rule(), cache=True, cache_dir=option)
+    project = Project.load([root], settings=load_settings(root / "leaklint.toml"))
+    warm = lint(project, every_rule(), cache=True, cache_dir=option)
+    assert warm.files_cached == 4 and warm.files_parsed == 0
+    assert _key(warm) == _key(lint_path(root))
+    # A cache-dir that is a file is a usage error, not a traceback.
+    (tmp_path / "a-file").write_text("")
+    refused = runner.invoke(main, ["check", "--cache-dir", str(tmp_path / "a-file"), "."])
+    assert refused.exit_code == 2 and "Traceback" not in refused.output
 
 
 def test_warm_run_parses_nothing_and_finds_the_same(tmp_path: Path) -> None:

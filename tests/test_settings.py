@@ -52,6 +52,7 @@ def test_values(tmp_path: Path) -> None:
         "exclude = ['build_*', 'tests/data/']\n"
         "extend-exclude = ['*.generated.py']\n"
         "output-format = 'github'\n"
+        "cache-dir = '.cache/leaklint'\n"
         "[per-file-ignores]\n"
         "'tests/legacy/*.py' = ['LL001']\n"
         "'conftest.py' = ['LL0']\n"
@@ -61,6 +62,7 @@ def test_values(tmp_path: Path) -> None:
     assert settings.extend_select == ("LL003",)
     assert settings.ignore == ("LL001",)
     assert settings.output_format == "github"
+    assert settings.cache_dir == tmp_path / ".cache" / "leaklint"
     assert settings.exclude_patterns() == (
         "build_*",
         f"{tmp_path.as_posix()}/tests/data",
@@ -80,6 +82,8 @@ def test_values(tmp_path: Path) -> None:
         ("[per-file-ignores]\n'a.py' = ['XX1']\n", "unknown rule code 'XX1' in `per-file-ignores"),
         ("select = [1]\n", "`select` must be a list of strings"),
         ("output-format = 'xml'\n", "`output-format` must be one of"),
+        ("cache-dir = ['a']\n", "`cache-dir` must be a non-empty path string"),
+        ("cache-dir = ' '\n", "`cache-dir` must be a non-empty path string"),
         ("select = [\n", "invalid TOML"),
     ],
 )

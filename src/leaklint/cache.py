@@ -1,4 +1,7 @@
-"""Findings of unchanged files, kept between runs in ``.leaklint_cache/`` beside the rootdir.
+"""Findings of unchanged files, kept between runs in ``.leaklint_cache/`` beside the rootdir,
+or in a folder of the user's choice (``--cache-dir``, ``$LEAKLINT_CACHE_DIR``, ``cache-dir``
+in the settings), where each project has a subfolder of its own. Either folder holds a
+``.gitignore`` that ignores everything in it.
 
 A file's findings are reused only when nothing they can depend on has changed:
 
@@ -44,19 +47,31 @@ def content_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def cache_root(project: Project) -> Path:
-    """``$LEAKLINT_CACHE_DIR/<hash of the rootdir>`` when that variable is set (one folder for
-    many projects, or a throwaway one for tests), else ``.leaklint_cache`` beside the rootdir."""
+def cache_folder(project: Project, chosen: Path | None = None) -> Path:
+    """The folder that holds the cache and its ``.gitignore``: ``chosen`` (``--cache-dir``),
+    else ``$LEAKLINT_CACHE_DIR``, else the settings' ``cache-dir``, else ``.leaklint_cache``
+    beside the rootdir."""
     shared = os.environ.get("LEAKLINT_CACHE_DIR")
-    if shared:
-        return Path(shared) / content_hash(str(project.root).encode())[:16]
+    for folder in (chosen, Path(shared) if shared else None, project.settings.cache_dir):
+        if folder is not None:
+            return folder.absolute()
     return project.root / CACHE_DIR
+
+
+def cache_root(project: Project, chosen: Path | None = None) -> Path:
+    """Where this project's entries live: its own folder under a chosen cache folder (which
+    may serve many projects), or the default folder itself."""
+    folder = cache_folder(project, chosen)
+    if folder == project.root / CACHE_DIR:
+        return folder
+    return folder / content_hash(str(project.root).encode())[:16]
 
 
 @dataclass
 class Cache:
     project: Project
     file: Path
+    ignore_file: Path
     key: str
     entries: dict[str, dict[str, object]] = field(default_factory=dict)
     _hashes: dict[Path, str] = field(default_factory=dict)
@@ -64,12 +79,16 @@ class Cache:
     _dirty: bool = False
 
     @classmethod
-    def open(cls, project: Project, rules: Sequence[type[Rule]]) -> Cache:
-        """The cache of ``project`` for this rule selection (empty when stale or missing)."""
+    def open(
+        cls, project: Project, rules: Sequence[type[Rule]], chosen: Path | None = None
+    ) -> Cache:
+        """The cache of ``project`` for this rule selection (empty when stale or missing), in
+        ``chosen`` or the folder ``cache_folder`` picks."""
         identities = sorted(f"{r.code}:{r.__module__}.{r.__qualname__}" for r in rules)
         selection = content_hash("\n".join(identities).encode())
-        folder = cache_root(project) / leaklint.__version__
-        cache = cls(project, folder / f"{selection}.json", "")
+        folder = cache_root(project, chosen) / leaklint.__version__
+        ignore_file = cache_folder(project, chosen) / ".gitignore"
+        cache = cls(project, folder / f"{selection}.json", ignore_file, "")
         cache.key = cache._run_key(identities)
         cache.entries = cache._load()
         return cache
@@ -113,9 +132,8 @@ class Cache:
         try:
             folder = self.file.parent
             folder.mkdir(parents=True, exist_ok=True)
-            ignore = folder.parent / ".gitignore"
-            if not ignore.exists():
-                ignore.write_text("# Created by leaklint.\n*\n", encoding="utf-8")
+            if not self.ignore_file.exists():
+                self.ignore_file.write_text("# Created by leaklint.\n*\n", encoding="utf-8")
             handle, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
             try:
                 with os.fdopen(handle, "w", encoding="utf-8") as stream:

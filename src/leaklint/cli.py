@@ -111,6 +111,12 @@ def main() -> None:
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write .leaklint_cache.")
 @click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep the cache in this folder (default: .leaklint_cache beside the pytest rootdir).",
+)
+@click.option(
     "--jobs",
     "-j",
     type=click.IntRange(min=1),
@@ -131,6 +137,7 @@ def check(
     unsafe_fixes: bool,
     diff: bool,
     no_cache: bool,
+    cache_dir: Path | None,
     jobs: int | None,
 ) -> None:
     """Lint PATHS (default: the current directory).
@@ -167,7 +174,7 @@ def check(
         project = load({})
     else:
         outcome = None
-        result = lint(project, rules, jobs=jobs, cache=not no_cache)
+        result = lint(project, rules, jobs=jobs, cache=not no_cache, cache_dir=cache_dir)
 
     def lines(path: Path) -> list[str]:
         raw = project.read(path)

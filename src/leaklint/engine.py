@@ -125,13 +125,15 @@ def lint(
     prefilter: bool = True,
     jobs: int | None = None,
     cache: bool = False,
+    cache_dir: Path | None = None,
 ) -> LintResult:
     """Lint ``project`` with ``rules``.
 
     ``prefilter=False`` runs every file rule on every file its scope allows (for measuring the
     prefilter; findings are the same). ``jobs``: worker processes (``None``: one per core when
     there are enough files; ``1``: none). ``cache``: reuse and store findings in
-    ``.leaklint_cache`` beside the rootdir.
+    ``cache_dir``, else where ``leaklint.cache.cache_folder`` says (by default
+    ``.leaklint_cache`` beside the rootdir).
     """
     result = LintResult()
     selected = {rule.code for rule in rules}
@@ -161,7 +163,13 @@ def lint(
         # Bytes-only, and read by many rules: settle it once, before any worker starts.
         _ = project.uses_pytest_asyncio
     outcomes = _check_files(
-        project, file_rules, tasks, jobs=jobs, cache=rules if cache else None, result=result
+        project,
+        file_rules,
+        tasks,
+        jobs=jobs,
+        cache=rules if cache else None,
+        cache_dir=cache_dir,
+        result=result,
     )
     for task in tasks:
         outcome = outcomes[task.path]
@@ -191,6 +199,7 @@ def _check_files(
     *,
     jobs: int | None,
     cache: Sequence[type[Rule]] | None,
+    cache_dir: Path | None,
     result: LintResult,
 ) -> dict[Path, FileOutcome]:
     """Outcomes of ``tasks``: from the cache (keyed by the ``cache`` rule selection), else
@@ -200,7 +209,7 @@ def _check_files(
     if cache is not None and tasks:
         from leaklint.cache import Cache
 
-        store = Cache.open(project, cache)
+        store = Cache.open(project, cache, cache_dir)
         for task in tasks:
             hit = store.get(task.path)
             if hit is not None:

@@ -6,8 +6,9 @@ The file is found by walking up from the common ancestor of the linted paths; in
 ``[tool.leaklint]`` table. An unknown key, a wrongly typed value or an unknown rule code is an
 error: settings that silently do nothing are worse than none.
 
-Paths and globs in ``exclude``, ``extend-exclude`` and ``per-file-ignores`` are relative to the
-directory of the settings file. A glob without ``/`` matches a file or directory name anywhere.
+Paths and globs in ``exclude``, ``extend-exclude``, ``per-file-ignores`` and ``cache-dir`` are
+relative to the directory of the settings file. A glob without ``/`` matches a file or directory
+name anywhere.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ SETTINGS_FILE = "leaklint.toml"
 PYPROJECT = "pyproject.toml"
 
 _LIST_KEYS = ("select", "ignore", "extend-select", "exclude", "extend-exclude")
-KNOWN_KEYS = (*_LIST_KEYS, "per-file-ignores", "output-format")
+KNOWN_KEYS = (*_LIST_KEYS, "per-file-ignores", "output-format", "cache-dir")
 
 
 class SettingsError(Exception):
@@ -46,6 +47,7 @@ class Settings:
     extend_exclude: tuple[str, ...] = ()
     per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     output_format: str | None = None
+    cache_dir: Path | None = None  # absolute: a relative value is resolved against ``base``
 
     @property
     def base(self) -> Path | None:
@@ -162,6 +164,9 @@ def _from_table(
         raise SettingsError(
             f"{path}: `output-format` must be one of {choices}, not {output_format!r}"
         )
+    cache_dir = table.get("cache-dir")
+    if cache_dir is not None and (not isinstance(cache_dir, str) or not cache_dir.strip()):
+        raise SettingsError(f"{path}: `cache-dir` must be a non-empty path string")
     return Settings(
         path=path,
         select=lists.get("select"),
@@ -171,6 +176,7 @@ def _from_table(
         extend_exclude=lists.get("extend-exclude", ()),
         per_file_ignores=per_file,
         output_format=output_format if isinstance(output_format, str) else None,
+        cache_dir=None if cache_dir is None else path.parent / Path(cache_dir).expanduser(),
     )
 
 
