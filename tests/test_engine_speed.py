@@ -14,7 +14,9 @@ import os
 import pickle
 import shutil
 import sysconfig
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import libcst as cst
 import pytest
@@ -457,18 +459,34 @@ def test_cli_cache_and_jobs_options(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 # --------------------------------------------------------------------------- walk
 
 
-def _recorder_class() -> type[cst.BatchableCSTVisitor]:
-    """A visitor with a visit_ and a leave_ method for every node type, logging each call."""
+def _recorder_class(
+    only: set[str] | None = None, attributes: Sequence[str] = ()
+) -> type[cst.BatchableCSTVisitor]:
+    """A visitor with a visit_ and a leave_ method for every node type (or those ``only``
+    names) and for the ``attributes`` (``"FunctionDef_body"``), logging each call."""
 
     def subclasses(cls: type) -> set[type]:
         found = set(cls.__subclasses__())
         return found.union(*(subclasses(c) for c in cls.__subclasses__()))
 
-    names = sorted({c.__name__ for c in subclasses(cst.CSTNode)})
+    names = sorted({c.__name__ for c in subclasses(cst.CSTNode) if not c.__name__.startswith("_")})
     namespace: dict[str, object] = {}
+
+    def handler(method: str) -> Callable[..., None]:
+        def record(self: Any, node: cst.CSTNode) -> None:
+            self.log.append((method, node))
+
+        # libcst finds a batched visitor's methods by their __name__.
+        record.__name__ = record.__qualname__ = method
+        return record
+
     for name in names:
+        if only is None or name in only:
+            for kind in ("visit", "leave"):
+                namespace[f"{kind}_{name}"] = handler(f"{kind}_{name}")
+    for name in attributes:
         for kind in ("visit", "leave"):
-            namespace[f"{kind}_{name}"] = lambda self, node, k=kind: self.log.append((k, node))
+            namespace[f"{kind}_{name}"] = handler(f"{kind}_{name}")
 
     def __init__(self: cst.BatchableCSTVisitor) -> None:
         cst.BatchableCSTVisitor.__init__(self)
@@ -478,14 +496,29 @@ def _recorder_class() -> type[cst.BatchableCSTVisitor]:
     return type("Recorder", (cst.BatchableCSTVisitor,), namespace)
 
 
-def test_walk_makes_libcst_calls_on_the_same_nodes_in_the_same_order(stdlib_tree: Path) -> None:
+# The attribute visitors leaklint's rules use, and node types that are not trivia.
+ATTRIBUTES = ("FunctionDef_body", "Lambda_body", "ClassDef_body", "If_body", "If_orelse")
+SOME_NODES = {"Module", "FunctionDef", "Call", "Name", "Attribute", "Assign", "If", "With"}
+
+
+@pytest.mark.parametrize(
+    "recorder",
+    [
+        _recorder_class(),
+        _recorder_class(SOME_NODES, ATTRIBUTES),
+        _recorder_class(set(), ATTRIBUTES),
+    ],
+    ids=["every-node", "some-nodes-and-attributes", "attributes-only"],
+)
+def test_walk_makes_libcst_calls_on_the_same_nodes_in_the_same_order(
+    stdlib_tree: Path, recorder: type[cst.BatchableCSTVisitor]
+) -> None:
     from leaklint.walk import walk_batched
 
-    recorder = _recorder_class()
     sources = sorted(stdlib_tree.rglob("*.py"))[::10]
     sources += sorted(Path(__file__).parent.parent.glob("fixtures/**/*.py"))
     sources.append(Path(__file__))
-    compared = 0
+    compared = calls = 0
     for path in sources:
         try:
             module = cst.parse_module(path.read_bytes())
@@ -502,7 +535,9 @@ def test_walk_makes_libcst_calls_on_the_same_nodes_in_the_same_order(stdlib_tree
         ):
             assert kind_a == kind_b and node_a is node_b, path
         compared += 1
+        calls += len(expected.log)  # type: ignore[attr-defined]
     assert compared > 15
+    assert calls > 1_000  # libcst really called the recorder
 
 
 def test_attribute_visitors_are_called() -> None:

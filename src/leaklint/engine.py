@@ -15,13 +15,11 @@ the other rules and files go on.
 
 from __future__ import annotations
 
-import ast
 import os
 import signal
 import sys
 import threading
 import traceback
-import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,7 +28,7 @@ from pathlib import Path
 from leaklint.diagnostics import Diagnostic, Location
 from leaklint.project import Project
 from leaklint.rule import FileRule, ProjectRule, Rule, get_rule
-from leaklint.source import SourceFile
+from leaklint.source import SourceFile, cpython_verdict
 from leaklint.suppress import Suppressor
 from leaklint.walk import walk_batched
 
@@ -38,6 +36,8 @@ SYNTAX_ERROR = "LL001"
 UNUSED_SUPPRESSION = "LL003"
 # Below this many files to parse, worker start-up costs more than it saves.
 PARALLEL_MIN_FILES = 64
+# How many syntax-only checks cost about as much as one file parsed and walked.
+SYNTAX_ONLY_PER_PARSE = 10
 
 # One file may not stall the run: larger files are skipped before the parse (libcst needs about
 # a second and several hundred MB per MB of source), and the rule pass over one file is
@@ -137,8 +137,9 @@ def lint(
     """
     result = LintResult()
     selected = {rule.code for rule in rules}
-    project_rules = [r for r in rules if issubclass(r, ProjectRule)]
-    file_rules = [r for r in rules if issubclass(r, FileRule)]
+    active = rules_for_project(project, rules) if prefilter else list(rules)
+    project_rules = [r for r in active if issubclass(r, ProjectRule)]
+    file_rules = [r for r in active if issubclass(r, FileRule)]
 
     for rule_cls in project_rules:
         try:
@@ -218,8 +219,10 @@ def _check_files(
     cached = set(outcomes)
     todo = [task for task in tasks if task.path not in cached]
 
-    # Syntax-only checks need no tree (CPython's parser): they do not call for workers.
-    workers = worker_count(jobs, sum(1 for task in todo if task.rules))
+    # A syntax-only check needs no tree (CPython's compiler, about a tenth of a libcst parse
+    # and its walk): many of them together call for workers, a few do not.
+    to_parse = sum(1 for task in todo if task.rules)
+    workers = worker_count(jobs, to_parse + (len(todo) - to_parse) // SYNTAX_ONLY_PER_PARSE)
     if workers > 1:
         from leaklint.parallel import check_in_workers
 
@@ -248,6 +251,15 @@ def worker_count(jobs: int | None, files: int) -> int:
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(cores or 1, files // (PARALLEL_MIN_FILES // 2)))
+
+
+def rules_for_project(project: Project, rules: Sequence[type[Rule]]) -> list[type[Rule]]:
+    """The rules that can find something in ``project`` at all: the rules that read
+    pytest-asyncio's semantics are dropped where pytest-asyncio is not in play, before any
+    file is parsed for them."""
+    if not any(rule.needs_pytest_asyncio for rule in rules) or project.uses_pytest_asyncio:
+        return list(rules)
+    return [rule for rule in rules if not rule.needs_pytest_asyncio]
 
 
 def rules_for_file(
@@ -318,15 +330,7 @@ def check_file(
 
 
 def _compiles(raw: bytes | OSError) -> bool:
-    if isinstance(raw, OSError):
-        return False
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # invalid escape sequences and the like
-            compile(raw, "<file>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    return True
+    return not isinstance(raw, OSError) and cpython_verdict(raw) is None
 
 
 def run_file_rules(

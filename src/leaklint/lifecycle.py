@@ -24,6 +24,7 @@ import libcst as cst
 
 from leaklint.diagnostics import Edit, Location
 from leaklint.source import SourceFile, dotted_name
+from leaklint.walk import is_content_type
 
 THREAD_CLASSES = frozenset({"threading.Thread", "threading.Timer"})
 PROCESS_CLASSES = frozenset({"multiprocessing.Process", "multiprocessing.context.Process"})
@@ -192,7 +193,6 @@ _SKIPPED_FIELDS = frozenset(
     }
 )
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
-_IS_NODE: dict[type, bool] = {}
 
 
 def _child_fields(cls: type) -> tuple[str, ...]:
@@ -207,13 +207,6 @@ def _child_fields(cls: type) -> tuple[str, ...]:
     return names
 
 
-def _is_node(cls: type) -> bool:
-    known = _IS_NODE.get(cls)
-    if known is None:
-        known = _IS_NODE[cls] = issubclass(cls, cst.CSTNode)
-    return known
-
-
 def walk(
     node: cst.CSTNode,
     enter: Callable[[cst.CSTNode], object],
@@ -222,7 +215,8 @@ def walk(
     """Visit ``node`` and its descendants in source order, without libcst's node rebuilding.
 
     ``CSTNode.visit`` copies every node it passes, which made this module's pass cost more
-    than parsing. Only fields that can hold names and calls are followed.
+    than parsing. Only fields that can hold names and calls are followed, and trivia
+    (whitespace, comments, punctuation) is stepped over.
     """
     enter(node)
     for name in _child_fields(type(node)):
@@ -230,9 +224,9 @@ def walk(
         kind = type(value)
         if kind is tuple or kind is list:
             for item in value:
-                if _is_node(type(item)):
+                if is_content_type(type(item)):
                     walk(item, enter, leave)
-        elif _is_node(kind):
+        elif is_content_type(kind):
             walk(value, enter, leave)
     leave(node)
 

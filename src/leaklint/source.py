@@ -6,7 +6,6 @@ rule reports something, because a position pass costs more than the parse itself
 
 from __future__ import annotations
 
-import ast
 import re
 import warnings
 from collections.abc import Iterator, Sequence
@@ -46,7 +45,7 @@ class SourceFile:
         # libcst's native parser can crash the process or run for minutes on pathologically
         # nested code that CPython's parser refuses cheaply, so CPython looks first. Its
         # syntax errors are also placed more precisely.
-        verdict = _cpython_verdict(raw)
+        verdict = cpython_verdict(raw)
         if verdict is not None and verdict.fatal:
             return cls(path, raw, error=verdict.error)
         try:
@@ -150,12 +149,15 @@ class _Verdict:
 _TOO_DEEP = ("too many nested parentheses", "too complex", "too deeply nested")
 
 
-def _cpython_verdict(raw: bytes) -> _Verdict | None:
-    """What CPython's own parser says of ``raw``: ``None`` when it parses."""
+def cpython_verdict(raw: bytes) -> _Verdict | None:
+    """What CPython's compiler says of ``raw``: ``None`` when it compiles. A full compile, not
+    ``ast.parse``: on CPython 3.11 building the AST's Python objects costs more than making the
+    bytecode. It also refuses a few files libcst reads (``return`` outside a function); those
+    errors are not fatal, so such a file is still parsed by libcst."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the linted code's SyntaxWarnings are not ours
-            compile(raw, "<file>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+            compile(raw, "<file>", "exec", dont_inherit=True)
     except SyntaxError as exc:
         location = Location(max(exc.lineno or 1, 1), max(exc.offset or 1, 1))
         fatal = any(marker in (exc.msg or "") for marker in _TOO_DEEP) or "null byte" in str(

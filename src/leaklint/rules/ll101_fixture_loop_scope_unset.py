@@ -57,6 +57,7 @@ class FixtureLoopScopeUnset(ProjectRule):
 
     code = "LL101"
     name = "fixture-loop-scope-unset"
+    needs_pytest_asyncio = True
     fix_availability = FixAvailability.SAFE
 
     def check(self, project: Project) -> Iterable[Diagnostic]:

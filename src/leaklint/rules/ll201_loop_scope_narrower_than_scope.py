@@ -48,6 +48,7 @@ class LoopScopeNarrowerThanScope(FileRule):
 
     code = "LL201"
     name = "loop-scope-narrower-than-scope"
+    needs_pytest_asyncio = True
     severity = Severity.ERROR
     fix_availability = FixAvailability.SAFE
     tokens = (b"async",)

@@ -69,6 +69,7 @@ class CrossLoopFixture(ProjectRule):
 
     code = "LL202"
     name = "cross-loop-fixture"
+    needs_pytest_asyncio = True
     fix_availability = FixAvailability.UNSAFE
 
     def check(self, project: Project) -> Iterable[Diagnostic]:

@@ -48,6 +48,7 @@ class AsyncioMarkScope(FileRule):
 
     code = "LL203"
     name = "asyncio-mark-scope"
+    needs_pytest_asyncio = True
     fix_availability = FixAvailability.SOMETIMES
     tokens = (b"asyncio",)
     test_files_only = True

@@ -72,6 +72,7 @@ class EventLoopFixtureOverride(FileRule):
 
     code = "LL204"
     name = "event-loop-fixture-override"
+    needs_pytest_asyncio = True
     fix_availability = FixAvailability.SOMETIMES
     tokens = (b"event_loop",)
     test_files_only = True

@@ -63,6 +63,7 @@ class EventLoopFixtureRequest(FileRule):
 
     code = "LL205"
     name = "event-loop-fixture-request"
+    needs_pytest_asyncio = True
     fix_availability = FixAvailability.SUGGESTION
     tokens = (b"event_loop",)
     test_files_only = True

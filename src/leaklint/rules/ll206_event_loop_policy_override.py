@@ -37,6 +37,7 @@ class EventLoopPolicyOverride(FileRule):
 
     code = "LL206"
     name = "event-loop-policy-override"
+    needs_pytest_asyncio = True
     fix_availability = FixAvailability.SUGGESTION
     tokens = (b"event_loop_policy",)
     test_files_only = True

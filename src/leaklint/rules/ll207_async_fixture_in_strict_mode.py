@@ -54,6 +54,7 @@ class AsyncFixtureInStrictMode(FileRule):
 
     code = "LL207"
     name = "async-fixture-in-strict-mode"
+    needs_pytest_asyncio = True
     fix_availability = FixAvailability.SAFE
     tokens = (b"async",)
     test_files_only = True
