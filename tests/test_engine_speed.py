@@ -221,6 +221,40 @@ def test_deselecting_rules_shrinks_what_is_parsed(stdlib_tree: Path) -> None:
     assert threads_only.diagnostics == [d for d in everything.diagnostics if d.code == "LL901"]
 
 
+def _builder_project(root: Path, init_body: str) -> Path:
+    """A sync fixture in a conftest that mentions no asyncio builds a class of ``app.py``."""
+    imports = "import asyncio\n\n\n" if "asyncio" in init_body else ""
+    files = {
+        "pytest.ini": "[pytest]\n",
+        "conftest.py": (
+            "import pytest\nfrom app import Client\n\n\n@pytest.fixture\ndef client():\n"
+            "    return Client()\n"
+        ),
+        "test_a.py": "def test_a(client):\n    assert client\n",
+        "app.py": f"{imports}class Client:\n    def __init__(self):\n        {init_body}\n",
+    }
+    for name, text in files.items():
+        (root / name).write_text(text)
+    return root
+
+
+def test_a_fixture_file_is_parsed_only_when_some_file_can_make_a_loop_object(
+    tmp_path: Path,
+) -> None:
+    rules = [r for r in all_rules() if r.code in ("LL301", "LL304")]
+    root = _builder_project(tmp_path, "self.items = []")
+    plain = lint_path(root, rules, cache=True)
+    assert plain.diagnostics == [] and plain.files_parsed == 0
+    assert _key(plain) == _key(lint_path(root, rules, prefilter=False))
+    # Now the class's __init__ makes a loop-bound object: the conftest's fixture is reported,
+    # although the conftest itself never changed (and its cache entry must not be reused).
+    _builder_project(tmp_path, "self.reader = asyncio.StreamReader()")
+    bound = lint_path(root, rules, cache=True)
+    assert [(d.code, d.path.name) for d in bound.diagnostics] == [("LL301", "conftest.py")]
+    assert _key(bound) == _key(lint_path(root, rules, prefilter=False))
+    assert _key(lint_path(root, rules, cache=True)) == _key(bound)
+
+
 def test_syntax_error_checks_need_no_tree(tmp_path: Path) -> None:
     (tmp_path / "test_ok.py").write_text("def test_x():\n    pass\n")
     (tmp_path / "test_bad.py").write_text("def test_x(:\n    pass\n")

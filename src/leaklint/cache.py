@@ -10,7 +10,8 @@ A file's findings are reused only when nothing they can depend on has changed:
   (asyncio_mode, loop scopes, python_files/functions/classes, addopts all live there),
   whether pytest-asyncio is in play, and the path and bytes of every conftest.py (the fixture
   graph). Any change drops every entry;
-* the file's own bytes (content hash);
+* the file's own bytes (content hash), and what was asked of it (which rules ran on it: the
+  prefilter's choice can depend on other files' bytes);
 * for a file whose rules read files other than itself and the conftests (the project's loop
   use reads the test modules): the paths of all the project's Python files, and the content
   hash of every test module (or, when a rule read a non-test module, of every file). Adding,
@@ -40,7 +41,7 @@ from leaklint.project import Project
 from leaklint.rule import Rule
 
 CACHE_DIR = ".leaklint_cache"
-FORMAT = 2
+FORMAT = 3
 
 
 def content_hash(data: bytes) -> str:
@@ -95,11 +96,14 @@ class Cache:
 
     # ---- lookup ------------------------------------------------------------------------
 
-    def get(self, path: Path) -> list[Diagnostic] | None:
-        """The cached findings of ``path``, or ``None`` when they may be stale."""
+    def get(self, path: Path, task: str) -> list[Diagnostic] | None:
+        """The cached findings of ``path`` checked as ``task`` (the rules run on it), or
+        ``None`` when they may be stale."""
         entry = self.entries.get(str(path))
         current = self._hash(path)
         if entry is None or current is None or entry.get("hash") != current:
+            return None
+        if entry.get("task") != task:
             return None
         reads = entry.get("reads")
         if reads is not None and (
@@ -114,9 +118,12 @@ class Cache:
         except (KeyError, TypeError, ValueError, AttributeError):
             return None
 
-    def put(self, path: Path, diagnostics: Sequence[Diagnostic], *, reads: str | None) -> None:
+    def put(
+        self, path: Path, task: str, diagnostics: Sequence[Diagnostic], *, reads: str | None
+    ) -> None:
         self.entries[str(path)] = {
             "hash": self._hash(path),
+            "task": task,
             "reads": reads,
             "project": None if reads is None else self._fingerprint(reads),
             "diagnostics": [diagnostic_to_dict(d) for d in diagnostics],

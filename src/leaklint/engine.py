@@ -212,7 +212,7 @@ def _check_files(
 
         store = Cache.open(project, cache, cache_dir)
         for task in tasks:
-            hit = store.get(task.path)
+            hit = store.get(task.path, task_key(task, file_rules))
             if hit is not None:
                 outcomes[task.path] = FileOutcome(hit, [], parsed=False)
                 result.files_cached += 1
@@ -238,9 +238,21 @@ def _check_files(
         for task in tasks:
             outcome = outcomes[task.path]
             if task.path not in cached and not outcome.internal_errors and not outcome.warnings:
-                store.put(task.path, outcome.diagnostics, reads=outcome.reads)
+                store.put(
+                    task.path,
+                    task_key(task, file_rules),
+                    outcome.diagnostics,
+                    reads=outcome.reads,
+                )
         store.save()
     return outcomes
+
+
+def task_key(task: FileTask, file_rules: Sequence[type[FileRule]]) -> str:
+    """What was asked of a file: which rules ran on it (the prefilter's choice can depend on
+    other files) and whether its syntax errors count."""
+    codes = ",".join(sorted(file_rules[i].code for i in task.rules))
+    return f"{codes};{int(task.report_syntax_error)}"
 
 
 def worker_count(jobs: int | None, files: int) -> int:
@@ -283,7 +295,9 @@ def rules_for_file(
         if rule_cls.test_files_only and not pytest_file:
             continue
         if tokens and rule_cls.tokens and not any(token in raw for token in rule_cls.tokens):
-            continue
+            indirect = rule_cls.indirect_tokens
+            if not (any(token in raw for token in indirect) and project.holds_any(rule_cls.tokens)):
+                continue
         wanted.append(rule_cls)
     return wanted
 

@@ -75,6 +75,7 @@ class Project:
     _sources: dict[Path, SourceFile] = field(default_factory=dict, repr=False)
     _raw: dict[Path, bytes | OSError] = field(default_factory=dict, repr=False)
     _models: dict[Path, FileModel | None] = field(default_factory=dict, repr=False)
+    _holds: dict[tuple[bytes, ...], bool] = field(default_factory=dict, repr=False)
     # When set, every path read through ``read`` is added: the engine learns which other files
     # a file's findings depended on (for the cache).
     access_log: set[Path] | None = field(default=None, repr=False)
@@ -177,6 +178,15 @@ class Project:
             else:
                 self._models[path] = read_file_model(source, self.collection)
         return self._models[path]
+
+    def holds_any(self, tokens: tuple[bytes, ...]) -> bool:
+        """Whether some Python file of the project contains one of ``tokens`` (bytes only)."""
+        if tokens not in self._holds:
+            self._holds[tokens] = any(
+                isinstance(raw, bytes) and any(token in raw for token in tokens)
+                for raw in map(self.read, self.python_files)
+            )
+        return self._holds[tokens]
 
     def async_fixtures(self) -> Iterator[FixtureDef]:
         """Every ``async def`` fixture in the project's Python files (files that cannot hold one

@@ -63,6 +63,10 @@ class Rule:
     # Byte strings a file must contain for this rule to find anything in it (any one suffices).
     # An empty tuple means "every file". Used by the engine's prefilter.
     tokens: ClassVar[tuple[bytes, ...]] = ()
+    # Byte strings with which a file that has none of ``tokens`` can still hold a finding,
+    # through another project file that has one (a sync fixture here builds a class whose
+    # ``__init__`` is there). Only counted when some project file has one of ``tokens``.
+    indirect_tokens: ClassVar[tuple[bytes, ...]] = ()
     # The rule reads pytest-asyncio's semantics and finds nothing where pytest-asyncio is not in
     # play (``Project.uses_pytest_asyncio``): the prefilter then skips it for the whole project.
     needs_pytest_asyncio: ClassVar[bool] = False

@@ -75,7 +75,8 @@ class LoopBoundObjectInSyncCode(ScopedRule):
     code = "LL301"
     name = "loop-bound-object-in-sync-code"
     fix_availability = FixAvailability.SOMETIMES
-    tokens = (b"asyncio", b"create_future", b"fixture")
+    tokens = (b"asyncio", b"create_future")
+    indirect_tokens = (b"fixture",)
 
     def __init__(self, source: SourceFile, project: Project) -> None:
         super().__init__(source, project)

@@ -89,7 +89,8 @@ class ImplicitOrUnclosedLoop(ScopedRule):
     code = "LL304"
     name = "implicit-or-unclosed-loop"
     fix_availability = FixAvailability.SOMETIMES
-    tokens = (b"get_event_loop", b"new_event_loop", b"fixture")
+    tokens = (b"get_event_loop", b"new_event_loop")
+    indirect_tokens = (b"fixture",)
 
     def __init__(self, source: SourceFile, project: Project) -> None:
         super().__init__(source, project)
