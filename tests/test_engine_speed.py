@@ -458,6 +458,28 @@ def test_entries_that_read_other_files_follow_them(tmp_path: Path) -> None:
     assert fourth.files_parsed == 0  # app.py needs no tree any more; the rest is cached
 
 
+def test_cross_loop_findings_are_cached_until_a_python_file_changes(tmp_path: Path) -> None:
+    root = tmp_path / "chain"
+    shutil.copytree(Path(__file__).parent.parent / "fixtures/graph/fixture_chain", root)
+    rules = [r for r in all_rules() if r.code == "LL202"]
+    cold = lint_path(root, rules, cache=True)
+    assert "LL202" in {d.code for d in cold.diagnostics}
+    assert cold.files_parsed == 0  # a project rule: its files are parsed outside the tasks
+    project = Project.load([root])
+    warm = lint(project, rules, cache=True)
+    assert _key(warm) == _key(cold)
+    assert not any(project.is_parsed(path) for path in project.python_files)
+    # The test module changes: every test now runs on the session loop, nothing is crossed.
+    test_db = root / "test_db.py"
+    test_db.write_text(
+        "import pytest\n\npytestmark = pytest.mark.asyncio(loop_scope='session')\n\n"
+        + test_db.read_text()
+    )
+    edited = lint_path(root, rules, cache=True)
+    assert _key(edited) == _key(lint_path(root, rules))
+    assert _key(edited) != _key(cold)
+
+
 def test_a_corrupt_cache_is_ignored(tmp_path: Path) -> None:
     root = _project_tree(tmp_path)
     expected = _key(lint_path(root, cache=True))

@@ -18,6 +18,9 @@ A file's findings are reused only when nothing they can depend on has changed:
   removing or renaming a file, or editing a test module, invalidates such entries; editing
   application code leaves entries that read only test modules valid.
 
+Project rules marked ``cacheable`` (their findings depend on the Python files and what the run
+key holds) are kept too, valid while no Python file of the project changed.
+
 Cross-file facts must be read through ``Project.read``/``source``/``file_model`` to be seen
 here. Entries are stored as one JSON document per rule selection, written atomically; a
 missing, unreadable or corrupt cache is an empty cache, never an error.
@@ -75,6 +78,8 @@ class Cache:
     ignore_file: Path
     key: str
     entries: dict[str, dict[str, object]] = field(default_factory=dict)
+    # Findings of cacheable project rules, by code, with the fingerprint of every file.
+    project_entries: dict[str, dict[str, object]] = field(default_factory=dict)
     _hashes: dict[Path, str] = field(default_factory=dict)
     _fingerprints: dict[str, str] = field(default_factory=dict)
     _dirty: bool = False
@@ -91,7 +96,7 @@ class Cache:
         ignore_file = cache_folder(project, chosen) / ".gitignore"
         cache = cls(project, folder / f"{selection}.json", ignore_file, "")
         cache.key = cache._run_key(identities)
-        cache.entries = cache._load()
+        cache.entries, cache.project_entries = cache._load()
         return cache
 
     # ---- lookup ------------------------------------------------------------------------
@@ -110,13 +115,22 @@ class Cache:
             reads not in ("tests", "all") or entry.get("project") != self._fingerprint(reads)
         ):
             return None
-        found = entry.get("diagnostics")
-        if not isinstance(found, list):
+        return _diagnostics(entry.get("diagnostics"))
+
+    def get_project(self, code: str) -> list[Diagnostic] | None:
+        """The cached findings of a cacheable project rule, or ``None`` when a Python file of
+        the project may have changed."""
+        entry = self.project_entries.get(code)
+        if entry is None or entry.get("project") != self._fingerprint("all"):
             return None
-        try:
-            return [diagnostic_from_dict(item) for item in found]
-        except (KeyError, TypeError, ValueError, AttributeError):
-            return None
+        return _diagnostics(entry.get("diagnostics"))
+
+    def put_project(self, code: str, diagnostics: Sequence[Diagnostic]) -> None:
+        self.project_entries[code] = {
+            "project": self._fingerprint("all"),
+            "diagnostics": [diagnostic_to_dict(d) for d in diagnostics],
+        }
+        self._dirty = True
 
     def put(
         self, path: Path, task: str, diagnostics: Sequence[Diagnostic], *, reads: str | None
@@ -135,7 +149,12 @@ class Cache:
             return
         current = {str(path) for path in self.project.python_files}
         kept = {k: v for k, v in self.entries.items() if k in current or os.path.exists(k)}
-        document = {"format": FORMAT, "key": self.key, "files": kept}
+        document = {
+            "format": FORMAT,
+            "key": self.key,
+            "files": kept,
+            "project": self.project_entries,
+        }
         try:
             folder = self.file.parent
             folder.mkdir(parents=True, exist_ok=True)
@@ -155,19 +174,17 @@ class Cache:
 
     # ---- keys --------------------------------------------------------------------------
 
-    def _load(self) -> dict[str, dict[str, object]]:
+    def _load(self) -> tuple[dict[str, dict[str, object]], dict[str, dict[str, object]]]:
+        """The file entries and the project rules' entries (both empty when stale)."""
         try:
             document = json.loads(self.file.read_bytes())
         except (OSError, ValueError, RecursionError):
-            return {}
+            return {}, {}
         if not isinstance(document, dict):
-            return {}
+            return {}, {}
         if document.get("format") != FORMAT or document.get("key") != self.key:
-            return {}
-        files = document.get("files")
-        if not isinstance(files, dict):
-            return {}
-        return {k: v for k, v in files.items() if isinstance(k, str) and isinstance(v, dict)}
+            return {}, {}
+        return _entries(document.get("files")), _entries(document.get("project"))
 
     def _hash(self, path: Path) -> str | None:
         if path not in self._hashes:
@@ -207,6 +224,21 @@ class Cache:
         for conftest in project.conftests:
             parts.append(f"conftest {conftest} {self._hash(conftest)}")
         return content_hash("\n".join(parts).encode())
+
+
+def _entries(table: object) -> dict[str, dict[str, object]]:
+    if not isinstance(table, dict):
+        return {}
+    return {k: v for k, v in table.items() if isinstance(k, str) and isinstance(v, dict)}
+
+
+def _diagnostics(found: object) -> list[Diagnostic] | None:
+    if not isinstance(found, list):
+        return None
+    try:
+        return [diagnostic_from_dict(item) for item in found]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
 
 
 def _file_hash(path: Path) -> str | None:

@@ -24,6 +24,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from leaklint.diagnostics import Diagnostic, Location
 from leaklint.project import Project
@@ -31,6 +32,9 @@ from leaklint.rule import FileRule, ProjectRule, Rule, get_rule
 from leaklint.source import SourceFile, cpython_verdict
 from leaklint.suppress import Suppressor
 from leaklint.walk import walk_batched
+
+if TYPE_CHECKING:
+    from leaklint.cache import Cache
 
 SYNTAX_ERROR = "LL001"
 UNUSED_SUPPRESSION = "LL003"
@@ -141,11 +145,25 @@ def lint(
     project_rules = [r for r in active if issubclass(r, ProjectRule)]
     file_rules = [r for r in active if issubclass(r, FileRule)]
 
+    store = None
+    if cache and project.python_files:
+        from leaklint.cache import Cache
+
+        store = Cache.open(project, rules, cache_dir)
+
     for rule_cls in project_rules:
+        hit = store.get_project(rule_cls.code) if store and rule_cls.cacheable else None
+        if hit is not None:
+            result.diagnostics.extend(hit)
+            continue
         try:
-            result.diagnostics.extend(rule_cls().check(project))
+            found = list(rule_cls().check(project))
         except Exception:
             result.internal_errors.append(_crash(rule_cls, project.root, traceback.format_exc()))
+            continue
+        result.diagnostics.extend(found)
+        if store is not None and rule_cls.cacheable:
+            store.put_project(rule_cls.code, found)
 
     tasks: list[FileTask] = []
     for path in project.python_files:
@@ -163,15 +181,9 @@ def lint(
     if tasks:
         # Bytes-only, and read by many rules: settle it once, before any worker starts.
         _ = project.uses_pytest_asyncio
-    outcomes = _check_files(
-        project,
-        file_rules,
-        tasks,
-        jobs=jobs,
-        cache=rules if cache else None,
-        cache_dir=cache_dir,
-        result=result,
-    )
+    outcomes = _check_files(project, file_rules, tasks, jobs=jobs, store=store, result=result)
+    if store is not None:
+        store.save()
     for task in tasks:
         outcome = outcomes[task.path]
         result.files_parsed += outcome.parsed
@@ -199,18 +211,13 @@ def _check_files(
     tasks: list[FileTask],
     *,
     jobs: int | None,
-    cache: Sequence[type[Rule]] | None,
-    cache_dir: Path | None,
+    store: Cache | None,
     result: LintResult,
 ) -> dict[Path, FileOutcome]:
-    """Outcomes of ``tasks``: from the cache (keyed by the ``cache`` rule selection), else
-    parsed here or in workers."""
+    """Outcomes of ``tasks``: from the findings cache ``store``, else parsed here or in
+    workers."""
     outcomes: dict[Path, FileOutcome] = {}
-    store = None
-    if cache is not None and tasks:
-        from leaklint.cache import Cache
-
-        store = Cache.open(project, cache, cache_dir)
+    if store is not None:
         for task in tasks:
             hit = store.get(task.path, task_key(task, file_rules))
             if hit is not None:
@@ -244,7 +251,6 @@ def _check_files(
                     outcome.diagnostics,
                     reads=outcome.reads,
                 )
-        store.save()
     return outcomes
 
 
@@ -290,16 +296,36 @@ def rules_for_file(
     if isinstance(raw, OSError):
         return list(file_rules)  # let the read error surface
     pytest_file = project.is_pytest_file(path)
+    found = _TokenSearch(raw)
     wanted: list[type[FileRule]] = []
     for rule_cls in file_rules:
         if rule_cls.test_files_only and not pytest_file:
             continue
-        if tokens and rule_cls.tokens and not any(token in raw for token in rule_cls.tokens):
-            indirect = rule_cls.indirect_tokens
-            if not (any(token in raw for token in indirect) and project.holds_any(rule_cls.tokens)):
+        if tokens and rule_cls.tokens and not found.any(rule_cls.tokens):
+            indirect = found.any(rule_cls.indirect_tokens)
+            if not (indirect and project.holds_any(rule_cls.tokens)):
                 continue
         wanted.append(rule_cls)
     return wanted
+
+
+class _TokenSearch:
+    """Which byte strings one file contains, each searched for once (rules share tokens); a
+    string that contains one known to be absent (``asyncio``, ``async``) is absent unsearched."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        self.known: dict[bytes, bool] = {}
+
+    def any(self, tokens: Sequence[bytes]) -> bool:
+        return any(self.has(token) for token in tokens)
+
+    def has(self, token: bytes) -> bool:
+        present = self.known.get(token)
+        if present is None:
+            absent_part = any(not seen and part in token for part, seen in self.known.items())
+            present = self.known[token] = not absent_part and token in self.raw
+        return present
 
 
 def check_file(

@@ -112,6 +112,11 @@ class Rule:
 
 
 class ProjectRule(Rule):
+    # The findings depend on nothing but the project's Python files and what the cache's run
+    # key holds (the pytest config file, the conftests, leaklint's version, the rule
+    # selection): the findings cache may keep them while none of these changed.
+    cacheable: ClassVar[bool] = False
+
     def check(self, project: Project) -> Iterable[Diagnostic]:
         raise NotImplementedError
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import libcst as cst
 
@@ -12,6 +13,7 @@ from leaklint.project import Project
 from leaklint.pytest_model import FileModel, FixtureDef, Mark, TestDef
 from leaklint.rule import FixAvailability, ProjectRule, register
 from leaklint.source import SourceFile
+from leaklint.walk import child_nodes
 
 # A test with cross-loop uses, and the loop scope that would put it on all its fixtures' loop.
 Finding = tuple[ResolvedTest, list[CrossLoop], str | None]
@@ -70,18 +72,28 @@ class CrossLoopFixture(ProjectRule):
     code = "LL202"
     name = "cross-loop-fixture"
     needs_pytest_asyncio = True
+    cacheable = True
     fix_availability = FixAvailability.UNSAFE
 
     def check(self, project: Project) -> Iterable[Diagnostic]:
         graph = project.fixture_graph
         reported: set[tuple[FixtureDef, FixtureDef]] = set()
+        plain_data: dict[int, bool] = {}  # by fixture node: asked for every test that uses it
+
+        def plain(cross: CrossLoop) -> bool:
+            fixture = cross.use.fixture
+            key = id(fixture.node)
+            if key not in plain_data:
+                plain_data[key] = hands_over_plain_data(fixture)
+            return plain_data[key]
+
         for path in graph.async_test_files():
             tests = [t for t in graph.tests_in(path) if t.asyncio]
             findings: list[Finding] = []
             for resolved in tests:
                 own, inner = graph.cross_loop(resolved)
-                own = [c for c in own if not hands_over_plain_data(c.use.fixture)]
-                inner = [c for c in inner if not hands_over_plain_data(c.use.fixture)]
+                own = [c for c in own if not plain(c)]
+                inner = [c for c in inner if not plain(c)]
                 if own:
                     findings.append((resolved, own, graph.fitting_loop_scope(resolved)))
                 for cross in inner:
@@ -201,8 +213,7 @@ def hands_over_plain_data(fixture: FixtureDef) -> bool:
     in the fixture), or the return annotation must say plain data; no call may start a task or
     a server, and the ``yield`` must not sit inside a ``with`` block that keeps something open.
     """
-    scan = _HandOver()
-    fixture.node.body.visit(scan)
+    scan = _HandOver.of(fixture.node.body)
     if scan.spawns or scan.held_yield or not scan.values:
         return False
     if _plain_annotation(fixture.node.returns, generator=fixture.is_generator):
@@ -210,34 +221,43 @@ def hands_over_plain_data(fixture: FixtureDef) -> bool:
     return all(_plain_value(v, scan.bindings) for v in scan.values)
 
 
-class _HandOver(cst.CSTVisitor):
+@dataclass
+class _HandOver:
     """Yielded/returned values, single-name bindings, spawning calls and held yields of a
     function body (nested functions and classes excluded)."""
 
-    def __init__(self) -> None:
-        self.values: list[cst.BaseExpression] = []
-        self.bindings: dict[str, list[cst.BaseExpression]] = {}
-        self.spawns = False
-        self.held_yield = False
-        self._withs = 0
+    values: list[cst.BaseExpression] = field(default_factory=list)
+    bindings: dict[str, list[cst.BaseExpression]] = field(default_factory=dict)
+    spawns: bool = False
+    held_yield: bool = False
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
+    @classmethod
+    def of(cls, body: cst.BaseSuite) -> _HandOver:
+        scan = cls()
+        # (node, inside a ``with`` block); read-only, trivia skipped, nested scopes pruned.
+        stack: list[tuple[cst.CSTNode, bool]] = [(body, False)]
+        while stack:
+            node, in_with = stack.pop()
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                continue
+            if isinstance(node, cst.With):
+                in_with = True
+            elif isinstance(node, cst.Yield):
+                scan._yield(node, in_with)
+            elif isinstance(node, cst.Return):
+                if node.value is not None:
+                    scan.values.append(node.value)
+            elif isinstance(node, cst.Assign):
+                for target in node.targets:
+                    if isinstance(target.target, cst.Name):
+                        scan.bindings.setdefault(target.target.value, []).append(node.value)
+            elif isinstance(node, cst.Call) and _called_name(node) in _SPAWNS:
+                scan.spawns = True
+            stack.extend((child, in_with) for child in reversed(child_nodes(node, trivia=False)))
+        return scan
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_With(self, node: cst.With) -> None:
-        self._withs += 1
-
-    def leave_With(self, original_node: cst.With) -> None:
-        self._withs -= 1
-
-    def visit_Yield(self, node: cst.Yield) -> None:
-        if self._withs:
+    def _yield(self, node: cst.Yield, in_with: bool) -> None:
+        if in_with:
             self.held_yield = True
         if isinstance(node.value, cst.BaseExpression):
             self.values.append(node.value)
@@ -246,26 +266,12 @@ class _HandOver(cst.CSTVisitor):
         else:
             self.values.append(cst.Name("None"))
 
-    def visit_Return(self, node: cst.Return) -> None:
-        if node.value is not None:
-            self.values.append(node.value)
 
-    def visit_Assign(self, node: cst.Assign) -> None:
-        for target in node.targets:
-            if isinstance(target.target, cst.Name):
-                self.bindings.setdefault(target.target.value, []).append(node.value)
-
-    def visit_Call(self, node: cst.Call) -> None:
-        func = node.func
-        name = (
-            func.attr.value
-            if isinstance(func, cst.Attribute)
-            else func.value
-            if isinstance(func, cst.Name)
-            else None
-        )
-        if name in _SPAWNS:
-            self.spawns = True
+def _called_name(node: cst.Call) -> str | None:
+    func = node.func
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return func.value if isinstance(func, cst.Name) else None
 
 
 def _plain_value(
