@@ -14,13 +14,17 @@ Tools, each run ``--runs`` times (median wall time reported):
 * ``leaklint cold``: ``leaklint check --no-cache``; ``leaklint warm``: with its cache primed;
 * ``leaklint parse-all``: as cold, plus a probe rule with no tokens, so every file is parsed and
   walked: what the machinery costs once rules need every tree;
-* ``ruff cold``: ``ruff check --isolated --no-cache --select ASYNC,PT``; ``ruff warm``: with a
-  primed cache;
+* ``ruff cold``: ``ruff check --isolated --no-cache --select ASYNC,PT`` (ruff's default, full
+  output: on the standard library most of its time goes into rendering some 70,000 PT009
+  findings with their fix diffs); ``ruff cold concise``: the same with ``--output-format
+  concise``, the format leaklint is timed with; ``ruff warm``: concise, with a primed cache;
 * ``fixit``: ``fixit lint`` from a separate virtualenv (``--fixit``, default
   ``/work/fixit-venv/bin/fixit``), one run only, when installed;
 * ``bare parse``: ``libcst.parse_module`` over every ``.py`` file, one process.
 
-Peak memory is the largest resident set of any single process of the command (``wait4``).
+leaklint's modules are byte-compiled first, as an installed package's are (this machine sets
+``PYTHONDONTWRITEBYTECODE``, which would otherwise charge every run for compiling them). Peak
+memory is the largest resident set of any single process of the command (``wait4``).
 No figure here is asserted by the test suite.
 """
 
@@ -295,6 +299,7 @@ def bench_tree(name: str, root: Path, args: argparse.Namespace) -> list[Figure]:
     size = sum(f.stat().st_size for f in files) / 1e6
     print(f"\n{name}: {root} — {len(files)} files, {size:.1f} MB", flush=True)
     env = {**os.environ, "PYTHONPATH": str(args.src), "NO_COLOR": "1"}
+    env.pop("LEAKLINT_CACHE_DIR", None)  # the cache goes beside the tree, and is cleared
     leaklint = [PYTHON, "-m", "leaklint", "check", "--exit-zero", "--output-format", "concise"]
     probe = [PYTHON, "-c", PROBE, "check", "--exit-zero", "--output-format", "concise"]
     ruff = [args.ruff, "check", "--isolated", "--exit-zero", "--select", "ASYNC,PT", "-q"]
@@ -303,8 +308,10 @@ def bench_tree(name: str, root: Path, args: argparse.Namespace) -> list[Figure]:
     shutil.rmtree(root / ".leaklint_cache", ignore_errors=True)
 
     figures.append(timed(name, "ruff cold", [*ruff, "--no-cache", str(root)], runs))
+    concise = [*ruff, "--output-format", "concise"]
+    figures.append(timed(name, "ruff cold concise", [*concise, "--no-cache", str(root)], runs))
     ruff_cache = Path(tempfile.mkdtemp(prefix="ruff-cache-"))
-    warm_ruff = [*ruff, "--cache-dir", str(ruff_cache), str(root)]
+    warm_ruff = [*concise, "--cache-dir", str(ruff_cache), str(root)]
     run(warm_ruff)
     figures.append(timed(name, "ruff warm", warm_ruff, runs))
     shutil.rmtree(ruff_cache, ignore_errors=True)
@@ -341,13 +348,13 @@ def bench_tree(name: str, root: Path, args: argparse.Namespace) -> list[Figure]:
 
 def table(figures: list[Figure]) -> str:
     lines = [
-        "| tree | tool | runs | median wall (s) | files/s | peak RSS (MB) | vs ruff same mode"
+        "| tree | tool | runs | median wall (s) | files/s | peak RSS (MB) | vs ruff (concise)"
         " | vs bare parse |",
         "|---|---|---|---|---|---|---|---|",
     ]
     by = {(f.tree, f.tool): f for f in figures}
     for f in figures:
-        mode = "warm" if "warm" in f.tool else "cold"
+        mode = "warm" if "warm" in f.tool else "cold concise"
         ruff = by.get((f.tree, f"ruff {mode}"))
         bare = by.get((f.tree, "bare parse"))
         vs_ruff = (
@@ -357,6 +364,27 @@ def table(figures: list[Figure]) -> str:
         lines.append(
             f"| {f.tree} | {f.tool} | {f.runs} | {f.seconds:.2f} | {f.note.split()[0]} | "
             f"{f.peak_mb:.0f} | {vs_ruff} | {vs_bare} |"
+        )
+    return "\n".join(lines)
+
+
+def ratios(figures: list[Figure]) -> str:
+    """The issue's targets, one line a tree: leaklint against ruff, Fixit and a bare parse."""
+    lines = []
+    by = {(f.tree, f.tool): f.seconds for f in figures}
+    for tree in dict.fromkeys(f.tree for f in figures):
+
+        def ratio(a: str, b: str, tree: str = tree) -> str:
+            if (tree, a) not in by or (tree, b) not in by:
+                return "n/a"
+            return f"{by[(tree, a)] / by[(tree, b)]:.2f}"
+
+        lines.append(
+            f"{tree}: cold/ruff {ratio('leaklint cold', 'ruff cold')} "
+            f"(concise {ratio('leaklint cold', 'ruff cold concise')}), "
+            f"warm/ruff warm {ratio('leaklint warm', 'ruff warm')}, "
+            f"parse-all/bare parse {ratio('leaklint parse-all', 'bare parse')}, "
+            f"fixit/cold {ratio('fixit', 'leaklint cold')}"
         )
     return "\n".join(lines)
 
@@ -376,12 +404,13 @@ def main() -> None:
     parser.add_argument("--jobs-one", action="store_true", help="also time parse-all with -j 1")
     args = parser.parse_args()
     args.data.mkdir(parents=True, exist_ok=True)
+    subprocess.run([PYTHON, "-m", "compileall", "-q", str(args.src)], check=True)
     builders = {"stdlib": stdlib_tree, "generated": generated_tree, "pandas": pandas_tree}
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, ruff {args.ruff}")
     figures: list[Figure] = []
     for name in args.trees.split(","):
         figures.extend(bench_tree(name, builders[name](args.data), args))
-        print("\n" + table(figures), flush=True)
+        print("\n" + table(figures) + "\n\n" + ratios(figures), flush=True)
 
 
 if __name__ == "__main__":
