@@ -221,6 +221,21 @@ def test_deselecting_rules_shrinks_what_is_parsed(stdlib_tree: Path) -> None:
     assert threads_only.diagnostics == [d for d in everything.diagnostics if d.code == "LL901"]
 
 
+def test_identifier_tokens_count_only_as_whole_words(tmp_path: Path) -> None:
+    rules = [r for r in all_rules() if r.code in ("LL401", "LL404")]
+    (tmp_path / "errors.py").write_text(
+        "import subprocess\n\n\ndef check(e: subprocess.CalledProcessError) -> None:\n"
+        "    print('Threads:', e.returncode)\n"
+    )
+    (tmp_path / "worker.py").write_text(
+        "from threading import Thread as T\n\n\ndef go() -> None:\n    T(target=print).start()\n"
+    )
+    result = lint_path(tmp_path, rules)
+    assert result.files_parsed == 1
+    assert [(d.code, d.path.name) for d in result.diagnostics] == [("LL401", "worker.py")]
+    assert _key(result) == _key(lint_path(tmp_path, rules, prefilter=False))
+
+
 def _builder_project(root: Path, init_body: str) -> Path:
     """A sync fixture in a conftest that mentions no asyncio builds a class of ``app.py``."""
     imports = "import asyncio\n\n\n" if "asyncio" in init_body else ""

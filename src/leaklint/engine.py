@@ -16,6 +16,7 @@ the other rules and files go on.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 import threading
@@ -23,6 +24,7 @@ import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -301,7 +303,7 @@ def rules_for_file(
     for rule_cls in file_rules:
         if rule_cls.test_files_only and not pytest_file:
             continue
-        if tokens and rule_cls.tokens and not found.any(rule_cls.tokens):
+        if tokens and rule_cls.tokens and not found.any(rule_cls.tokens, rule_cls.whole_words):
             indirect = found.any(rule_cls.indirect_tokens)
             if not (indirect and project.holds_any(rule_cls.tokens)):
                 continue
@@ -316,9 +318,11 @@ class _TokenSearch:
     def __init__(self, raw: bytes) -> None:
         self.raw = raw
         self.known: dict[bytes, bool] = {}
+        self.words: dict[bytes, bool] = {}
 
-    def any(self, tokens: Sequence[bytes]) -> bool:
-        return any(self.has(token) for token in tokens)
+    def any(self, tokens: Sequence[bytes], whole_words: bool = False) -> bool:
+        has = self.has_word if whole_words else self.has
+        return any(has(token) for token in tokens)
 
     def has(self, token: bytes) -> bool:
         present = self.known.get(token)
@@ -326,6 +330,19 @@ class _TokenSearch:
             absent_part = any(not seen and part in token for part, seen in self.known.items())
             present = self.known[token] = not absent_part and token in self.raw
         return present
+
+    def has_word(self, token: bytes) -> bool:
+        present = self.words.get(token)
+        if present is None:
+            present = self.words[token] = (
+                self.has(token) and _word(token).search(self.raw) is not None
+            )
+        return present
+
+
+@cache
+def _word(token: bytes) -> re.Pattern[bytes]:
+    return re.compile(rb"(?<![A-Za-z0-9_])" + re.escape(token) + rb"(?![A-Za-z0-9_])")
 
 
 def check_file(

@@ -67,6 +67,9 @@ class Rule:
     # through another project file that has one (a sync fixture here builds a class whose
     # ``__init__`` is there). Only counted when some project file has one of ``tokens``.
     indirect_tokens: ClassVar[tuple[bytes, ...]] = ()
+    # The tokens are identifiers the rule resolves names to (``Thread``, ``Popen``): they count
+    # only as whole words, not inside ``ThreadPoolExecutor`` or ``CalledProcessError``.
+    whole_words: ClassVar[bool] = False
     # The rule reads pytest-asyncio's semantics and finds nothing where pytest-asyncio is not in
     # play (``Project.uses_pytest_asyncio``): the prefilter then skips it for the whole project.
     needs_pytest_asyncio: ClassVar[bool] = False

@@ -38,6 +38,8 @@ class _FieldRecorder(cst.CSTVisitor):
 
 
 _FIELDS: dict[type[cst.CSTNode], tuple[str, ...]] = {}
+# The fields libcst itself visits (and calls attribute visitors for), by node class.
+_VISITED: dict[type[cst.CSTNode], frozenset[str]] = {}
 
 
 def _child_fields(node: cst.CSTNode) -> tuple[str, ...]:
@@ -50,6 +52,7 @@ def _child_fields(node: cst.CSTNode) -> tuple[str, ...]:
         # instance without it; such fields come last in libcst's order too.
         rest = [f.name for f in dataclasses.fields(node) if f.name not in recorder.fields]
         fields = _FIELDS[cls] = (*recorder.fields, *rest)
+        _VISITED[cls] = frozenset(recorder.fields)
     return fields
 
 
@@ -179,7 +182,7 @@ def walk_batched(module: cst.Module, visitors: Sequence[cst.BatchableCSTVisitor]
             else:
                 (visit if kind == "visit" else leave).setdefault(node_type, []).append(handler)
     with_attributes = {node_type for _, node_type, _ in attributes}
-    handled = set(visit) | set(leave)
+    handled = set(visit) | set(leave) | with_attributes
     trivia = any(_kind(getattr(cst, name, cst.CSTNode)) == _TRIVIA for name in handled)
 
     # An explicit stack, not recursion: deeply nested trees (a long implicit string
@@ -195,12 +198,16 @@ def walk_batched(module: cst.Module, visitors: Sequence[cst.BatchableCSTVisitor]
                 handler(node)
             push((_LEAVE, node, ""))
             if node_type in with_attributes:
-                for field in reversed(_child_fields(node)):
-                    push((_LEAVE_ATTRIBUTE, node, field))
+                fields = _child_fields(node)  # fills _VISITED for this class
+                visited = _VISITED[type(node)]
+                for field in reversed(fields):
+                    if field in visited:
+                        push((_LEAVE_ATTRIBUTE, node, field))
                     stack.extend(
                         (_VISIT, child, "") for child in reversed(_field_nodes(node, field, trivia))
                     )
-                    push((_VISIT_ATTRIBUTE, node, field))
+                    if field in visited:
+                        push((_VISIT_ATTRIBUTE, node, field))
             else:
                 stack.extend(
                     (_VISIT, child, "") for child in reversed(child_nodes(node, trivia=trivia))

@@ -53,6 +53,7 @@ class GlobalAsyncResource(ScopedRule):
     name = "global-async-resource"
     fix_availability = FixAvailability.SUGGESTION
     tokens = TOKENS
+    whole_words = True
 
     def visit_Assign(self, node: cst.Assign) -> None:
         self._assigned([t.target for t in node.targets], node.value)

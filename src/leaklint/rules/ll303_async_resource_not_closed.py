@@ -77,6 +77,7 @@ class AsyncResourceNotClosed(ScopedRule):
     name = "async-resource-not-closed"
     fix_availability = FixAvailability.SOMETIMES
     tokens = TOKENS
+    whole_words = True
 
     def __init__(self, source: SourceFile, project: Project) -> None:
         super().__init__(source, project)

@@ -70,6 +70,7 @@ class ThreadNotJoined(FileRule):
     name = "thread-not-joined"
     fix_availability = FixAvailability.UNSAFE
     tokens = THREAD_TOKENS
+    whole_words = True
 
     def finish(self) -> None:
         for resource in resources_of(self.source, (Kind.THREAD,)):

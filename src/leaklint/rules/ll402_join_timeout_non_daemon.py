@@ -43,6 +43,7 @@ class JoinTimeoutNonDaemon(FileRule):
     name = "join-timeout-non-daemon"
     fix_availability = FixAvailability.UNSAFE
     tokens = THREAD_TOKENS
+    whole_words = True
 
     def finish(self) -> None:
         for resource in resources_of(self.source, (Kind.THREAD,)):

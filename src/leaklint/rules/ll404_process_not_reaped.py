@@ -61,6 +61,7 @@ class ProcessNotReaped(FileRule):
     name = "process-not-reaped"
     fix_availability = FixAvailability.UNSAFE
     tokens = PROCESS_TOKENS
+    whole_words = True
 
     def finish(self) -> None:
         for resource in resources_of(self.source, (Kind.PROCESS, Kind.POPEN)):
