@@ -413,6 +413,30 @@ def test_warm_run_parses_nothing_and_finds_the_same(tmp_path: Path) -> None:
     assert (root / CACHE_DIR / ".gitignore").read_text().splitlines()[-1] == "*"
 
 
+def test_a_warm_run_searches_no_file_for_tokens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leaklint.engine import TokenSearch
+
+    root = _project_tree(tmp_path)
+    cold = lint_path(root, cache=True)
+    searched: list[bytes] = []
+    original = TokenSearch.has
+
+    def has(self: TokenSearch, token: bytes) -> bool:
+        if token not in self.known:
+            searched.append(token)
+        return original(self, token)
+
+    monkeypatch.setattr(TokenSearch, "has", has)
+    warm = lint_path(root, cache=True)
+    assert searched == [] and _key(warm) == _key(cold)
+    # An edited file is searched again, and only that file.
+    (root / "app.py").write_text("import asyncio\n\nQUEUE = asyncio.Queue()\n")
+    edited = lint_path(root, cache=True)
+    assert searched and _key(edited) == _key(lint_path(root))
+
+
 def test_an_edited_file_alone_is_parsed_again(tmp_path: Path) -> None:
     root = _project_tree(tmp_path)
     lint_path(root, cache=True)

@@ -18,8 +18,10 @@ A file's findings are reused only when nothing they can depend on has changed:
   removing or renaming a file, or editing a test module, invalidates such entries; editing
   application code leaves entries that read only test modules valid.
 
-Project rules marked ``cacheable`` (their findings depend on the Python files and what the run
-key holds) are kept too, valid while no Python file of the project changed.
+The prefilter's token searches are kept by file content too, so a warm run reads each file
+and hashes it, and searches nothing. Project rules marked ``cacheable`` (their findings depend
+on the Python files and what the run key holds) are kept too, valid while no Python file of
+the project changed.
 
 Cross-file facts must be read through ``Project.read``/``source``/``file_model`` to be seen
 here. Entries are stored as one JSON document per rule selection, written atomically; a
@@ -44,7 +46,9 @@ from leaklint.project import Project
 from leaklint.rule import Rule
 
 CACHE_DIR = ".leaklint_cache"
-FORMAT = 3
+Entries = dict[str, dict[str, object]]
+TokenFacts = tuple[dict[bytes, bool], dict[bytes, bool]]
+FORMAT = 4
 
 
 def content_hash(data: bytes) -> str:
@@ -77,9 +81,11 @@ class Cache:
     file: Path
     ignore_file: Path
     key: str
-    entries: dict[str, dict[str, object]] = field(default_factory=dict)
+    entries: Entries = field(default_factory=dict)
     # Findings of cacheable project rules, by code, with the fingerprint of every file.
-    project_entries: dict[str, dict[str, object]] = field(default_factory=dict)
+    project_entries: Entries = field(default_factory=dict)
+    # The prefilter's token searches of each file, by path, with the file's content hash.
+    token_entries: Entries = field(default_factory=dict)
     _hashes: dict[Path, str] = field(default_factory=dict)
     _fingerprints: dict[str, str] = field(default_factory=dict)
     _dirty: bool = False
@@ -96,7 +102,7 @@ class Cache:
         ignore_file = cache_folder(project, chosen) / ".gitignore"
         cache = cls(project, folder / f"{selection}.json", ignore_file, "")
         cache.key = cache._run_key(identities)
-        cache.entries, cache.project_entries = cache._load()
+        cache.entries, cache.project_entries, cache.token_entries = cache._load()
         return cache
 
     # ---- lookup ------------------------------------------------------------------------
@@ -116,6 +122,27 @@ class Cache:
         ):
             return None
         return _diagnostics(entry.get("diagnostics"))
+
+    def tokens(self, path: Path) -> TokenFacts | None:
+        """What the prefilter found searching ``path`` for tokens, while its bytes are the
+        same: (substrings, whole words), each token to whether it is there."""
+        entry = self.token_entries.get(str(path))
+        if entry is None or entry.get("hash") != self._hash(path):
+            return None
+        facts = tuple(_token_table(entry.get(key)) for key in ("known", "words"))
+        if facts[0] is None or facts[1] is None:
+            return None
+        return facts[0], facts[1]
+
+    def put_tokens(self, path: Path, facts: TokenFacts) -> None:
+        entry: dict[str, object] = {
+            "hash": self._hash(path),
+            "known": {k.decode("latin-1"): v for k, v in facts[0].items()},
+            "words": {k.decode("latin-1"): v for k, v in facts[1].items()},
+        }
+        if self.token_entries.get(str(path)) != entry:
+            self.token_entries[str(path)] = entry
+            self._dirty = True
 
     def get_project(self, code: str) -> list[Diagnostic] | None:
         """The cached findings of a cacheable project rule, or ``None`` when a Python file of
@@ -154,6 +181,7 @@ class Cache:
             "key": self.key,
             "files": kept,
             "project": self.project_entries,
+            "tokens": {k: v for k, v in self.token_entries.items() if k in current},
         }
         try:
             folder = self.file.parent
@@ -174,17 +202,18 @@ class Cache:
 
     # ---- keys --------------------------------------------------------------------------
 
-    def _load(self) -> tuple[dict[str, dict[str, object]], dict[str, dict[str, object]]]:
-        """The file entries and the project rules' entries (both empty when stale)."""
+    def _load(self) -> tuple[Entries, Entries, Entries]:
+        """The file entries, the project rules' and the token searches' (empty when stale)."""
         try:
             document = json.loads(self.file.read_bytes())
         except (OSError, ValueError, RecursionError):
-            return {}, {}
+            return {}, {}, {}
         if not isinstance(document, dict):
-            return {}, {}
+            return {}, {}, {}
         if document.get("format") != FORMAT or document.get("key") != self.key:
-            return {}, {}
-        return _entries(document.get("files")), _entries(document.get("project"))
+            return {}, {}, {}
+        files, project, tokens = (_entries(document.get(k)) for k in ("files", "project", "tokens"))
+        return files, project, tokens
 
     def _hash(self, path: Path) -> str | None:
         if path not in self._hashes:
@@ -226,7 +255,18 @@ class Cache:
         return content_hash("\n".join(parts).encode())
 
 
-def _entries(table: object) -> dict[str, dict[str, object]]:
+def _token_table(table: object) -> dict[bytes, bool] | None:
+    if not isinstance(table, dict):
+        return None
+    if not all(isinstance(k, str) and isinstance(v, bool) for k, v in table.items()):
+        return None
+    try:
+        return {k.encode("latin-1"): v for k, v in table.items()}
+    except UnicodeEncodeError:
+        return None
+
+
+def _entries(table: object) -> Entries:
     if not isinstance(table, dict):
         return {}
     return {k: v for k, v in table.items() if isinstance(k, str) and isinstance(v, dict)}

@@ -170,7 +170,13 @@ def lint(
     tasks: list[FileTask] = []
     for path in project.python_files:
         result.files_checked += 1
-        relevant = rules_for_file(project, path, file_rules)
+        raw = project.read(path)
+        search = None
+        if isinstance(raw, bytes):
+            search = TokenSearch(raw, store.tokens(path) if store else None)
+        relevant = rules_for_file(project, path, file_rules, search=search)
+        if store is not None and search is not None:
+            store.put_tokens(path, (search.known, search.words))
         run = relevant if prefilter else rules_for_file(project, path, file_rules, tokens=False)
         # pytest imports every test module and conftest: a syntax error there always matters.
         # Elsewhere it matters when a rule could have found something in the file.
@@ -288,17 +294,18 @@ def rules_for_file(
     file_rules: Sequence[type[FileRule]],
     *,
     tokens: bool = True,
+    search: TokenSearch | None = None,
 ) -> list[type[FileRule]]:
     """The file rules that can find something in ``path``: the prefilter, before any parse.
 
     ``tokens=False`` keeps only the scope test (``test_files_only``), which is part of a rule's
-    meaning, not an optimisation.
+    meaning, not an optimisation. ``search``: the file's token search, to share or keep.
     """
     raw = project.read(path)
     if isinstance(raw, OSError):
         return list(file_rules)  # let the read error surface
     pytest_file = project.is_pytest_file(path)
-    found = _TokenSearch(raw)
+    found = search if search is not None else TokenSearch(raw)
     wanted: list[type[FileRule]] = []
     for rule_cls in file_rules:
         if rule_cls.test_files_only and not pytest_file:
@@ -311,14 +318,17 @@ def rules_for_file(
     return wanted
 
 
-class _TokenSearch:
+class TokenSearch:
     """Which byte strings one file contains, each searched for once (rules share tokens); a
-    string that contains one known to be absent (``asyncio``, ``async``) is absent unsearched."""
+    string that contains one known to be absent (``asyncio``, ``async``) is absent unsearched.
+    ``facts``: what an earlier search of the same bytes found (from the findings cache)."""
 
-    def __init__(self, raw: bytes) -> None:
+    def __init__(
+        self, raw: bytes, facts: tuple[dict[bytes, bool], dict[bytes, bool]] | None = None
+    ) -> None:
         self.raw = raw
-        self.known: dict[bytes, bool] = {}
-        self.words: dict[bytes, bool] = {}
+        self.known: dict[bytes, bool] = dict(facts[0]) if facts else {}
+        self.words: dict[bytes, bool] = dict(facts[1]) if facts else {}
 
     def any(self, tokens: Sequence[bytes], whole_words: bool = False) -> bool:
         has = self.has_word if whole_words else self.has
