@@ -495,8 +495,8 @@ class Analysis:
             self.scopes.append(_Scope(node, is_class=True))
         elif kind is cst.Module:
             self.scopes.append(_Scope(node))
-        elif isinstance(node, (cst.Global, cst.Nonlocal)):
-            for item in node.names:
+        elif kind is cst.Global or kind is cst.Nonlocal:
+            for item in node.names:  # type: ignore[attr-defined]
                 self.scopes[-1].globals.add(item.name.value)
         self.stack.append(node)
 
@@ -506,7 +506,7 @@ class Analysis:
         if kind is cst.Module or kind is cst.FunctionDef or kind is cst.ClassDef:
             scope = self.scopes.pop()
             self._close_scope(scope)
-        if isinstance(original_node, cst.Module):
+        if kind is cst.Module:
             self._close_self_attrs()
 
     def _enter_function(self, node: cst.FunctionDef) -> None:
