@@ -19,7 +19,9 @@ Tools, each run ``--runs`` times (median wall time reported):
   findings with their fix diffs); ``ruff cold concise``: the same with ``--output-format
   concise``, the format leaklint is timed with; ``ruff warm``: concise, with a primed cache;
 * ``fixit``: ``fixit lint`` from a separate virtualenv (``--fixit``, default
-  ``/work/fixit-venv/bin/fixit``), one run only, when installed;
+  ``/work/fixit-venv/bin/fixit``; ``python3 -m venv /work/fixit-venv &&
+  /work/fixit-venv/bin/pip install fixit``), one run only, on the trees ``--fixit-trees``
+  names (default: the generated one), and left out when it is not installed;
 * ``bare parse``: ``libcst.parse_module`` over every ``.py`` file, one process.
 
 leaklint's modules are byte-compiled first, as an installed package's are (this machine sets
