@@ -282,9 +282,7 @@ def _class_infos(module: cst.Module, source: SourceFile) -> dict[str, _ClassInfo
                     bases.append(qualified)
                 elif isinstance(arg.value, cst.Name):
                     bases.append(arg.value.value)
-            info = _ClassInfo(stmt, bases)
-            _read_class_body(info)
-            infos[stmt.name.value] = info
+            infos[stmt.name.value] = _ClassInfo(stmt, bases)
     return infos
 
 
@@ -370,6 +368,8 @@ def _subclasses(infos: dict[str, _ClassInfo]) -> dict[str, _Subclass]:
             else:
                 parent = resolve(base, seen | {name})
             if parent is not None:
+                # Only a class that derives from Thread or Process needs its body read.
+                _read_class_body(info)
                 daemon = info.daemon if info.daemon_set else parent.daemon
                 sub = _Subclass(
                     parent.kind,
