@@ -23,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 from harness import fixture_projects
 
-from leaklint.cache import CACHE_DIR
+from leaklint.cachedir import CACHE_DIR
 from leaklint.cli import main
 from leaklint.diagnostics import (
     Applicability,

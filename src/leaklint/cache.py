@@ -38,41 +38,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import libcst
-
 import leaklint
+from leaklint import cachedir
+from leaklint.cachedir import content_hash
 from leaklint.diagnostics import Diagnostic, diagnostic_from_dict, diagnostic_to_dict
 from leaklint.project import Project
 from leaklint.rule import Rule
 
-CACHE_DIR = ".leaklint_cache"
 Entries = dict[str, dict[str, object]]
 TokenFacts = tuple[dict[bytes, bool], dict[bytes, bool]]
 FORMAT = 4
 
 
-def content_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
 def cache_folder(project: Project, chosen: Path | None = None) -> Path:
-    """The folder that holds the cache and its ``.gitignore``: ``chosen`` (``--cache-dir``),
-    else ``$LEAKLINT_CACHE_DIR``, else the settings' ``cache-dir``, else ``.leaklint_cache``
-    beside the rootdir."""
-    shared = os.environ.get("LEAKLINT_CACHE_DIR")
-    for folder in (chosen, Path(shared) if shared else None, project.settings.cache_dir):
-        if folder is not None:
-            return folder.absolute()
-    return project.root / CACHE_DIR
+    """The folder that holds ``project``'s cache and its ``.gitignore``."""
+    return cachedir.cache_folder(project.root, project.settings.cache_dir, chosen)
 
 
 def cache_root(project: Project, chosen: Path | None = None) -> Path:
-    """Where this project's entries live: its own folder under a chosen cache folder (which
-    may serve many projects), or the default folder itself."""
-    folder = cache_folder(project, chosen)
-    if folder == project.root / CACHE_DIR:
-        return folder
-    return folder / content_hash(str(project.root).encode())[:16]
+    """Where ``project``'s entries live (see ``leaklint.cachedir.cache_root``)."""
+    return cachedir.cache_root(project.root, project.settings.cache_dir, chosen)
 
 
 @dataclass
@@ -99,7 +84,7 @@ class Cache:
         identities = sorted(f"{r.code}:{r.__module__}.{r.__qualname__}" for r in rules)
         selection = content_hash("\n".join(identities).encode())
         folder = cache_root(project, chosen) / leaklint.__version__
-        ignore_file = cache_folder(project, chosen) / ".gitignore"
+        ignore_file = cache_folder(project, chosen) / cachedir.IGNORE_FILE
         cache = cls(project, folder / f"{selection}.json", ignore_file, "")
         cache.key = cache._run_key(identities)
         cache.entries, cache.project_entries, cache.token_entries = cache._load()
@@ -186,8 +171,7 @@ class Cache:
         try:
             folder = self.file.parent
             folder.mkdir(parents=True, exist_ok=True)
-            if not self.ignore_file.exists():
-                self.ignore_file.write_text("# Created by leaklint.\n*\n", encoding="utf-8")
+            cachedir.write_ignore_file(self.ignore_file)
             handle, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
             try:
                 with os.fdopen(handle, "w", encoding="utf-8") as stream:
@@ -240,8 +224,7 @@ class Cache:
         config = project.config
         parts = [
             f"format {FORMAT}",
-            f"leaklint {leaklint.__version__} {_code_stamp()}",
-            f"libcst {getattr(libcst, '__version__', '?')}",
+            f"leaklint {leaklint.__version__} {cachedir.code_stamp()}",
             *identities,
             f"rootdir {config.rootdir}",
             f"explicit {config.explicit}",
@@ -286,16 +269,3 @@ def _file_hash(path: Path) -> str | None:
         return content_hash(path.read_bytes())
     except OSError:
         return None
-
-
-def _code_stamp() -> str:
-    """Size and mtime of leaklint's own modules: an edited rule invalidates the cache."""
-    package = Path(leaklint.__file__).parent
-    digest = hashlib.blake2b(digest_size=8)
-    for module in sorted(package.rglob("*.py")):
-        try:
-            stat = module.stat()
-        except OSError:
-            continue
-        digest.update(f"{module}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()

@@ -5,6 +5,7 @@ Exit codes: 0 nothing found, 1 findings, 2 usage error or internal failure.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import signal
@@ -12,20 +13,22 @@ import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import ParamSpec
+from typing import TYPE_CHECKING, ParamSpec
 
 import click
 
-from leaklint import __version__, fixer
-from leaklint.diagnostics import Diagnostic
-from leaklint.docs import problem_matcher_json, rules_markdown
-from leaklint.engine import lint
-from leaklint.fixer import FixOutcome, fix_project, unified_diff
-from leaklint.project import Project, UsageError
+from leaklint import __version__, snapshot
 from leaklint.pytest_config import common_ancestor
 from leaklint.reporters import REPORTERS, ReportContext
-from leaklint.rule import RuleSelection, UnknownRuleError, all_rules, get_rule
 from leaklint.settings import Settings, SettingsError, find_settings_file, load_settings
+from leaklint.snapshot import Recorded
+
+# libcst, the rules and the engine load only when a run needs them: a run that replays its
+# snapshot (``leaklint.snapshot``) never does.
+if TYPE_CHECKING:
+    from leaklint.diagnostics import Diagnostic
+    from leaklint.fixer import FixOutcome
+    from leaklint.project import Project
 
 P = ParamSpec("P")
 
@@ -145,18 +148,93 @@ def check(
     Settings come from leaklint.toml or [tool.leaklint] in pyproject.toml, found by walking up
     from the paths; an option given here replaces the file's value for that key."""
     targets = list(paths) or [Path(".")]
+    invocation = None
+    if not (fix or diff or no_cache):
+        options = {
+            "output_format": output_format,
+            "output_file": None if output_file is None else str(output_file.absolute()),
+            "select": select,
+            "extend_select": extend_select,
+            "ignore": ignore,
+            "config": None if config_file is None else str(config_file.absolute()),
+            "exit_zero": exit_zero,
+            "unsafe_fixes": unsafe_fixes,
+            "cache_dir": None if cache_dir is None else str(cache_dir.absolute()),
+        }
+        invocation = snapshot.Invocation(
+            targets=tuple(t.absolute() for t in targets),
+            options=options,
+            config_file=config_file,
+            cache_dir=cache_dir,
+            color=_use_color(),
+        )
+        replayed = snapshot.replay(invocation)
+        if replayed is not None:
+            _emit(replayed)
+            return
+    recorder = snapshot.Recorder()
+    with recorder if invocation is not None else contextlib.nullcontext():
+        recorded, project = _run(
+            targets,
+            output_format=output_format,
+            output_file=output_file,
+            selection=(select, extend_select, ignore),
+            config_file=config_file,
+            exit_zero=exit_zero,
+            fix=fix,
+            unsafe_fixes=unsafe_fixes,
+            diff=diff,
+            no_cache=no_cache,
+            cache_dir=cache_dir,
+            jobs=jobs,
+        )
+    if invocation is not None and project is not None:
+        snapshot.save(
+            invocation,
+            recorded,
+            recorder,
+            root=project.root,
+            setting=project.settings.cache_dir,
+            inputs=_inputs(project, invocation.targets),
+        )
+    _emit(recorded)
+
+
+def _run(
+    targets: list[Path],
+    *,
+    output_format: str | None,
+    output_file: Path | None,
+    selection: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]],
+    config_file: Path | None,
+    exit_zero: bool,
+    fix: bool,
+    unsafe_fixes: bool,
+    diff: bool,
+    no_cache: bool,
+    cache_dir: Path | None,
+    jobs: int | None,
+) -> tuple[Recorded, Project | None]:
+    """Lint (and fix) ``targets``: what to print and how to exit, and the project when the run
+    may be replayed (no fixes, no diff, no error, no warning)."""
+    from leaklint.engine import lint
+    from leaklint.fixer import fix_project
+    from leaklint.project import Project, UsageError
+    from leaklint.rule import RuleSelection, UnknownRuleError
+
+    recorded = Recorded()
+    select, extend_select, ignore = selection
     try:
         settings = _settings(targets)
-        selection = RuleSelection(
+        chosen = RuleSelection(
             select=_codes(select) or settings.select,
             extend_select=_codes(extend_select) or settings.extend_select,
             ignore=_codes(ignore) or settings.ignore,
         )
-        rules = selection.rules()
+        rules = chosen.rules()
         project = Project.load(targets, config_file=config_file, settings=settings)
     except (UnknownRuleError, UsageError, SettingsError) as exc:
-        _fail(str(exc))
-        return
+        return _failed(recorded, str(exc)), None
     output_format = output_format or settings.output_format or "full"
     if fix or diff:
 
@@ -167,9 +245,9 @@ def check(
         outcome = fix_project(load, rules, unsafe=unsafe_fixes, write=not diff)
         for problem in outcome.problems:
             where = f"{_display(problem.path)}: " if problem.path is not None else ""
-            click.echo(f"leaklint: {where}{problem.message}", err=True)
+            recorded.err(f"leaklint: {where}{problem.message}\n")
         if diff:
-            _diff_mode(outcome, exit_zero, unsafe_fixes)
+            return _diff_mode(recorded, outcome, exit_zero, unsafe_fixes), None
         result = outcome.remaining
         project = load({})
     else:
@@ -193,25 +271,57 @@ def check(
     )
     output = REPORTERS[output_format](result.diagnostics, ctx)
     if output_file is not None:
-        try:
-            output_file.write_text(output, encoding="utf-8")
-        except OSError as exc:
-            _fail(f"{output_file}: cannot write output: {exc.strerror or exc}")
+        recorded.output_file = (output_file.absolute(), output)
     elif output:
-        click.echo(output, nl=False)
+        recorded.out(output)
     if output_format in ("full", "concise"):
         fixed = None if outcome is None else len(outcome.fixed)
         fixable = _fixable(result.diagnostics, unsafe_fixes)
-        _summary(len(result.diagnostics), fixed, fixable, unsafe_fixes)
+        _summary(recorded, len(result.diagnostics), fixed, fixable, unsafe_fixes)
     for warning in result.warnings:
-        click.echo(f"leaklint: warning: {warning}", err=True)
+        recorded.err(f"leaklint: warning: {warning}\n")
     for error in result.internal_errors:
-        click.echo(f"leaklint: error: {error}", err=True)
+        recorded.err(f"leaklint: error: {error}\n")
     if result.internal_errors:
-        sys.exit(EXIT_ERROR)
-    if result.diagnostics and not exit_zero:
-        sys.exit(EXIT_FINDINGS)
-    sys.exit(EXIT_CLEAN)
+        recorded.exit_code = EXIT_ERROR
+    elif result.diagnostics and not exit_zero:
+        recorded.exit_code = EXIT_FINDINGS
+    replayable = outcome is None and not result.warnings and not result.internal_errors
+    return recorded, project if replayable else None
+
+
+def _inputs(project: Project, targets: Sequence[Path]) -> list[Path]:
+    """What a run read besides what the recorder saw: the linted files (workers read them),
+    and the names it only tested for in the directories above the linted paths."""
+    from leaklint.project import CONFTEST, GIT_MARKER, GITIGNORE
+    from leaklint.pytest_config import CONFIG_NAMES, SETUP_PY
+    from leaklint.settings import PYPROJECT, SETTINGS_FILE
+
+    names = (*CONFIG_NAMES, SETUP_PY, SETTINGS_FILE, PYPROJECT, GITIGNORE, GIT_MARKER, CONFTEST)
+    return [
+        *project.python_files,
+        *project.cargo_files,
+        *snapshot.ancestor_probes(targets, dict.fromkeys(names)),
+    ]
+
+
+def _emit(recorded: Recorded) -> None:
+    """Print what a run recorded (again, when replayed) and exit with its code."""
+    if recorded.output_file is not None:
+        path, report = recorded.output_file
+        try:
+            path.write_text(report, encoding="utf-8")
+        except OSError as exc:
+            _fail(f"{path}: cannot write output: {exc.strerror or exc}")
+    for stream, text in recorded.chunks:
+        click.echo(text, nl=False, err=stream == snapshot.STDERR)
+    sys.exit(recorded.exit_code)
+
+
+def _failed(recorded: Recorded, message: str) -> Recorded:
+    recorded.err(f"leaklint: error: {message}\n")
+    recorded.exit_code = EXIT_ERROR
+    return recorded
 
 
 def _settings(paths: Sequence[Path]) -> Settings:
@@ -221,31 +331,36 @@ def _settings(paths: Sequence[Path]) -> Settings:
     return load_settings(found, tuple(REPORTERS))
 
 
-def _summary(count: int, fixed: int | None, fixable: tuple[int, int], unsafe: bool) -> None:
+def _summary(
+    recorded: Recorded, count: int, fixed: int | None, fixable: tuple[int, int], unsafe: bool
+) -> None:
     """``fixed`` is None without --fix; ``fixable`` counts findings with applicable fixes and
     those with unsafe fixes left out."""
     total = count + (fixed or 0)
     noun = "finding" if total == 1 else "findings"
     if total == 0:
-        click.echo("All checks passed!", err=True)
+        recorded.err("All checks passed!\n")
     elif fixed is not None:
-        click.echo(f"Found {total} {noun} ({fixed} fixed, {count} remaining).", err=True)
+        recorded.err(f"Found {total} {noun} ({fixed} fixed, {count} remaining).\n")
     else:
-        click.echo(f"Found {total} {noun}.", err=True)
+        recorded.err(f"Found {total} {noun}.\n")
     applicable, hidden = fixable
     if applicable and fixed is None:
         options = "--fix --unsafe-fixes" if unsafe else "--fix"
-        click.echo(f"{applicable} fixable with {options}.", err=True)
+        recorded.err(f"{applicable} fixable with {options}.\n")
     if hidden:
-        noun = "fix" if hidden == 1 else "fixes"
-        click.echo(f"{hidden} hidden {noun} can be enabled with --unsafe-fixes.", err=True)
+        recorded.err(f"{hidden} hidden {_fixes(hidden)} can be enabled with --unsafe-fixes.\n")
+
+
+def _fixes(count: int) -> str:
+    return "fix" if count == 1 else "fixes"
 
 
 def _fixable(diagnostics: Sequence[Diagnostic], unsafe: bool) -> tuple[int, int]:
-    applicable = sum(1 for d in diagnostics if fixer.applicable(d.fix, unsafe))
-    hidden = (
-        0 if unsafe else sum(1 for d in diagnostics if fixer.applicable(d.fix, True)) - applicable
-    )
+    from leaklint.fixer import applicable as can_apply
+
+    applicable = sum(1 for d in diagnostics if can_apply(d.fix, unsafe))
+    hidden = 0 if unsafe else sum(1 for d in diagnostics if can_apply(d.fix, True)) - applicable
     return applicable, hidden
 
 
@@ -256,30 +371,35 @@ def _display(path: Path) -> str:
         return path.as_posix()
 
 
-def _diff_mode(outcome: FixOutcome, exit_zero: bool, unsafe: bool) -> None:
-    """Print the patch; exit 1 when there is something to fix."""
+def _diff_mode(recorded: Recorded, outcome: FixOutcome, exit_zero: bool, unsafe: bool) -> Recorded:
+    """The patch; exit 1 when there is something to fix."""
+    from leaklint.fixer import unified_diff
+
     patch = unified_diff(outcome.changes, Path.cwd())
     if patch:
-        click.echo(patch, nl=False)
+        recorded.out(patch)
     count = len(outcome.fixed)
     if count:
         noun = "finding" if count == 1 else "findings"
-        click.echo(f"Would fix {count} {noun}.", err=True)
+        recorded.err(f"Would fix {count} {noun}.\n")
     _, hidden = _fixable(outcome.remaining.diagnostics, unsafe)
     if hidden:
-        noun = "fix" if hidden == 1 else "fixes"
-        click.echo(f"{hidden} hidden {noun} can be enabled with --unsafe-fixes.", err=True)
+        recorded.err(f"{hidden} hidden {_fixes(hidden)} can be enabled with --unsafe-fixes.\n")
     for error in outcome.remaining.internal_errors:
-        click.echo(f"leaklint: error: {error}", err=True)
+        recorded.err(f"leaklint: error: {error}\n")
     if outcome.remaining.internal_errors:
-        sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_FINDINGS if count and not exit_zero else EXIT_CLEAN)
+        recorded.exit_code = EXIT_ERROR
+    else:
+        recorded.exit_code = EXIT_FINDINGS if count and not exit_zero else EXIT_CLEAN
+    return recorded
 
 
 @main.command()
 @click.argument("code")
 def rule(code: str) -> None:
     """Print the documentation of rule CODE."""
+    from leaklint.rule import get_rule
+
     rule_cls = get_rule(code)
     if rule_cls is None:
         _fail(f"unknown rule code: {code!r} (see `leaklint rules`)")
@@ -294,6 +414,9 @@ def rule(code: str) -> None:
 @click.option("--markdown", is_flag=True, help="Print every rule's documentation as Markdown.")
 def list_rules(markdown: bool) -> None:
     """List every rule."""
+    from leaklint.docs import rules_markdown
+    from leaklint.rule import all_rules
+
     if markdown:
         click.echo(rules_markdown(all_rules()), nl=False)
         return
@@ -305,6 +428,8 @@ def list_rules(markdown: bool) -> None:
 @main.command(name="problem-matcher")
 def problem_matcher() -> None:
     """Print the problem matcher (GitHub Actions format) for the concise and full output."""
+    from leaklint.docs import problem_matcher_json
+
     click.echo(problem_matcher_json(), nl=False)
 
 
@@ -320,6 +445,7 @@ def problem_matcher() -> None:
 def fixtures(path: Path, config_file: Path | None) -> None:
     """Print each test's event loop and the fixtures it uses (test file or directory)."""
     from leaklint.fixture_map import fixture_map
+    from leaklint.project import Project, UsageError
 
     try:
         project = Project.load([path], config_file=config_file)

@@ -32,6 +32,7 @@ import libcst as cst
 
 from leaklint.locate import Locator
 from leaklint.loops import fixture_loop_scope
+from leaklint.project import CONFTEST
 from leaklint.pytest_model import (
     SCOPES,
     FileModel,
@@ -39,6 +40,7 @@ from leaklint.pytest_model import (
     TestDef,
     parametrized_names,
 )
+from leaklint.snapshot import note_probe
 
 if TYPE_CHECKING:
     from leaklint.project import Project
@@ -192,7 +194,7 @@ class FixtureGraph:
         if directory not in self._conftest_layers:
             root = self.project.root
             own: tuple[Layer, ...] = ()
-            conftest = directory / "conftest.py"
+            conftest = directory / CONFTEST
             if conftest.is_file():
                 layer = self._layer(self.project.file_model(conftest), None)
                 if layer:
@@ -226,7 +228,7 @@ class FixtureGraph:
         key = (path.parent, tuple(names))
         if key not in self._plugin_layer_cache:
             for directory in self._directories(path.parent):
-                conftest = directory / "conftest.py"
+                conftest = directory / CONFTEST
                 model = self.project.file_model(conftest) if conftest.is_file() else None
                 if model is not None:
                     names.extend(model.plugins)
@@ -281,6 +283,7 @@ class FixtureGraph:
             for root in self._import_roots:
                 base = root.joinpath(*parts)
                 for candidate in (base.with_name(base.name + ".py"), base / "__init__.py"):
+                    note_probe(candidate)
                     if candidate.is_file():
                         found = candidate
                         break

@@ -23,6 +23,7 @@ from leaklint.loops import LoopUse
 from leaklint.pytest_config import PytestConfig, discover
 from leaklint.pytest_model import Collection, FileModel, FixtureDef, read_file_model
 from leaklint.settings import Settings
+from leaklint.snapshot import note_probe
 from leaklint.source import SourceFile
 
 if TYPE_CHECKING:
@@ -58,6 +59,9 @@ SKIP_DIRS = frozenset(
 )
 
 DEFAULT_PYTHON_FILES = ("test_*.py", "*_test.py")
+CONFTEST = "conftest.py"
+GITIGNORE = ".gitignore"
+GIT_MARKER = ".git"  # a repository's root: the parent .gitignore files end there
 
 
 class UsageError(Exception):
@@ -230,7 +234,7 @@ class Project:
         return tuple(str(item) for item in items) or DEFAULT_PYTHON_FILES
 
     def is_conftest(self, path: Path) -> bool:
-        return path.name == "conftest.py"
+        return path.name == CONFTEST
 
     def is_test_file(self, path: Path) -> bool:
         """A test module by pytest's ``python_files`` patterns."""
@@ -404,7 +408,7 @@ class _Ignore:
 
 
 def _read_gitignore(directory: Path) -> _Ignore | None:
-    gitignore = directory / ".gitignore"
+    gitignore = directory / GITIGNORE
     try:
         lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
@@ -420,7 +424,7 @@ def _parent_ignores(directory: Path) -> list[_Ignore]:
         found = _read_gitignore(parent)
         if found is not None:
             ignores.append(found)
-        if (parent / ".git").exists():
+        if (parent / GIT_MARKER).exists():
             break
     if any(ignore.ignored(directory, True) for ignore in ignores):
         return []
@@ -446,7 +450,9 @@ def _walk(directory: Path, ignores: list[_Ignore], exclude: tuple[str, ...]) -> 
         if is_dir:
             if entry.is_symlink() or entry.name in SKIP_DIRS or entry.name.endswith(".egg-info"):
                 continue
-            if (path / "pyvenv.cfg").exists():
+            venv_marker = path / "pyvenv.cfg"
+            if venv_marker.exists():
+                note_probe(venv_marker)  # its removal would bring the directory in
                 continue
             yield from _walk(path, ignores, exclude)
         elif _is_regular_file(entry):

@@ -38,6 +38,7 @@ CONFIG_NAMES = (
     "setup.cfg",
 )
 
+SETUP_PY = "setup.py"  # marks a rootdir when no config file is found
 LOOP_SCOPES = ("function", "class", "module", "package", "session")
 ASYNCIO_MODES = ("strict", "auto")
 
@@ -174,7 +175,7 @@ def discover(paths: Sequence[Path], config_file: Path | None = None) -> PytestCo
     if located is not None:
         return _finish(*located, problems)
     for base in (ancestor, *ancestor.parents):
-        if (base / "setup.py").is_file():
+        if (base / SETUP_PY).is_file():
             return _finish(base, None, (), problems)
     if dirs and dirs != [ancestor]:
         # pytest then searches upward from each argument: a config below the common

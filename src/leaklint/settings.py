@@ -19,8 +19,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from leaklint.rule import all_rules
-
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -114,8 +112,11 @@ def _has_leaklint_table(pyproject: Path) -> bool:
     return isinstance(tool, dict) and "leaklint" in tool
 
 
-def load_settings(path: Path, output_formats: Sequence[str] = ()) -> Settings:
-    """Read and check one settings file."""
+def load_settings(
+    path: Path, output_formats: Sequence[str] = (), *, check_codes: bool = True
+) -> Settings:
+    """Read and check one settings file. ``check_codes=False`` leaves the rule codes
+    unchecked, and the rules unloaded: for reading a file that was checked before."""
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -131,11 +132,15 @@ def load_settings(path: Path, output_formats: Sequence[str] = ()) -> Settings:
         where = "top level"
     if not isinstance(table, dict):
         raise SettingsError(f"{path}: [tool.leaklint] must be a table")
-    return _from_table(path, table, where, output_formats)
+    return _from_table(path, table, where, output_formats, check_codes)
 
 
 def _from_table(
-    path: Path, table: dict[str, object], where: str, output_formats: Sequence[str]
+    path: Path,
+    table: dict[str, object],
+    where: str,
+    output_formats: Sequence[str],
+    check_codes: bool,
 ) -> Settings:
     for key in table:
         if key not in KNOWN_KEYS:
@@ -143,7 +148,7 @@ def _from_table(
             raise SettingsError(f"{path}: unknown key `{key}` in {where} (known keys: {known})")
     lists = {key: _string_list(path, key, table[key]) for key in _LIST_KEYS if key in table}
     for key in ("select", "ignore", "extend-select"):
-        for code in lists.get(key, ()):
+        for code in lists.get(key, ()) if check_codes else ():
             _check_code(path, key, code)
     per_file: dict[str, tuple[str, ...]] = {}
     raw_per_file = table.get("per-file-ignores", {})
@@ -152,7 +157,7 @@ def _from_table(
     for glob, codes in raw_per_file.items():
         key = f"per-file-ignores.{glob!r}"
         values = _string_list(path, key, codes)
-        for code in values:
+        for code in values if check_codes else ():
             _check_code(path, key, code)
         per_file[glob] = values
     output_format = table.get("output-format")
@@ -189,6 +194,8 @@ def _string_list(path: Path, key: str, value: object) -> tuple[str, ...]:
 
 
 def _check_code(path: Path, key: str, code: str) -> None:
+    from leaklint.rule import all_rules
+
     selector = code.upper()
     if selector == "ALL":
         return

@@ -17,11 +17,10 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from leaklint.diagnostics import Diagnostic, Edit, Location, Severity
-from leaklint.docs import rule_text
-from leaklint.rule import Rule, get_rule
 
 if TYPE_CHECKING:
     from leaklint.reporters import ReportContext
+    from leaklint.rule import Rule
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"
@@ -32,6 +31,8 @@ def _level(severity: Severity) -> str:
 
 
 def _rule_descriptor(rule: type[Rule]) -> dict[str, object]:
+    from leaklint.docs import rule_text  # the rules load only when SARIF is asked for
+
     docs = rule_text(rule)
     return {
         "id": rule.code,
@@ -98,6 +99,8 @@ def _fixes(diagnostic: Diagnostic, ctx: ReportContext) -> list[dict[str, object]
 
 
 def render_sarif(diagnostics: Sequence[Diagnostic], ctx: ReportContext) -> str:
+    from leaklint.rule import get_rule
+
     rules = list(ctx.rules)
     index = {rule.code: i for i, rule in enumerate(rules)}
     for diagnostic in diagnostics:  # a finding from a rule the caller did not list

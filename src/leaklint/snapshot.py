@@ -1,0 +1,306 @@
+"""A run that nothing has changed since replays the last run's output.
+
+The findings cache (``leaklint.cache``) keeps each file's findings, but using it still means
+loading libcst and the rules, reading and hashing every file and searching it for tokens:
+most of a second on a large tree. When the same command runs again in the same place and no
+file or directory it looked at has changed, the answer is the one it printed last time. This
+module checks exactly that, with one ``stat`` per input and without importing libcst, the
+rules or the engine.
+
+What a run looked at (its manifest):
+
+* every file it opened for reading and every directory it listed, seen through CPython's
+  audit hooks (``open``, ``os.scandir``, ``os.listdir``) while the run is recorded;
+* every file it lints (worker processes read those; the main process lists them);
+* the names it only tested for existence: the config, settings, ``.gitignore``, ``.git`` and
+  ``conftest.py`` names in every directory above the linted paths (creating a ``pytest.ini``
+  up there changes the run), and what ``note_probe`` was told;
+* the linted paths themselves.
+
+Each entry is compared by file type, size, mtime, ctime and inode. A directory's mtime
+changes when an entry is added, removed or renamed in it, so new files are seen without
+walking the tree. A run whose inputs changed within ``RACY_NS`` before it started leaves no
+snapshot (a file rewritten within the file system's timestamp granularity could look
+unchanged), and so do runs that fixed files, printed a diff, hit an internal error or warned.
+
+The key holds the command line as parsed (options and absolute paths), the working
+directory, whether colour is on, ``$LEAKLINT_CACHE_DIR``, the Python interpreter and
+``leaklint.cachedir.code_stamp()``. Snapshots live in the cache folder, next to the findings
+cache; ``--no-cache`` neither reads nor writes them. A missing, unreadable or corrupt snapshot
+is no snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import leaklint
+from leaklint import cachedir
+
+FORMAT = 1
+# Inputs changed this close before the run started may change again unseen (mtime granularity).
+RACY_NS = 2_000_000_000
+# Snapshots kept per project (one per distinct command line): the oldest go first.
+KEEP = 16
+STDOUT, STDERR = 1, 2
+
+Signature = list[int]
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One ``leaklint check`` command, as the key of its snapshot."""
+
+    targets: tuple[Path, ...]  # absolute
+    options: Mapping[str, object]  # JSON-able: the parsed command-line options
+    config_file: Path | None
+    cache_dir: Path | None
+    color: bool
+
+    def key(self) -> str:
+        document = {
+            "format": FORMAT,
+            "code": cachedir.code_stamp(),
+            "python": [sys.executable, sys.version],
+            "cwd": os.getcwd(),
+            "targets": [str(t) for t in self.targets],
+            "options": self.options,
+            "color": self.color,
+            "cache": os.environ.get("LEAKLINT_CACHE_DIR"),
+        }
+        return cachedir.content_hash(json.dumps(document, sort_keys=True, default=str).encode())
+
+
+@dataclass
+class Recorded:
+    """What a run printed, in order, and how it ended."""
+
+    # (STDOUT or STDERR, text); bytes are a patch, printed as they are (never replayed)
+    chunks: list[tuple[int, str | bytes]] = field(default_factory=list)
+    exit_code: int = 0
+    output_file: tuple[Path, str] | None = None  # --output-file and what was written to it
+
+    def out(self, text: str | bytes) -> None:
+        self.chunks.append((STDOUT, text))
+
+    def err(self, text: str) -> None:
+        self.chunks.append((STDERR, text))
+
+
+# --------------------------------------------------------------------------- recording
+
+_ACTIVE: list[Recorder] = []
+_HOOKED: list[bool] = []
+_WRITES = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+
+class Recorder:
+    """Collects the files opened for reading and the directories listed while active."""
+
+    def __init__(self) -> None:
+        self.files: set[str] = set()
+        self.dirs: set[str] = set()
+        self.probes: set[str] = set()
+        self.started_ns = 0
+
+    def __enter__(self) -> Recorder:
+        if not _HOOKED:
+            sys.addaudithook(_audit)
+            _HOOKED.append(True)
+        self.started_ns = time.time_ns()
+        _ACTIVE.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _ACTIVE.remove(self)
+
+
+def note_probe(path: Path) -> None:
+    """``path`` was tested for existence only (no audit event says so): a recorded run
+    depends on whether it is there."""
+    for recorder in _ACTIVE:
+        recorder.probes.add(os.path.abspath(path))
+
+
+def _audit(event: str, args: tuple[object, ...]) -> None:
+    # Runs for every audited event of the process: return at once unless recording, and never
+    # raise (an exception here would fail the operation being audited).
+    if not _ACTIVE or (event != "open" and event != "os.scandir" and event != "os.listdir"):
+        return
+    try:
+        target = args[0]
+        if event == "open":
+            mode, flags = args[1], args[2]
+            if isinstance(mode, str) and any(c in mode for c in "wax+"):
+                return
+            if mode is None and isinstance(flags, int) and flags & _WRITES:
+                return
+            if not isinstance(target, (str, bytes, os.PathLike)):
+                return  # a file descriptor
+            for recorder in _ACTIVE:
+                recorder.files.add(os.path.abspath(os.fsdecode(target)))
+        else:
+            if target is None:
+                target = "."
+            if not isinstance(target, (str, bytes, os.PathLike)):
+                return
+            for recorder in _ACTIVE:
+                recorder.dirs.add(os.path.abspath(os.fsdecode(target)))
+    except Exception:  # recording is best effort: a miss only costs a replay
+        return
+
+
+def signature(path: str) -> Signature | None:
+    """What must stay the same for ``path`` to count as unchanged; ``None`` when missing."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return [stat.S_IFMT(st.st_mode), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+def ancestor_probes(paths: Iterable[Path], names: Iterable[str]) -> Iterator[Path]:
+    """``names`` in every directory from each of ``paths`` up to the file system root."""
+    wanted = tuple(names)
+    seen: set[Path] = set()
+    for path in paths:
+        start = path if path.is_dir() else path.parent
+        for directory in (start, *start.parents):
+            if directory in seen:
+                break
+            seen.add(directory)
+            yield from (directory / name for name in wanted)
+
+
+# --------------------------------------------------------------------------- storing
+
+
+def location(invocation: Invocation, root: Path, setting: Path | None) -> Path:
+    folder = cachedir.cache_root(root, setting, invocation.cache_dir)
+    return folder / leaklint.__version__ / "runs" / f"{invocation.key()}.snapshot"
+
+
+def save(
+    invocation: Invocation,
+    recorded: Recorded,
+    recorder: Recorder,
+    *,
+    root: Path,
+    setting: Path | None,
+    inputs: Iterable[Path],
+) -> bool:
+    """Store what this run printed, keyed by ``invocation``, with the manifest of what it
+    looked at (``recorder``'s and ``inputs``). Returns whether it was stored."""
+    if any(isinstance(text, bytes) for _, text in recorded.chunks):
+        return False
+    folder = cachedir.cache_folder(root, setting, invocation.cache_dir)
+    skipped = (str(folder), sys.prefix, sys.base_prefix, sys.exec_prefix, _package_dir())
+    seen = {*recorder.files, *recorder.dirs}
+    paths = {p for p in seen if not _under_any(p, skipped)}
+    paths |= recorder.probes | {os.path.abspath(p) for p in inputs}
+    paths |= {os.path.abspath(t) for t in invocation.targets}
+    manifest: dict[str, Signature | None] = {}
+    for path in sorted(paths):
+        sig = manifest[path] = signature(path)
+        if sig is not None and max(sig[2], sig[3]) >= recorder.started_ns - RACY_NS:
+            return False
+    document = {
+        "format": FORMAT,
+        "key": invocation.key(),
+        "manifest": manifest,
+        "chunks": recorded.chunks,
+        "exit": recorded.exit_code,
+        "output_file": None
+        if recorded.output_file is None
+        else [str(recorded.output_file[0]), recorded.output_file[1]],
+    }
+    import tempfile  # only a run that stores a snapshot needs it
+
+    target = location(invocation, root, setting)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        cachedir.write_ignore_file(folder / cachedir.IGNORE_FILE)
+        handle, temp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".snapshot")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                json.dump(document, stream, separators=(",", ":"))
+            os.replace(temp, target)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+        _prune(target.parent)
+    except OSError:
+        return False  # a read-only tree: no snapshot
+    return True
+
+
+def _prune(folder: Path) -> None:
+    snapshots = sorted(folder.glob("*.snapshot"), key=lambda p: p.stat().st_mtime_ns)
+    for old in snapshots[:-KEEP]:
+        old.unlink(missing_ok=True)
+
+
+def _package_dir() -> str:
+    return os.path.dirname(os.path.abspath(leaklint.__file__))
+
+
+def _under_any(path: str, folders: Sequence[str]) -> bool:
+    return any(path == f or path.startswith(f.rstrip(os.sep) + os.sep) for f in folders)
+
+
+# --------------------------------------------------------------------------- replaying
+
+
+def replay(invocation: Invocation) -> Recorded | None:
+    """What the last identical run printed, when nothing it looked at has changed since."""
+    from leaklint.pytest_config import common_ancestor, discover
+    from leaklint.settings import SettingsError, find_settings_file, load_settings
+
+    try:
+        found = find_settings_file(common_ancestor(list(invocation.targets)))
+        setting = None if found is None else load_settings(found, check_codes=False).cache_dir
+        root = discover(list(invocation.targets), invocation.config_file).rootdir
+        document = json.loads(location(invocation, root, setting).read_bytes())
+    except (OSError, ValueError, RecursionError, SettingsError):
+        return None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        return None
+    if document.get("key") != invocation.key():
+        return None
+    manifest = document.get("manifest")
+    if not isinstance(manifest, dict):
+        return None
+    for path, sig in manifest.items():
+        if signature(path) != sig:
+            return None
+    return _recorded(document)
+
+
+def _recorded(document: dict[str, object]) -> Recorded | None:
+    chunks = document.get("chunks")
+    exit_code = document.get("exit")
+    output_file = document.get("output_file")
+    if not isinstance(chunks, list) or not isinstance(exit_code, int):
+        return None
+    recorded = Recorded(exit_code=exit_code)
+    for chunk in chunks:
+        if not (isinstance(chunk, list) and len(chunk) == 2 and isinstance(chunk[1], str)):
+            return None
+        if chunk[0] not in (STDOUT, STDERR):
+            return None
+        recorded.chunks.append((chunk[0], chunk[1]))
+    if output_file is not None:
+        if not (isinstance(output_file, list) and len(output_file) == 2):
+            return None
+        path, text = output_file
+        if not (isinstance(path, str) and isinstance(text, str)):
+            return None
+        recorded.output_file = (Path(path), text)
+    return recorded

@@ -1,0 +1,218 @@
+"""A run that nothing has changed since replays the last run's output (``leaklint.snapshot``);
+any change to what the run looked at sends it through the linter again."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+import leaklint.engine
+from leaklint import snapshot
+from leaklint.cli import main
+
+LEAKY = """\
+import threading
+
+
+def test_worker():
+    worker = threading.Thread(target=print)
+    worker.start()
+"""
+FIXED = LEAKY + "    worker.join()\n"
+AN_HOUR = 3600 * 10**9
+DEFAULT_RACY_NS = snapshot.RACY_NS
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("LEAKLINT_CACHE_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def project(tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project whose files look an hour old, and runs that trust timestamps up to their start
+    (the tests' file system keeps nanoseconds; the 2 s margin is for coarse ones)."""
+    monkeypatch.setattr(snapshot, "RACY_NS", 0)
+    root = tmp_path / "proj"
+    (root / "tests").mkdir(parents=True)
+    (root / "pytest.ini").write_text("[pytest]\n")
+    (root / "tests" / "test_worker.py").write_text(LEAKY)
+    age(root)
+    return root
+
+
+def age(root: Path) -> None:
+    """Set the mtime of ``root`` and everything in it an hour back."""
+    old = time.time_ns() - AN_HOUR
+    for path in [root, *root.rglob("*")]:
+        os.utime(path, ns=(old, old))
+
+
+def check(*args: str) -> Result:
+    return CliRunner().invoke(main, ["check", "--output-format", "concise", *args])
+
+
+def snapshots(cache_dir: Path) -> list[Path]:
+    return sorted(cache_dir.rglob("*.snapshot"))
+
+
+def refuse(*args: object, **kwargs: object) -> None:
+    """Stands in for the engine where a run must replay."""
+    raise AssertionError("the engine ran")
+
+
+def linted(result: Result) -> bool:
+    """Whether the run reached the engine (replaced by ``refuse``) rather than replaying."""
+    return isinstance(result.exception, AssertionError)
+
+
+def test_an_unchanged_run_replays_its_output_without_linting(
+    project: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = check(str(project))
+    assert first.exit_code == 1
+    assert "LL401" in first.stdout
+    assert len(snapshots(cache_dir)) == 1
+
+    monkeypatch.setattr(leaklint.engine, "lint", refuse)
+    again = check(str(project))
+    assert (again.exit_code, again.stdout, again.stderr) == (
+        first.exit_code,
+        first.stdout,
+        first.stderr,
+    )
+
+
+def test_a_replay_loads_neither_libcst_nor_the_rules(project: Path, cache_dir: Path) -> None:
+    script = (
+        "import atexit, sys\n"
+        "import leaklint.snapshot\n"
+        "leaklint.snapshot.RACY_NS = 0\n"
+        "atexit.register(lambda: print('libcst loaded:', 'libcst' in sys.modules, "
+        "file=sys.stderr))\n"
+        "from leaklint.cli import main\n"
+        "sys.argv = ['leaklint', 'check', '--output-format', 'concise', sys.argv[1]]\n"
+        "main()\n"
+    )
+    env = {**os.environ, "LEAKLINT_CACHE_DIR": str(cache_dir)}
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", script, str(project)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+
+    first, second = run(), run()
+    assert "libcst loaded: True" in first.stderr
+    assert "libcst loaded: False" in second.stderr
+    assert first.returncode == second.returncode == 1
+    assert first.stdout == second.stdout and "LL401" in second.stdout
+
+
+def test_an_edited_file_is_linted_again(project: Path) -> None:
+    assert check(str(project)).exit_code == 1
+    (project / "tests" / "test_worker.py").write_text(FIXED)
+    result = check(str(project))
+    assert result.exit_code == 0, result.output
+    assert "All checks passed!" in result.stderr
+
+
+def test_a_new_file_is_seen(project: Path) -> None:
+    (project / "tests" / "test_worker.py").write_text(FIXED)
+    age(project)
+    assert check(str(project)).exit_code == 0
+    (project / "tests" / "sub").mkdir()
+    (project / "tests" / "sub" / "test_more.py").write_text(LEAKY)
+    result = check(str(project))
+    assert result.exit_code == 1
+    assert "test_more.py" in result.stdout
+
+
+def test_a_settings_file_created_above_the_rootdir_counts(tmp_path: Path, project: Path) -> None:
+    """Nothing lists the directories above the rootdir: only their probed names tell."""
+    assert check(str(project / "tests")).exit_code == 1
+    (tmp_path / "leaklint.toml").write_text('ignore = ["LL401"]\n')
+    assert check(str(project / "tests")).exit_code == 0
+
+
+def test_a_pytest_config_created_above_the_rootdir_counts(
+    tmp_path: Path, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No config in the project: pytest roots it higher up once one appears there."""
+    (project / "pytest.ini").unlink()
+    age(project)
+    assert check(str(project / "tests")).exit_code == 1
+    monkeypatch.setattr(leaklint.engine, "lint", refuse)
+    assert not linted(check(str(project / "tests")))
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    assert linted(check(str(project / "tests")))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [["--no-cache"], ["--fix"], ["--diff"]],
+    ids=["no-cache", "fix", "diff"],
+)
+def test_runs_that_change_files_or_skip_the_cache_never_replay(
+    project: Path, cache_dir: Path, options: list[str]
+) -> None:
+    check("--select", "LL402", str(project))  # a snapshot of another command
+    before = snapshots(cache_dir)
+    check(*options, str(project))
+    check(*options, str(project))
+    assert snapshots(cache_dir) == before
+
+
+def test_other_options_are_another_run(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    check("--select", "LL401", str(project))
+    monkeypatch.setattr(leaklint.engine, "lint", refuse)
+    assert not linted(check("--select", "LL401", str(project)))
+    assert linted(check("--select", "LL401,LL402", str(project)))
+
+
+def test_the_output_file_is_written_again(tmp_path: Path, project: Path) -> None:
+    report = tmp_path / "report.json"
+    args = ["--output-format", "json", "--output-file", str(report), str(project)]
+    assert check(*args).exit_code == 1
+    written = json.loads(report.read_text())
+    report.unlink()
+    assert check(*args).exit_code == 1
+    assert json.loads(report.read_text()) == written
+
+
+def test_a_corrupt_snapshot_is_no_snapshot(project: Path, cache_dir: Path) -> None:
+    first = check(str(project))
+    for path in snapshots(cache_dir):
+        path.write_text("{not json")
+    again = check(str(project))
+    assert (again.exit_code, again.stdout) == (first.exit_code, first.stdout)
+
+
+def test_a_run_right_after_an_edit_leaves_no_snapshot(
+    project: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(snapshot, "RACY_NS", DEFAULT_RACY_NS)
+    (project / "tests" / "test_worker.py").write_text(LEAKY + "\n")
+    assert check(str(project)).exit_code == 1
+    assert snapshots(cache_dir) == []
+
+
+def test_ancestor_probes_name_every_directory_up_to_the_root(tmp_path: Path) -> None:
+    target = tmp_path / "a" / "b"
+    target.mkdir(parents=True)
+    probes = list(snapshot.ancestor_probes([target, tmp_path / "a"], ["x.ini"]))
+    assert probes[0] == target / "x.ini"
+    assert Path(target.anchor) / "x.ini" in probes
+    assert len(probes) == len(set(probes)) == len(target.parts)
