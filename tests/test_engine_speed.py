@@ -465,6 +465,25 @@ def test_a_conftest_or_config_change_invalidates_everything(
     assert _key(after) != _key(before)
 
 
+def test_a_conftest_above_the_linted_path_is_part_of_the_key(tmp_path: Path) -> None:
+    """Linting ``tests/`` alone: the rootdir's conftest is no linted file, but pytest loads it,
+    and the cross-loop findings below depend on it."""
+    root = tmp_path / "proj"
+    (root / "tests").mkdir(parents=True)
+    (root / "pytest.ini").write_text("[pytest]\nasyncio_mode = auto\n")
+    conftest = root / "conftest.py"
+    conftest.write_text(
+        "import pytest_asyncio\n\n"
+        '@pytest_asyncio.fixture(scope="session", loop_scope="session")\n'
+        "async def pool():\n    yield object()\n"
+    )
+    (root / "tests/test_a.py").write_text("async def test_a(pool):\n    assert pool\n")
+    rules = [r for r in all_rules() if r.code == "LL202"]
+    assert [d.code for d in lint_path(root / "tests", rules, cache=True).diagnostics] == ["LL202"]
+    conftest.write_text(conftest.read_text().replace("session", "function"))
+    assert lint_path(root / "tests", rules, cache=True).diagnostics == []
+
+
 def test_entries_that_read_other_files_follow_them(tmp_path: Path) -> None:
     root = _project_tree(tmp_path)
     first = lint_path(root, cache=True)

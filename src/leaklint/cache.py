@@ -9,7 +9,8 @@ A file's findings are reused only when nothing they can depend on has changed:
   libcst's version, the selected rules, the rootdir, the pytest config file's path and bytes
   (asyncio_mode, loop scopes, python_files/functions/classes, addopts all live there),
   whether pytest-asyncio is in play, and the path and bytes of every conftest.py (the fixture
-  graph). Any change drops every entry;
+  graph), including those above the linted paths up to the rootdir. Any change drops every
+  entry;
 * the file's own bytes (content hash), and what was asked of it (which rules ran on it: the
   prefilter's choice can depend on other files' bytes);
 * for a file whose rules read files other than itself and the conftests (the project's loop
@@ -233,7 +234,7 @@ class Cache:
         config_path = config.path
         if config_path is not None:
             parts.append(f"config {config_path} {_file_hash(config_path)}")
-        for conftest in project.conftests:
+        for conftest in (*project.conftests, *project.outer_conftests):
             parts.append(f"conftest {conftest} {self._hash(conftest)}")
         return content_hash("\n".join(parts).encode())
 

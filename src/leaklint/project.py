@@ -248,6 +248,23 @@ class Project:
         return [p for p in self.python_files if self.is_conftest(p)]
 
     @cached_property
+    def outer_conftests(self) -> list[Path]:
+        """``conftest.py`` files above the linted paths, up to the rootdir: pytest loads them
+        for the tests below, so the fixture graph reads them too."""
+        found: set[Path] = set()
+        for path in self.paths:
+            start = path if path.is_dir() else path.parent
+            for directory in (start, *start.parents):
+                if directory != self.root and self.root not in directory.parents:
+                    break
+                candidate = directory / CONFTEST
+                if candidate not in self.conftest_set and candidate.is_file():
+                    found.add(candidate)
+                if directory == self.root:
+                    break
+        return sorted(found)
+
+    @cached_property
     def conftest_set(self) -> frozenset[Path]:
         return frozenset(self.conftests)
 
