@@ -11,7 +11,11 @@ Trees (built once into the data folder, default ``~/.cache/leaklint-bench``):
 
 Tools, each run ``--runs`` times (median wall time reported):
 
-* ``leaklint cold``: ``leaklint check --no-cache``; ``leaklint warm``: with its cache primed;
+* ``leaklint cold``: ``leaklint check --no-cache``; ``leaklint warm``: with its cache primed and
+  nothing changed (the last run's output is replayed); ``leaklint touched``: one test module's
+  mtime changed before each run, bytes the same (the replay no longer holds; every finding
+  comes from the findings cache); ``leaklint 1 edit``: that module's bytes changed before
+  each run (it is parsed again);
 * ``leaklint parse-all``: as cold, plus a probe rule with no tokens, so every file is parsed and
   walked: what the machinery costs once rules need every tree;
 * ``ruff cold``: ``ruff check --isolated --no-cache --select ASYNC,PT`` (ruff's default, full
@@ -42,6 +46,7 @@ import sysconfig
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,8 +113,19 @@ def run(
     return elapsed, usage.ru_maxrss / 1024
 
 
-def timed(tree: str, tool: str, command: list[str], runs: int, **kw: object) -> Figure:
-    results = [run(command, **kw) for _ in range(runs)]  # type: ignore[arg-type]
+def timed(
+    tree: str,
+    tool: str,
+    command: list[str],
+    runs: int,
+    before: Callable[[], object] | None = None,
+    **kw: object,
+) -> Figure:
+    results = []
+    for _ in range(runs):
+        if before is not None:
+            before()
+        results.append(run(command, **kw))  # type: ignore[arg-type]
     figure = Figure(
         tree,
         tool,
@@ -125,7 +141,7 @@ def timed(tree: str, tool: str, command: list[str], runs: int, **kw: object) -> 
 
 
 def python_files(root: Path) -> list[Path]:
-    found = []
+    found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP and not d.startswith("."))
         found.extend(Path(dirpath, f) for f in sorted(filenames) if f.endswith(".py"))
@@ -321,8 +337,41 @@ def bench_tree(name: str, root: Path, args: argparse.Namespace) -> list[Figure]:
     figures.append(
         timed(name, "leaklint cold", [*leaklint, "--no-cache", str(root)], runs, env=env)
     )
-    run([*leaklint, str(root)], env=env)  # prime the cache
+    # Prime the cache. A run stores the snapshot that the next identical run replays only
+    # when its inputs are 2 s old (the first run also creates .leaklint_cache in the tree).
+    run([*leaklint, str(root)], env=env)
+    time.sleep(2.5)
+    run([*leaklint, str(root)], env=env)
     figures.append(timed(name, "leaklint warm", [*leaklint, str(root)], runs, env=env))
+    # One file touched (same bytes, new mtime) before each run: the snapshot no longer
+    # holds, every file's findings come from the findings cache.
+    edited = next((f for f in files if f.name.startswith("test_")), files[0])
+    original = edited.read_bytes()
+    figures.append(
+        timed(
+            name,
+            "leaklint touched",
+            [*leaklint, str(root)],
+            runs,
+            env=env,
+            before=lambda: os.utime(edited),
+        )
+    )
+    # One file edited (new bytes each run): that file is parsed again.
+    counter = iter(range(10**6))
+    try:
+        figures.append(
+            timed(
+                name,
+                "leaklint 1 edit",
+                [*leaklint, str(root)],
+                runs,
+                env=env,
+                before=lambda: edited.write_bytes(original + f"# {next(counter)}\n".encode()),
+            )
+        )
+    finally:
+        edited.write_bytes(original)
     shutil.rmtree(root / ".leaklint_cache", ignore_errors=True)
 
     heavy = 1 if size > 5 and not args.full else runs
@@ -356,7 +405,8 @@ def table(figures: list[Figure]) -> str:
     ]
     by = {(f.tree, f.tool): f for f in figures}
     for f in figures:
-        mode = "warm" if "warm" in f.tool else "cold concise"
+        warm = any(word in f.tool for word in ("warm", "touched", "edit"))
+        mode = "warm" if warm else "cold concise"
         ruff = by.get((f.tree, f"ruff {mode}"))
         bare = by.get((f.tree, "bare parse"))
         vs_ruff = (
@@ -384,7 +434,9 @@ def ratios(figures: list[Figure]) -> str:
         lines.append(
             f"{tree}: cold/ruff {ratio('leaklint cold', 'ruff cold')} "
             f"(concise {ratio('leaklint cold', 'ruff cold concise')}), "
-            f"warm/ruff warm {ratio('leaklint warm', 'ruff warm')}, "
+            f"warm/ruff warm {ratio('leaklint warm', 'ruff warm')} "
+            f"(touched {ratio('leaklint touched', 'ruff warm')}, "
+            f"1 edit {ratio('leaklint 1 edit', 'ruff warm')}), "
             f"parse-all/bare parse {ratio('leaklint parse-all', 'bare parse')}, "
             f"fixit/cold {ratio('fixit', 'leaklint cold')}"
         )
