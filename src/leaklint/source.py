@@ -1,25 +1,25 @@
 """One Python file: its bytes, its libcst module, and how names in it resolve.
 
 A file is read and parsed once per run. Positions are computed lazily, only for files where a
-rule reports something, because a position pass costs more than the parse itself.
+rule reports something, by one code generation pass that notes where each node's text starts
+and ends (``_Spans``): the positions libcst's ``PositionProvider`` and
+``WhitespaceInclusivePositionProvider`` give, for about a third of their cost.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 import warnings
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 import libcst as cst
-from libcst.metadata import (
-    CodeRange,
-    MetadataWrapper,
-    PositionProvider,
-    WhitespaceInclusivePositionProvider,
-)
+from libcst._nodes.internal import CodegenState  # no public name; tests/test_positions.py
 
 from leaklint.diagnostics import Location
 
@@ -38,7 +38,6 @@ class SourceFile:
     raw: bytes
     module: cst.Module | None = None
     error: ParseError | None = None
-    _wrapper: MetadataWrapper | None = field(default=None, repr=False)
 
     @classmethod
     def parse(cls, path: Path, raw: bytes) -> SourceFile:
@@ -67,9 +66,7 @@ class SourceFile:
             if verdict is not None:
                 return cls(path, raw, error=verdict.error)
             return cls(path, raw, error=ParseError(f"cannot parse file: {exc}", Location(1, 1)))
-        # unsafe_skip_copy: rules must see the very nodes positions are computed for.
-        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        return cls(path, raw, module=module, _wrapper=wrapper)
+        return cls(path, raw, module=module)
 
     @property
     def text(self) -> str:
@@ -77,27 +74,20 @@ class SourceFile:
             return self.raw.decode("utf-8", errors="replace")
         return self.module.code
 
-    @property
-    def wrapper(self) -> MetadataWrapper:
-        assert self._wrapper is not None, "no module: the file did not parse"
-        return self._wrapper
-
     @cached_property
-    def _positions(self) -> dict[cst.CSTNode, CodeRange]:
-        return dict(self.wrapper.resolve(PositionProvider))
-
-    @cached_property
-    def _whole_positions(self) -> dict[cst.CSTNode, CodeRange]:
-        return dict(self.wrapper.resolve(WhitespaceInclusivePositionProvider))
+    def _spans(self) -> _Spans:
+        assert self.module is not None, "no module: the file did not parse"
+        return _Spans.of(self.module)
 
     def range_of(self, node: cst.CSTNode) -> tuple[Location, Location]:
         """The node's syntactic range (1-based line and column, end exclusive)."""
-        code_range = self._positions[node]
-        return _locations(code_range)
+        start, end = self._spans.syntactic[node]
+        return self._spans.location(start), self._spans.location(end)
 
     def whole_range_of(self, node: cst.CSTNode) -> tuple[Location, Location]:
         """The range that ``module.code_for_node(node)`` renders, whitespace it owns included."""
-        return _locations(self._whole_positions[node])
+        start, end = self._spans.whole[node]
+        return self._spans.location(start), self._spans.location(end)
 
     def rendered_in_place(
         self, old: cst.CSTNode, new: cst.CSTNode, start: Location, end: Location
@@ -123,15 +113,9 @@ class SourceFile:
             return alone
         return after[first : len(after) - tail]
 
-    @cached_property
-    def _line_starts(self) -> list[int]:
-        assert self.module is not None
-        starts = [0]
-        starts.extend(m.end() for m in _LINE_BREAK.finditer(self.module.code))
-        return starts
-
     def _offset(self, location: Location) -> int:
-        return self._line_starts[location.row - 1] + location.column - 1
+        """Where ``location`` is in ``module.code``."""
+        return self._spans.line_starts[location.row - 1] + location.column - 1
 
     @cached_property
     def imports(self) -> ImportMap:
@@ -175,10 +159,74 @@ def cpython_verdict(raw: bytes) -> _Verdict | None:
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
-def _locations(code_range: CodeRange) -> tuple[Location, Location]:
-    start = Location(code_range.start.line, code_range.start.column + 1)
-    end = Location(code_range.end.line, code_range.end.column + 1)
-    return start, end
+class _Spans(CodegenState):
+    """The module's code, generated once, with the token indexes where each node's text
+    starts and ends: ``syntactic`` as libcst's ``PositionProvider`` records them (a node may
+    borrow its start or end from a child), ``whole`` with the whitespace the node owns, as
+    ``WhitespaceInclusivePositionProvider`` does. Lines and columns are worked out only for
+    the indexes asked for."""
+
+    def __init__(self, module: cst.Module) -> None:
+        super().__init__(
+            default_indent=module.default_indent, default_newline=module.default_newline
+        )
+        self.syntactic: dict[cst.CSTNode, tuple[int, int]] = {}
+        self.whole: dict[cst.CSTNode, tuple[int, int]] = {}
+        self._starts: list[int] = []
+
+    @classmethod
+    def of(cls, module: cst.Module) -> _Spans:
+        spans = cls(module)
+        module._codegen(spans)
+        return spans
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        self._starts.append(len(self.tokens))
+
+    def after_codegen(self, node: cst.CSTNode) -> None:
+        span = (self._starts.pop(), len(self.tokens))
+        self.whole.setdefault(node, span)
+        self.syntactic.setdefault(node, span)  # unless the node recorded its own
+
+    @contextmanager
+    def record_syntactic_position(
+        self,
+        node: cst.CSTNode,
+        *,
+        start_node: cst.CSTNode | None = None,
+        end_node: cst.CSTNode | None = None,
+    ) -> Iterator[None]:
+        start = len(self.tokens)
+        try:
+            yield
+        finally:
+            end = len(self.tokens)
+            if start_node is not None:
+                start = self.syntactic[start_node][0]
+            if end_node is not None:
+                end = self.syntactic[end_node][1]
+            self.syntactic[node] = (start, end)
+
+    def pop_trailing_newline(self) -> None:
+        """Keep it: positions are those of the tokens as generated, as libcst's are."""
+
+    @cached_property
+    def _offsets(self) -> list[int]:
+        return [0, *itertools.accumulate(map(len, self.tokens))]
+
+    @cached_property
+    def text(self) -> str:
+        return "".join(self.tokens)
+
+    @cached_property
+    def line_starts(self) -> list[int]:
+        return [0, *(m.end() for m in _LINE_BREAK.finditer(self.text))]
+
+    def location(self, index: int) -> Location:
+        """The 1-based line and column where token ``index`` starts."""
+        offset = self._offsets[index]
+        line = bisect.bisect_right(self.line_starts, offset)
+        return Location(line, offset - self.line_starts[line - 1] + 1)
 
 
 # --------------------------------------------------------------------------- names
