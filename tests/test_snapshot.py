@@ -92,6 +92,20 @@ def test_an_unchanged_run_replays_its_output_without_linting(
     )
 
 
+def test_a_cache_inside_the_project_does_not_stop_the_replay(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default .leaklint_cache sits beside the rootdir: its writes are no input."""
+    monkeypatch.delenv("LEAKLINT_CACHE_DIR")
+    first = check(str(project))  # creates .leaklint_cache: the rootdir changed during the run
+    assert (project / ".leaklint_cache").is_dir()
+    check(str(project))
+    monkeypatch.setattr(leaklint.engine, "lint", refuse)
+    again = check(str(project))
+    assert not linted(again)
+    assert (again.exit_code, again.stdout) == (first.exit_code, first.stdout)
+
+
 def test_a_replay_loads_neither_libcst_nor_the_rules(project: Path, cache_dir: Path) -> None:
     script = (
         "import atexit, sys\n"

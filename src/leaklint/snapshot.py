@@ -201,9 +201,17 @@ def save(
     if any(isinstance(text, bytes) for _, text in recorded.chunks):
         return False
     folder = cachedir.cache_folder(root, setting, invocation.cache_dir)
-    skipped = (str(folder), sys.prefix, sys.base_prefix, sys.exec_prefix, _package_dir())
-    seen = {*recorder.files, *recorder.dirs}
-    paths = {p for p in seen if not _under_any(p, skipped)}
+    # The cache itself changes with every run; the interpreter's and leaklint's own modules
+    # (imported during the run) are in the key. A linted path inside them still counts.
+    own = (str(cachedir.cache_root(root, setting, invocation.cache_dir)),)
+    skipped = (sys.prefix, sys.base_prefix, sys.exec_prefix, _package_dir())
+    linted = [str(t) for t in invocation.targets]
+    paths = {
+        p
+        for p in (*recorder.files, *recorder.dirs)
+        if not _under_any(p, own) and (not _under_any(p, skipped) or _under_any(p, linted))
+    }
+    paths.discard(str(folder / cachedir.IGNORE_FILE))
     paths |= recorder.probes | {os.path.abspath(p) for p in inputs}
     paths |= {os.path.abspath(t) for t in invocation.targets}
     manifest: dict[str, Signature | None] = {}
