@@ -39,6 +39,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import leaklint
@@ -64,6 +65,7 @@ class Invocation:
     cache_dir: Path | None
     color: bool
 
+    @cached_property
     def key(self) -> str:
         document = {
             "format": FORMAT,
@@ -184,7 +186,7 @@ def ancestor_probes(paths: Iterable[Path], names: Iterable[str]) -> Iterator[Pat
 
 def location(invocation: Invocation, root: Path, setting: Path | None) -> Path:
     folder = cachedir.cache_root(root, setting, invocation.cache_dir)
-    return folder / leaklint.__version__ / "runs" / f"{invocation.key()}.snapshot"
+    return folder / leaklint.__version__ / "runs" / f"{invocation.key}.snapshot"
 
 
 def save(
@@ -221,7 +223,7 @@ def save(
             return False
     document = {
         "format": FORMAT,
-        "key": invocation.key(),
+        "key": invocation.key,
         "manifest": manifest,
         "chunks": recorded.chunks,
         "exit": recorded.exit_code,
@@ -280,7 +282,7 @@ def replay(invocation: Invocation) -> Recorded | None:
         return None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         return None
-    if document.get("key") != invocation.key():
+    if document.get("key") != invocation.key:
         return None
     manifest = document.get("manifest")
     if not isinstance(manifest, dict):
