@@ -143,6 +143,34 @@ def test_an_edited_file_is_linted_again(project: Path) -> None:
     assert "All checks passed!" in result.stderr
 
 
+def test_a_touched_file_with_the_same_bytes_still_replays(
+    project: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkout or pre-commit's stash rewrites files with the bytes they had."""
+    module = project / "tests" / "test_worker.py"
+    first = check(str(project))
+    module.write_text(LEAKY)  # in place: the directory keeps its mtime
+    age(module)
+    monkeypatch.setattr(leaklint.engine, "lint", refuse)
+    again = check(str(project))
+    assert not linted(again)
+    assert (again.exit_code, again.stdout) == (first.exit_code, first.stdout)
+    [stored] = snapshots(cache_dir)
+    manifest = json.loads(stored.read_text())["manifest"]
+    assert manifest[str(module)] == snapshot.signature(str(module))  # kept for the next run
+
+
+def test_a_file_rewritten_to_the_same_size_is_linted_again(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = project / "tests" / "test_worker.py"
+    check(str(project))
+    module.write_text(LEAKY.replace("worker", "runner"))
+    age(module)
+    monkeypatch.setattr(leaklint.engine, "lint", refuse)
+    assert linted(check(str(project)))
+
+
 def test_a_new_file_is_seen(project: Path) -> None:
     (project / "tests" / "test_worker.py").write_text(FIXED)
     age(project)

@@ -196,6 +196,7 @@ def check(
             root=project.root,
             setting=project.settings.cache_dir,
             inputs=_inputs(project, invocation.targets),
+            contents=project.loaded(),
         )
     _emit(recorded)
 

@@ -141,6 +141,10 @@ class Project:
                 self._raw[path] = exc
         return self._raw[path]
 
+    def loaded(self) -> dict[Path, bytes]:
+        """The bytes of every file read so far, as read."""
+        return {path: raw for path, raw in self._raw.items() if isinstance(raw, bytes)}
+
     def use_contents(self, contents: Mapping[Path, bytes]) -> Project:
         """Read these bytes instead of what is on disk (the fixer's edits not yet written)."""
         self._raw.update(contents)

@@ -19,7 +19,9 @@ What a run looked at (its manifest):
 
 Each entry is compared by file type, size, mtime, ctime and inode. A directory's mtime
 changes when an entry is added, removed or renamed in it, so new files are seen without
-walking the tree. A run whose inputs changed within ``RACY_NS`` before it started leaves no
+walking the tree. A file whose signature changed but whose size did not is read and compared
+by content hash (a checkout, or pre-commit stashing unstaged changes, rewrites files with the
+bytes they had); the snapshot then takes its new signature. A run whose inputs changed within ``RACY_NS`` before it started leaves no
 snapshot (a file rewritten within the file system's timestamp granularity could look
 unchanged), and so do runs that fixed files, printed a diff, hit an internal error or warned.
 
@@ -32,6 +34,7 @@ is no snapshot.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
@@ -197,9 +200,11 @@ def save(
     root: Path,
     setting: Path | None,
     inputs: Iterable[Path],
+    contents: Mapping[Path, bytes] | None = None,
 ) -> bool:
     """Store what this run printed, keyed by ``invocation``, with the manifest of what it
-    looked at (``recorder``'s and ``inputs``). Returns whether it was stored."""
+    looked at (``recorder``'s and ``inputs``) and the content hash of each file in it
+    (``contents``: the bytes the run read, where known). Returns whether it was stored."""
     if any(isinstance(text, bytes) for _, text in recorded.chunks):
         return False
     folder = cachedir.cache_folder(root, setting, invocation.cache_dir)
@@ -216,39 +221,72 @@ def save(
     paths.discard(str(folder / cachedir.IGNORE_FILE))
     paths |= recorder.probes | {os.path.abspath(p) for p in inputs}
     paths |= {os.path.abspath(t) for t in invocation.targets}
+    known = {os.path.abspath(p): raw for p, raw in (contents or {}).items()}
     manifest: dict[str, Signature | None] = {}
+    hashes: dict[str, str] = {}
     for path in sorted(paths):
         sig = manifest[path] = signature(path)
-        if sig is not None and max(sig[2], sig[3]) >= recorder.started_ns - RACY_NS:
+        if sig is None:
+            continue
+        if _racy(sig, recorder.started_ns):
             return False
+        if sig[0] == stat.S_IFREG:
+            digest = _content_hash(path, sig, known.get(path))
+            if digest is None:
+                return False  # changed while it was read
+            hashes[path] = digest
     document = {
         "format": FORMAT,
         "key": invocation.key,
         "manifest": manifest,
+        "hashes": hashes,
         "chunks": recorded.chunks,
         "exit": recorded.exit_code,
         "output_file": None
         if recorded.output_file is None
         else [str(recorded.output_file[0]), recorded.output_file[1]],
     }
-    import tempfile  # only a run that stores a snapshot needs it
-
-    target = location(invocation, root, setting)
     try:
+        target = location(invocation, root, setting)
         target.parent.mkdir(parents=True, exist_ok=True)
         cachedir.write_ignore_file(folder / cachedir.IGNORE_FILE)
-        handle, temp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".snapshot")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(document, stream, separators=(",", ":"))
-            os.replace(temp, target)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        _write(target, document)
         _prune(target.parent)
     except OSError:
         return False  # a read-only tree: no snapshot
     return True
+
+
+def _racy(sig: Signature, started_ns: int) -> bool:
+    """Changed so shortly before ``started_ns`` that a later change might not show."""
+    return max(sig[2], sig[3]) >= started_ns - RACY_NS
+
+
+def _content_hash(path: str, sig: Signature, read: bytes | None) -> str | None:
+    """The hash of the bytes a run read (``read``), else of the file now, while it keeps
+    ``sig``; ``None`` when it changed while being read."""
+    if read is not None:
+        return cachedir.content_hash(read)
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read()
+    except OSError:
+        return None
+    return cachedir.content_hash(data) if signature(path) == sig else None
+
+
+def _write(target: Path, document: dict[str, object]) -> None:
+    """Replace ``target`` with ``document`` in one step (raises ``OSError``)."""
+    import tempfile  # only a run that stores a snapshot needs it
+
+    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".snapshot")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(document, stream, separators=(",", ":"))
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
 
 
 def _prune(folder: Path) -> None:
@@ -269,7 +307,9 @@ def _under_any(path: str, folders: Sequence[str]) -> bool:
 
 
 def replay(invocation: Invocation) -> Recorded | None:
-    """What the last identical run printed, when nothing it looked at has changed since."""
+    """What the last identical run printed, when nothing it looked at has changed since: each
+    file and directory has the same signature, or (a file touched, or rewritten by a checkout)
+    the same bytes."""
     from leaklint.pytest_config import common_ancestor, discover
     from leaklint.settings import SettingsError, find_settings_file, load_settings
 
@@ -277,20 +317,43 @@ def replay(invocation: Invocation) -> Recorded | None:
         found = find_settings_file(common_ancestor(list(invocation.targets)))
         setting = None if found is None else load_settings(found, check_codes=False).cache_dir
         root = discover(list(invocation.targets), invocation.config_file).rootdir
-        document = json.loads(location(invocation, root, setting).read_bytes())
+        target = location(invocation, root, setting)
+        document = json.loads(target.read_bytes())
     except (OSError, ValueError, RecursionError, SettingsError):
         return None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         return None
     if document.get("key") != invocation.key:
         return None
-    manifest = document.get("manifest")
-    if not isinstance(manifest, dict):
+    manifest, hashes = document.get("manifest"), document.get("hashes")
+    if not isinstance(manifest, dict) or not isinstance(hashes, dict):
         return None
+    started = time.time_ns()
+    touched: dict[str, Signature] = {}
     for path, sig in manifest.items():
-        if signature(path) != sig:
+        now = signature(path)
+        if now == sig:
+            continue
+        if not _same_bytes(path, sig, now, hashes.get(path)):
             return None
-    return _recorded(document)
+        assert now is not None
+        touched[path] = now
+    recorded = _recorded(document)
+    if recorded is not None and touched and not any(_racy(s, started) for s in touched.values()):
+        manifest.update(touched)  # the next run need not read them again
+        with contextlib.suppress(OSError):
+            _write(target, document)
+    return recorded
+
+
+def _same_bytes(path: str, was: object, now: Signature | None, digest: object) -> bool:
+    """Whether a file whose signature changed from ``was`` to ``now`` holds the bytes it held
+    (hash ``digest``)."""
+    if now is None or not isinstance(was, list) or not isinstance(digest, str):
+        return False
+    if now[0] != stat.S_IFREG or was[:2] != now[:2]:  # another type or another size
+        return False
+    return _content_hash(path, now, None) == digest
 
 
 def _recorded(document: dict[str, object]) -> Recorded | None:
