@@ -13,9 +13,9 @@ Tools, each run ``--runs`` times (median wall time reported):
 
 * ``leaklint cold``: ``leaklint check --no-cache``; ``leaklint warm``: with its cache primed and
   nothing changed (the last run's output is replayed); ``leaklint touched``: one test module's
-  mtime changed before each run, bytes the same (the replay no longer holds; every finding
-  comes from the findings cache); ``leaklint 1 edit``: that module's bytes changed before
-  each run (it is parsed again);
+  mtime changed before each run, bytes the same (the replay reads that file and compares its
+  hash); ``leaklint 1 edit``: that module's bytes changed before each run (no replay: every
+  other file's findings come from the findings cache, that module is parsed again);
 * ``leaklint parse-all``: as cold, plus a probe rule with no tokens, so every file is parsed and
   walked: what the machinery costs once rules need every tree;
 * ``ruff cold``: ``ruff check --isolated --no-cache --select ASYNC,PT`` (ruff's default, full
@@ -343,8 +343,7 @@ def bench_tree(name: str, root: Path, args: argparse.Namespace) -> list[Figure]:
     time.sleep(2.5)
     run([*leaklint, str(root)], env=env)
     figures.append(timed(name, "leaklint warm", [*leaklint, str(root)], runs, env=env))
-    # One file touched (same bytes, new mtime) before each run: the snapshot no longer
-    # holds, every file's findings come from the findings cache.
+    # One file touched (same bytes, new mtime) before each run: the replay compares its bytes.
     edited = next((f for f in files if f.name.startswith("test_")), files[0])
     original = edited.read_bytes()
     figures.append(
