@@ -3,7 +3,8 @@
 Project rules run once, in this process. File rules run together, in one batched libcst pass
 per file, and only on files whose bytes can matter to at least one of them (each rule's
 ``tokens``: the prefilter). A file is read once and parsed at most once; its tree is dropped as
-soon as its rules are done (conftests stay: other files' rules read their fixtures).
+soon as its rules are done (conftests and ``pytest_plugins`` modules stay: other files' rules
+read their fixtures).
 
 Large trees are parsed in worker processes (``leaklint.parallel``); files whose findings are
 cached and whose inputs are unchanged are not parsed at all (``leaklint.cache``). Both give
@@ -358,7 +359,8 @@ def _word(token: bytes) -> re.Pattern[bytes]:
 def check_file(
     project: Project, task: FileTask, file_rules: Sequence[type[FileRule]]
 ) -> FileOutcome:
-    """Parse one file and run its rules; then drop its tree unless it is a conftest."""
+    """Parse one file and run its rules; then drop its tree unless other files' rules read it
+    (a conftest, a ``pytest_plugins`` module)."""
     path = task.path
     raw = project.read(path)
     if isinstance(raw, bytes) and len(raw) > MAX_FILE_BYTES:
@@ -392,7 +394,7 @@ def check_file(
         return FileOutcome(diagnostics, errors, parsed=True, reads=reads)
     finally:
         project.access_log = None
-        if not project.is_conftest(path):
+        if not project.is_shared(path):
             project.forget(path)
 
 
