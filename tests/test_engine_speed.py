@@ -114,6 +114,26 @@ class Crash(FileRule):
             raise RuntimeError("boom")
 
 
+class SharedFinding(FileRule):
+    """Every file that mentions ``SHARED`` finds the same thing in ``shared.py``; its message
+    names the file that found it."""
+
+    code = "LL907"
+    name = "test-shared-finding"
+    tokens = (b"SHARED",)
+
+    def visit_Module(self, node: cst.Module) -> None:
+        target = self.project.root / "shared.py"
+        self.diagnostics.append(
+            self.diagnostic(
+                message=f"found from {self.source.path.name}",
+                path=target,
+                start=Location(1, 1),
+                dedup_key=str(target),
+            )
+        )
+
+
 class Pid(FileRule):
     code = "LL906"
     name = "test-pid"
@@ -310,6 +330,26 @@ def test_workers_see_cross_file_facts(tmp_path: Path) -> None:
     assert test_codes == {"LL901", "LL902", "LL903", "LL904"}
 
 
+def test_a_finding_several_files_find_is_given_by_the_first(tmp_path: Path) -> None:
+    (tmp_path / "shared.py").write_text("x = 1\n")
+    for name in ("b", "a", "d", "c"):
+        (tmp_path / f"m_{name}.py").write_text(f"SHARED = {name!r}\n")
+
+    def found(**options: object) -> list[str]:
+        return [d.message for d in lint_path(tmp_path, [SharedFinding], **options).diagnostics]
+
+    assert found(jobs=1) == ["found from m_a.py"]
+    assert found(jobs=3) == found(jobs=1, cache=True) == ["found from m_a.py"]
+    # The first file's outcome cached, a later one checked again: still one, the first's.
+    (tmp_path / "m_c.py").write_text("SHARED = 'again'\n")
+    warm = lint_path(tmp_path, [SharedFinding], jobs=1, cache=True)
+    assert [d.message for d in warm.diagnostics] == ["found from m_a.py"]
+    assert warm.files_cached == 3
+    # The first file no longer finds it: the next one gives it.
+    (tmp_path / "m_a.py").write_text("x = 2\n")
+    assert found(jobs=1, cache=True) == found(jobs=1) == ["found from m_b.py"]
+
+
 def test_worker_count() -> None:
     assert worker_count(1, 1000) == 1
     assert worker_count(4, 3) == 3
@@ -333,6 +373,7 @@ def test_diagnostics_survive_pickle_and_json(tmp_path: Path) -> None:
         ),
         help=None,
         notes=("first", "second"),
+        dedup_key="shared",
     )
     assert pickle.loads(pickle.dumps(diagnostic)) == diagnostic
     as_json = json.loads(json.dumps(diagnostic_to_dict(diagnostic)))

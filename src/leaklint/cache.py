@@ -48,7 +48,7 @@ from leaklint.rule import Rule
 CACHE_DIR = ".leaklint_cache"
 Entries = dict[str, dict[str, object]]
 TokenFacts = tuple[dict[bytes, bool], dict[bytes, bool]]
-FORMAT = 4
+FORMAT = 5
 
 
 def content_hash(data: bytes) -> str:

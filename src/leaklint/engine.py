@@ -8,7 +8,9 @@ read their fixtures).
 
 Large trees are parsed in worker processes (``leaklint.parallel``); files whose findings are
 cached and whose inputs are unchanged are not parsed at all (``leaklint.cache``). Both give
-exactly the serial, uncached findings, in the same order.
+exactly the serial, uncached findings, in the same order: outcomes are put back in file order,
+and of the diagnostics that share a code and a ``dedup_key`` (one finding that several files
+can find) the first is kept, wherever each file was checked.
 
 A rule that crashes on a file is reported as an internal error naming the file and the rule;
 the other rules and files go on.
@@ -22,7 +24,7 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -199,6 +201,7 @@ def lint(
         result.diagnostics.extend(outcome.diagnostics)
         result.internal_errors.extend(outcome.internal_errors)
         result.warnings.extend(outcome.warnings)
+    result.diagnostics = first_of_each(result.diagnostics)
 
     suppressor = Suppressor(project)
     result.diagnostics = [
@@ -212,6 +215,22 @@ def lint(
         result.diagnostics.extend(unused_suppressions(project, suppressor, rules))
     result.diagnostics.sort(key=Diagnostic.sort_key)
     return result
+
+
+def first_of_each(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """``diagnostics`` without those whose code and ``dedup_key`` an earlier one has: a finding
+    that several files can find is given by the first of them, as in one pass over the files
+    in order, whether each file was checked here, in a worker or taken from the cache."""
+    seen: set[tuple[str, str]] = set()
+    kept: list[Diagnostic] = []
+    for diagnostic in diagnostics:
+        if diagnostic.dedup_key is not None:
+            key = (diagnostic.code, diagnostic.dedup_key)
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(diagnostic)
+    return kept
 
 
 def _check_files(

@@ -99,6 +99,7 @@ class Rule:
         fix: Fix | None = None,
         help: str | None = None,
         notes: tuple[str, ...] = (),
+        dedup_key: str | None = None,
     ) -> Diagnostic:
         return Diagnostic(
             code=cls.code,
@@ -111,6 +112,7 @@ class Rule:
             fix=fix,
             help=help,
             notes=notes,
+            dedup_key=dedup_key,
         )
 
 
@@ -158,6 +160,7 @@ class FileRule(Rule, cst.BatchableCSTVisitor):
         fix: Fix | None = None,
         help: str | None = None,
         notes: tuple[str, ...] = (),
+        dedup_key: str | None = None,
     ) -> None:
         start, end = self.source.range_of(node)
         self.diagnostics.append(
@@ -169,6 +172,7 @@ class FileRule(Rule, cst.BatchableCSTVisitor):
                 fix=fix,
                 help=help,
                 notes=notes,
+                dedup_key=dedup_key,
             )
         )
 
