@@ -157,18 +157,12 @@ def lint(
         store = Cache.open(project, rules, cache_dir)
 
     for rule_cls in project_rules:
-        hit = store.get_project(rule_cls.code) if store and rule_cls.cacheable else None
-        if hit is not None:
-            result.diagnostics.extend(hit)
-            continue
         try:
             found = list(rule_cls().check(project))
         except Exception:
             result.internal_errors.append(_crash(rule_cls, project.root, traceback.format_exc()))
             continue
         result.diagnostics.extend(found)
-        if store is not None and rule_cls.cacheable:
-            store.put_project(rule_cls.code, found)
 
     tasks: list[FileTask] = []
     for path in project.python_files:
@@ -318,8 +312,9 @@ def rules_for_file(
 ) -> list[type[FileRule]]:
     """The file rules that can find something in ``path``: the prefilter, before any parse.
 
-    ``tokens=False`` keeps only the scope test (``test_files_only``), which is part of a rule's
-    meaning, not an optimisation. ``search``: the file's token search, to share or keep.
+    ``tokens=False`` keeps only the scope tests (``test_files_only``, ``test_modules_only``),
+    which are part of a rule's meaning, not an optimisation. ``search``: the file's token
+    search, to share or keep.
     """
     raw = project.read(path)
     if isinstance(raw, OSError):
@@ -329,6 +324,8 @@ def rules_for_file(
     wanted: list[type[FileRule]] = []
     for rule_cls in file_rules:
         if rule_cls.test_files_only and not pytest_file:
+            continue
+        if rule_cls.test_modules_only and not project.is_test_file(path):
             continue
         if tokens and rule_cls.tokens and not found.any(rule_cls.tokens, rule_cls.whole_words):
             indirect = found.any(rule_cls.indirect_tokens)

@@ -16,11 +16,12 @@ A ``package`` loop is one loop for the whole session: pytest-asyncio's runner fi
 by the plugin, outside every package, and pytest caches such a package-scoped fixture on the
 session (measured with pytest 9.2 and pytest-asyncio 1.5). It is still not the session loop.
 
-The graph is built once per run (``Project.fixture_graph``) and shared by every rule. What it
-resolves is kept for the next test module that needs it, each result with the files it was read
-from: a module served from a kept result notes those files in ``Project.access_log`` as if it had
-read them (the findings cache keys each module's findings on them). ``forget`` drops what was
-resolved for one module alone.
+The graph is built once per process (``Project.fixture_graph``; each worker builds its own) and
+shared by every rule. It is resolved one test module at a time, and what it resolves is kept for
+the next module that needs it, each result with the files it was read from: a module served
+from a kept result notes those files in ``Project.access_log`` as if it had read them (the
+findings cache keys each module's findings on them). ``forget`` drops what was resolved for one
+module alone.
 """
 
 from __future__ import annotations

@@ -8,11 +8,14 @@ that no hand-kept list can miss one.
 
 Two kinds of rule:
 
-* ``ProjectRule.check(project)`` sees the whole project: the pytest config, Cargo.toml files, the
-  fixture graph.
+* ``ProjectRule.check(project)`` sees the whole project at once: the pytest config, Cargo.toml
+  files, the bytes of every file. It runs once per run, in the main process.
 * ``FileRule`` is a libcst batchable visitor run over one parsed Python file, together with every
-  other file rule in a single pass. It reports through ``self.report``; positions are computed only
-  when something is reported.
+  other file rule in a single pass, in whichever process checks that file. It reports through
+  ``self.report``; positions are computed only when something is reported. It may read other
+  files through the project (the fixture graph of a test module reads its conftests and
+  ``pytest_plugins`` modules): the engine notes what it read, and the findings cache follows
+  those files. A finding that several files find carries a ``dedup_key``; the first is kept.
 """
 
 from __future__ import annotations
@@ -117,11 +120,6 @@ class Rule:
 
 
 class ProjectRule(Rule):
-    # The findings depend on nothing but the project's Python files and what the cache's run
-    # key holds (the pytest config file, the conftests, leaklint's version, the rule
-    # selection): the findings cache may keep them while none of these changed.
-    cacheable: ClassVar[bool] = False
-
     def check(self, project: Project) -> Iterable[Diagnostic]:
         raise NotImplementedError
 
@@ -131,6 +129,8 @@ class FileRule(Rule, cst.BatchableCSTVisitor):
 
     # Limit to test modules and conftest.py files (the pytest side), or run on every file.
     test_files_only: ClassVar[bool] = False
+    # Limit to test modules (pytest's ``python_files``), conftest.py files excluded.
+    test_modules_only: ClassVar[bool] = False
 
     def __init__(self, source: SourceFile, project: Project) -> None:
         super().__init__()
