@@ -674,15 +674,9 @@ def test_an_edited_test_module_alone_is_parsed_for_cross_loop_uses(
     edited = root / "tests/test_b.py"
     edited.write_text(edited.read_text() + "# edited\n")
     warm = lint_path(root, all_rules(), cache=True, jobs=1)
-    # test_c.py is not parsed again: its findings come from the cache. (test_a.py read a
-    # module that is not a test module, the plugin: its entry follows every file.)
-    assert warm.files_parsed == 2
-    assert set(parses) == {
-        edited,
-        root / "tests/test_a.py",
-        root / "conftest.py",
-        root / "tests/helpers.py",
-    }
+    # The other test modules are not parsed again: their findings come from the cache.
+    assert warm.files_parsed == 1
+    assert set(parses) == {edited, root / "conftest.py", root / "tests/helpers.py"}
     assert _key(warm) == _key(cold) == _key(lint_path(root, all_rules(), jobs=1))
 
 
@@ -697,8 +691,25 @@ def test_a_changed_plugin_module_refreshes_the_findings_of_every_module_naming_i
     helpers = root / "tests/helpers.py"
     helpers.write_text(helpers.read_text().replace("loop_scope='module'", "loop_scope='function'"))
     fresh = lint_path(root, rules, cache=True, jobs=1)
+    assert fresh.files_cached == 1  # test_c.py names no plugin
     assert _key(fresh) == _key(lint_path(root, rules, jobs=1))
     assert not any("server" in d.message for d in fresh.diagnostics)
+
+
+def test_a_plugin_module_written_where_one_was_looked_for_is_seen(tmp_path: Path) -> None:
+    root = _cross_loop_project(tmp_path)
+    rules = [r for r in all_rules() if r.code == "LL202"]
+    test_c = root / "tests/test_c.py"
+    test_c.write_text("pytest_plugins = ['tests.later']\n\n\nasync def test_c(later):\n    pass\n")
+    before = lint_path(root, rules, cache=True, jobs=1)
+    assert not any(d.path == test_c for d in before.diagnostics)  # `later`: unknown
+    (root / "tests/later.py").write_text(
+        "import pytest_asyncio\n\n\n@pytest_asyncio.fixture(loop_scope='session')\n"
+        "async def later():\n    yield object()\n"
+    )
+    after = lint_path(root, rules, cache=True, jobs=1)
+    assert _key(after) == _key(lint_path(root, rules, jobs=1))
+    assert [d.path for d in after.diagnostics].count(test_c) == 1
 
 
 def test_a_fixture_finding_comes_from_the_first_module_that_reaches_it(tmp_path: Path) -> None:
@@ -711,7 +722,7 @@ def test_a_fixture_finding_comes_from_the_first_module_that_reaches_it(tmp_path:
     test_b = root / "tests/test_b.py"
     test_b.write_text(test_b.read_text() + "# edited\n")
     warm = lint_path(root, rules, cache=True, jobs=1)
-    assert warm.files_cached == 1  # test_c.py; test_a.py's entry follows every file
+    assert warm.files_cached == 2
     assert _key(warm) == _key(cold)
     # test_a.py no longer reaches it: test_b.py gives it now, cached or not.
     test_a = root / "tests/test_a.py"

@@ -14,10 +14,11 @@ A file's findings are reused only when nothing they can depend on has changed:
   prefilter's choice can depend on other files' bytes);
 * for a file whose rules read files other than itself and the conftests (the project's loop
   use reads the test modules; a test module's cross-loop analysis reads the ``pytest_plugins``
-  modules it sees): the paths of all the project's Python files, and the content hash of every
-  test module (or, when a rule read a non-test module, of every file). Adding, removing or
-  renaming a file, or editing a test module, invalidates such entries; editing application
-  code leaves entries that read only test modules valid.
+  modules it sees): the paths of all the project's Python files, and the content hash of each
+  file read when they are few (``engine.LISTED_READS``), else of every test module (or, when a
+  rule read a non-test module, of every file). Adding, removing or renaming a file, or editing
+  a file read, invalidates such entries; editing another file leaves them valid (with many
+  files read: editing application code leaves entries that read only test modules valid).
 
 The prefilter's token searches are kept by file content too, so a warm run reads each file
 and hashes it, and searches nothing. Project rules run on every run: their findings are not kept.
@@ -115,9 +116,11 @@ class Cache:
         if entry.get("task") != task:
             return None
         reads = entry.get("reads")
-        if reads is not None and (
-            reads not in ("tests", "all") or entry.get("project") != self._fingerprint(reads)
-        ):
+        if isinstance(reads, list) and all(isinstance(name, str) for name in reads):
+            reads = tuple(reads)
+        elif reads not in (None, "tests", "all"):
+            return None
+        if reads is not None and entry.get("project") != self._fingerprint(reads):
             return None
         return _diagnostics(entry.get("diagnostics"))
 
@@ -143,12 +146,17 @@ class Cache:
             self._dirty = True
 
     def put(
-        self, path: Path, task: str, diagnostics: Sequence[Diagnostic], *, reads: str | None
+        self,
+        path: Path,
+        task: str,
+        diagnostics: Sequence[Diagnostic],
+        *,
+        reads: str | tuple[str, ...] | None,
     ) -> None:
         self.entries[str(path)] = {
             "hash": self._hash(path),
             "task": task,
-            "reads": reads,
+            "reads": list(reads) if isinstance(reads, tuple) else reads,
             "project": None if reads is None else self._fingerprint(reads),
             "diagnostics": [diagnostic_to_dict(d) for d in diagnostics],
         }
@@ -204,15 +212,24 @@ class Cache:
             self._hashes[path] = content_hash(raw)
         return self._hashes[path]
 
-    def _fingerprint(self, reads: str) -> str:
-        """The file list, with the content of the test modules (``"tests"``) or of every
-        file (``"all"``)."""
+    def _fingerprint(self, reads: str | tuple[str, ...]) -> str:
+        """The file list, with the content of the files named in ``reads``, of the test modules
+        (``"tests"``) or of every file (``"all"``)."""
+        if isinstance(reads, tuple):
+            digest = hashlib.blake2b(self._fingerprint("paths").encode(), digest_size=16)
+            for name in reads:
+                # A path tried and not found counts too; only a regular file is read (never
+                # a FIFO).
+                path = Path(name)
+                content = self._hash(path) if path.is_file() else None
+                digest.update(f"{name}\0{content}\n".encode())
+            return digest.hexdigest()
         if reads not in self._fingerprints:
             project = self.project
             digest = hashlib.blake2b(digest_size=16)
             for path in project.python_files:
-                content = self._hash(path) if reads == "all" or project.is_test_file(path) else ""
-                digest.update(f"{path}\0{content}\n".encode())
+                read = reads == "all" or (reads == "tests" and project.is_test_file(path))
+                digest.update(f"{path}\0{self._hash(path) if read else ''}\n".encode())
             self._fingerprints[reads] = digest.hexdigest()
         return self._fingerprints[reads]
 

@@ -47,6 +47,9 @@ UNUSED_SUPPRESSION = "LL003"
 PARALLEL_MIN_FILES = 64
 # How many syntax-only checks cost about as much as one file parsed and walked.
 SYNTAX_ONLY_PER_PARSE = 10
+# A file whose rules read up to this many other files (besides the conftests) has its cached
+# findings keyed on those files by name; beyond, on every test module or every file.
+LISTED_READS = 16
 
 # One file may not stall the run: larger files are skipped before the parse (libcst needs about
 # a second and several hundred MB per MB of source), and the rule pass over one file is
@@ -117,13 +120,14 @@ class FileTask:
 @dataclass
 class FileOutcome:
     """What one file produced. ``reads``: what its rules read besides the file itself and the
-    conftests: ``"tests"`` (other test modules, e.g. for the project's loop use), ``"all"``
-    (any other file), or ``None``. The cache keys the findings on those files too."""
+    conftests: their paths when there are few (the ``pytest_plugins`` modules a test module
+    sees), else ``"tests"`` (only test modules, e.g. for the project's loop use) or ``"all"``;
+    ``None`` when nothing. The cache keys the findings on those files too."""
 
     diagnostics: list[Diagnostic]
     internal_errors: list[str]
     parsed: bool
-    reads: str | None = None
+    reads: str | tuple[str, ...] | None = None
     warnings: list[str] = field(default_factory=list)
 
 
@@ -404,9 +408,11 @@ def check_file(
             skipped = f"{path}: skipped: its checks took longer than {FILE_TIME_BUDGET:g} s"
             return FileOutcome([], [], parsed=True, warnings=[skipped])
         others = project.access_log - {path} - project.conftest_set
-        reads = None
-        if others:
+        reads: str | tuple[str, ...] | None = None
+        if len(others) > LISTED_READS:
             reads = "tests" if all(project.is_test_file(p) for p in others) else "all"
+        elif others:
+            reads = tuple(sorted(str(p) for p in others))
         return FileOutcome(diagnostics, errors, parsed=True, reads=reads)
     finally:
         project.access_log = None

@@ -174,7 +174,7 @@ class FixtureGraph:
         self._requests: _Kept[FixtureDef, tuple[str, ...]] = _Kept(project)
         self._tests: _Kept[Path, list[ResolvedTest]] = _Kept(project)
         self._locators: _Kept[Path, Locator] = _Kept(project)
-        self._plugin_files: dict[str, Path | None] = {}  # found by name, nothing read
+        self._plugin_files: _Kept[str, Path | None] = _Kept(project)
         self._plugin_layer_cache: _Kept[tuple[Path, tuple[str, ...]], tuple[Layer, ...]] = _Kept(
             project
         )
@@ -314,19 +314,20 @@ class FixtureGraph:
         return tuple(roots)
 
     def _plugin_file(self, module: str) -> Path | None:
-        if module not in self._plugin_files:
+        """The project's own module named ``module``; ``None`` for an installed plugin. Every
+        path tried counts as read: a module written there later changes the answer."""
+
+        def find() -> Path | None:
             parts = module.split(".")
-            found: Path | None = None
             for root in self._import_roots:
                 base = root.joinpath(*parts)
                 for candidate in (base.with_name(base.name + ".py"), base / "__init__.py"):
+                    self.project.note_reads(candidate)
                     if candidate.is_file():
-                        found = candidate
-                        break
-                if found is not None:
-                    break
-            self._plugin_files[module] = found
-        return self._plugin_files[module]
+                        return candidate
+            return None
+
+        return self._plugin_files.get(module, find)
 
     def lookup(self, test: TestDef) -> Lookup:
         model = self.project.file_model(test.path)

@@ -162,8 +162,9 @@ class Project:
             else:
                 self.access_log |= paths
 
-    def note_reads(self, paths: frozenset[Path]) -> None:
-        """Count ``paths`` as read now: the caller uses something computed from them earlier."""
+    def note_reads(self, paths: Path | frozenset[Path]) -> None:
+        """Count ``paths`` as read now: the caller uses something computed from them earlier
+        (or from their absence)."""
         self._note(paths)
 
     def tracked(self, compute: Callable[[], T]) -> tuple[T, frozenset[Path]]:
