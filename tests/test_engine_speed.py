@@ -734,6 +734,25 @@ def test_a_fixture_finding_comes_from_the_first_module_that_reaches_it(tmp_path:
     assert _key(lint_path(root, rules, cache=True, jobs=1)) == _key(later)
 
 
+def test_a_worker_checks_a_test_module_without_reading_the_others(tmp_path: Path) -> None:
+    from leaklint.engine import FileTask, check_file
+    from leaklint.parallel import ProjectState
+
+    root = _cross_loop_project(tmp_path)
+    rules = [r for r in all_rules() if r.code == "LL202"]
+    project = Project.load([root])
+    _ = project.uses_pytest_asyncio
+    worker = ProjectState.of(project).build()  # what a worker process starts from
+    expected = {"conftest.py"}
+    for name, needs in (("test_c", ()), ("test_b", ("tests/helpers.py",))):
+        path = root / "tests" / f"{name}.py"
+        outcome = check_file(worker, FileTask(path, (0,), True), rules)
+        assert outcome.diagnostics and not outcome.internal_errors
+        expected |= {f"tests/{name}.py", *needs}
+        assert {p.relative_to(root).as_posix() for p in worker._raw} == expected
+        assert not worker.is_parsed(path)  # dropped once checked
+
+
 def test_cross_loop_findings_in_workers_with_and_without_the_prefilter(tmp_path: Path) -> None:
     root = _cross_loop_project(tmp_path)
     for i in range(6):  # more modules than workers, each reaching the shared fixture finding
