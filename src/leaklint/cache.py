@@ -214,7 +214,7 @@ class Cache:
 
     def _fingerprint(self, reads: str | tuple[str, ...]) -> str:
         """The file list, with the content of the files named in ``reads``, of the test modules
-        (``"tests"``) or of every file (``"all"``)."""
+        (``"tests"``), of every file (``"all"``) or of none (``"paths"``)."""
         if isinstance(reads, tuple):
             digest = hashlib.blake2b(self._fingerprint("paths").encode(), digest_size=16)
             for name in reads:

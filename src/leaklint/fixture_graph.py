@@ -69,7 +69,10 @@ class _Kept(Generic[K, V]):
             self.project.note_reads(found[1])
         return found[0]
 
-    def drop(self, unwanted: Callable[[K], bool]) -> None:
+    def drop(self, key: K) -> None:
+        self.results.pop(key, None)
+
+    def drop_where(self, unwanted: Callable[[K], bool]) -> None:
         for key in [key for key in self.results if unwanted(key)]:
             del self.results[key]
 
@@ -184,8 +187,8 @@ class FixtureGraph:
     def forget(self, path: Path) -> None:
         """Drop what was resolved for the module ``path`` alone (with ``Project.forget``)."""
         for kept in (self._module_layers, self._tests, self._locators):
-            kept.drop(lambda key: key == path)
-        self._requests.drop(lambda fixture: fixture.path == path)
+            kept.drop(path)
+        self._requests.drop_where(lambda fixture: fixture.path == path)
 
     # ---- loops -------------------------------------------------------------------------
 
