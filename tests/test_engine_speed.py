@@ -766,8 +766,10 @@ def test_cross_loop_findings_in_workers_with_and_without_the_prefilter(tmp_path:
     assert len(_fixture_findings(serial)) == 1
     assert _key(lint_path(root, rules, jobs=2)) == _key(serial)
     assert _key(lint_path(root, rules, jobs=3, prefilter=False)) == _key(serial)
-    assert _key(lint_path(root, rules, jobs=2, cache=True)) == _key(serial)
-    assert _key(lint_path(root, rules, jobs=2, cache=True)) == _key(serial)
+    cold = lint_path(root, rules, jobs=2, cache=True)
+    warm = lint_path(root, rules, jobs=2, cache=True)
+    assert _key(cold) == _key(warm) == _key(serial)
+    assert warm.files_parsed == 0
 
 
 # --------------------------------------------------------------------------- walk
