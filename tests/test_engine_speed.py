@@ -114,6 +114,26 @@ class Crash(FileRule):
             raise RuntimeError("boom")
 
 
+class SharedFinding(FileRule):
+    """Every file that mentions ``SHARED`` finds the same thing in ``shared.py``; its message
+    names the file that found it."""
+
+    code = "LL907"
+    name = "test-shared-finding"
+    tokens = (b"SHARED",)
+
+    def visit_Module(self, node: cst.Module) -> None:
+        target = self.project.root / "shared.py"
+        self.diagnostics.append(
+            self.diagnostic(
+                message=f"found from {self.source.path.name}",
+                path=target,
+                start=Location(1, 1),
+                dedup_key=str(target),
+            )
+        )
+
+
 class Pid(FileRule):
     code = "LL906"
     name = "test-pid"
@@ -310,6 +330,26 @@ def test_workers_see_cross_file_facts(tmp_path: Path) -> None:
     assert test_codes == {"LL901", "LL902", "LL903", "LL904"}
 
 
+def test_a_finding_several_files_find_is_given_by_the_first(tmp_path: Path) -> None:
+    (tmp_path / "shared.py").write_text("x = 1\n")
+    for name in ("b", "a", "d", "c"):
+        (tmp_path / f"m_{name}.py").write_text(f"SHARED = {name!r}\n")
+
+    def found(**options: object) -> list[str]:
+        return [d.message for d in lint_path(tmp_path, [SharedFinding], **options).diagnostics]
+
+    assert found(jobs=1) == ["found from m_a.py"]
+    assert found(jobs=3) == found(jobs=1, cache=True) == ["found from m_a.py"]
+    # The first file's outcome cached, a later one checked again: still one, the first's.
+    (tmp_path / "m_c.py").write_text("SHARED = 'again'\n")
+    warm = lint_path(tmp_path, [SharedFinding], jobs=1, cache=True)
+    assert [d.message for d in warm.diagnostics] == ["found from m_a.py"]
+    assert warm.files_cached == 3
+    # The first file no longer finds it: the next one gives it.
+    (tmp_path / "m_a.py").write_text("x = 2\n")
+    assert found(jobs=1, cache=True) == found(jobs=1) == ["found from m_b.py"]
+
+
 def test_worker_count() -> None:
     assert worker_count(1, 1000) == 1
     assert worker_count(4, 3) == 3
@@ -333,6 +373,7 @@ def test_diagnostics_survive_pickle_and_json(tmp_path: Path) -> None:
         ),
         help=None,
         notes=("first", "second"),
+        dedup_key="shared",
     )
     assert pickle.loads(pickle.dumps(diagnostic)) == diagnostic
     as_json = json.loads(json.dumps(diagnostic_to_dict(diagnostic)))
@@ -405,9 +446,10 @@ def test_warm_run_parses_nothing_and_finds_the_same(tmp_path: Path) -> None:
     root = _project_tree(tmp_path)
     cold = lint_path(root, cache=True)
     warm = lint_path(root, cache=True)
-    # Every file is parsed cold (the conftest for the real rules that read fixtures); all four
-    # outcomes are cached, and a warm run parses nothing.
-    assert cold.files_cached == 0 and cold.files_parsed == 4
+    # Cold, three files are parsed for their own rules (the conftest's task asks only for its
+    # syntax: its fixtures are parsed for test_a.py's rules); all four outcomes are cached,
+    # and a warm run parses nothing.
+    assert cold.files_cached == 0 and cold.files_parsed == 3
     assert warm.files_parsed == 0 and warm.files_cached == 4
     assert _key(warm) == _key(cold) == _key(lint_path(root))
     assert (root / CACHE_DIR / ".gitignore").read_text().splitlines()[-1] == "*"
@@ -516,28 +558,6 @@ def test_entries_that_read_other_files_follow_them(tmp_path: Path) -> None:
     assert fourth.files_parsed == 0  # app.py needs no tree any more; the rest is cached
 
 
-def test_cross_loop_findings_are_cached_until_a_python_file_changes(tmp_path: Path) -> None:
-    root = tmp_path / "chain"
-    shutil.copytree(Path(__file__).parent.parent / "fixtures/graph/fixture_chain", root)
-    rules = [r for r in all_rules() if r.code == "LL202"]
-    cold = lint_path(root, rules, cache=True)
-    assert "LL202" in {d.code for d in cold.diagnostics}
-    assert cold.files_parsed == 0  # a project rule: its files are parsed outside the tasks
-    project = Project.load([root])
-    warm = lint(project, rules, cache=True)
-    assert _key(warm) == _key(cold)
-    assert not any(project.is_parsed(path) for path in project.python_files)
-    # The test module changes: every test now runs on the session loop, nothing is crossed.
-    test_db = root / "test_db.py"
-    test_db.write_text(
-        "import pytest\n\npytestmark = pytest.mark.asyncio(loop_scope='session')\n\n"
-        + test_db.read_text()
-    )
-    edited = lint_path(root, rules, cache=True)
-    assert _key(edited) == _key(lint_path(root, rules))
-    assert _key(edited) != _key(cold)
-
-
 def test_a_corrupt_cache_is_ignored(tmp_path: Path) -> None:
     root = _project_tree(tmp_path)
     expected = _key(lint_path(root, cache=True))
@@ -568,6 +588,207 @@ def test_cli_cache_and_jobs_options(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert second.output == first.output
     assert (root / CACHE_DIR / ".gitignore").is_file()
     assert runner.invoke(main, ["check", "--jobs", "0", "."]).exit_code == 2
+
+
+# --------------------------------------------------------------------------- LL202 per module
+
+
+def _cross_loop_project(root: Path) -> Path:
+    """Three test modules in one folder that reach async fixtures of a conftest and of a
+    ``pytest_plugins`` module on other loops. ``session`` (function loop) uses ``pool`` (session
+    loop) through the sync ``link``, which test_b.py overrides: that fixture finding is one
+    finding, whose chain the first test module that reaches it gives."""
+    files = {
+        "pytest.ini": (
+            "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+        ),
+        "conftest.py": (
+            "import pytest\nimport pytest_asyncio\n\n\n"
+            "@pytest_asyncio.fixture(scope='session', loop_scope='session')\n"
+            "async def pool():\n    yield object()\n\n\n"
+            "@pytest.fixture\ndef link(pool):\n    return pool\n\n\n"
+            "@pytest_asyncio.fixture\nasync def session(link):\n    yield link\n"
+        ),
+        "tests/helpers.py": (
+            "import pytest_asyncio\n\n\n"
+            "@pytest_asyncio.fixture(scope='module', loop_scope='module')\n"
+            "async def server():\n    yield object()\n"
+        ),
+        "tests/test_a.py": (
+            "pytest_plugins = ['tests.helpers']\n\n\nasync def test_a(session, server):\n    pass\n"
+        ),
+        "tests/test_b.py": (
+            "import pytest\n\npytest_plugins = ['tests.helpers']\n\n\n"
+            "@pytest.fixture\ndef middle(pool):\n    return pool\n\n\n"
+            "@pytest.fixture\ndef link(middle):\n    return middle\n\n\n"
+            "async def test_b(session, server):\n    pass\n"
+        ),
+        "tests/test_c.py": "async def test_c(pool):\n    pass\n\n\ndef test_sync():\n    pass\n",
+    }
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def _fixture_findings(result: LintResult) -> list[str]:
+    return [d.message for d in result.diagnostics if d.message.startswith("async fixture")]
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The paths libcst parses in this process, in order."""
+    from leaklint.source import SourceFile
+
+    parsed: list[Path] = []
+    original = SourceFile.parse
+
+    def parse(path: Path, raw: bytes) -> SourceFile:
+        parsed.append(path)
+        return original(path, raw)
+
+    monkeypatch.setattr(SourceFile, "parse", staticmethod(parse))
+    return parsed
+
+
+def test_cross_loop_findings_of_one_module(tmp_path: Path) -> None:
+    root = _cross_loop_project(tmp_path)
+    result = lint_path(root, all_rules(), jobs=1)
+    found = [(d.path.relative_to(root).as_posix(), d.message) for d in result.diagnostics]
+    assert found == [
+        (
+            "conftest.py",
+            "async fixture `session` runs on the function loop but uses `pool` (via `link`), "
+            "set up on the session loop at conftest.py:6",
+        ),
+        (
+            "tests/test_a.py",
+            "test_a runs on the function loop but uses `server`, set up on the module loop at "
+            "tests/helpers.py:5",
+        ),
+        (
+            "tests/test_b.py",
+            "test_b runs on the function loop but uses `server`, set up on the module loop at "
+            "tests/helpers.py:5",
+        ),
+        (
+            "tests/test_c.py",
+            "test_c runs on the function loop but uses `pool`, set up on the session loop at "
+            "conftest.py:6",
+        ),
+    ]
+
+
+def test_an_edited_test_module_alone_is_parsed_for_cross_loop_uses(
+    tmp_path: Path, parses: list[Path]
+) -> None:
+    root = _cross_loop_project(tmp_path)
+    cold = lint_path(root, all_rules(), cache=True, jobs=1)
+    # Cold, each test module is parsed once: the cross-loop analysis shares the file rules'
+    # parse. (A plugin module checked before a test module names it is parsed again.)
+    modules = [path for path in parses if path.name.startswith("test_")]
+    assert len(modules) == len(set(modules)) == 3
+    parses.clear()
+    edited = root / "tests/test_b.py"
+    edited.write_text(edited.read_text() + "# edited\n")
+    warm = lint_path(root, all_rules(), cache=True, jobs=1)
+    # The other test modules are not parsed again: their findings come from the cache.
+    assert warm.files_parsed == 1
+    assert set(parses) == {edited, root / "conftest.py", root / "tests/helpers.py"}
+    assert _key(warm) == _key(cold) == _key(lint_path(root, all_rules(), jobs=1))
+
+
+def test_a_changed_plugin_module_refreshes_the_findings_of_every_module_naming_it(
+    tmp_path: Path,
+) -> None:
+    root = _cross_loop_project(tmp_path)
+    rules = [r for r in all_rules() if r.code == "LL202"]
+    lint_path(root, rules, cache=True, jobs=1)
+    # test_b.py takes the plugin's fixtures from what test_a.py already resolved; it still
+    # depends on the plugin module.
+    helpers = root / "tests/helpers.py"
+    helpers.write_text(helpers.read_text().replace("loop_scope='module'", "loop_scope='function'"))
+    fresh = lint_path(root, rules, cache=True, jobs=1)
+    assert fresh.files_cached == 1  # test_c.py names no plugin
+    assert _key(fresh) == _key(lint_path(root, rules, jobs=1))
+    assert not any("server" in d.message for d in fresh.diagnostics)
+
+
+def test_a_plugin_module_written_where_one_was_looked_for_is_seen(tmp_path: Path) -> None:
+    root = _cross_loop_project(tmp_path)
+    rules = [r for r in all_rules() if r.code == "LL202"]
+    test_c = root / "tests/test_c.py"
+    test_c.write_text("pytest_plugins = ['tests.later']\n\n\nasync def test_c(later):\n    pass\n")
+    before = lint_path(root, rules, cache=True, jobs=1)
+    assert not any(d.path == test_c for d in before.diagnostics)  # `later`: unknown
+    (root / "tests/later.py").write_text(
+        "import pytest_asyncio\n\n\n@pytest_asyncio.fixture(loop_scope='session')\n"
+        "async def later():\n    yield object()\n"
+    )
+    after = lint_path(root, rules, cache=True, jobs=1)
+    assert _key(after) == _key(lint_path(root, rules, jobs=1))
+    assert [d.path for d in after.diagnostics].count(test_c) == 1
+
+
+def test_a_fixture_finding_comes_from_the_first_module_that_reaches_it(tmp_path: Path) -> None:
+    root = _cross_loop_project(tmp_path)
+    rules = [r for r in all_rules() if r.code == "LL202"]
+    first = "uses `pool` (via `link`), set up"
+    cold = lint_path(root, rules, cache=True, jobs=1)
+    assert len(_fixture_findings(cold)) == 1 and first in _fixture_findings(cold)[0]
+    # test_a.py's outcome from the cache, test_b.py's fresh: still one finding, test_a.py's.
+    test_b = root / "tests/test_b.py"
+    test_b.write_text(test_b.read_text() + "# edited\n")
+    warm = lint_path(root, rules, cache=True, jobs=1)
+    assert warm.files_cached == 2
+    assert _key(warm) == _key(cold)
+    # test_a.py no longer reaches it: test_b.py gives it now, cached or not.
+    test_a = root / "tests/test_a.py"
+    test_a.write_text(test_a.read_text().replace("session, server", "server"))
+    later = lint_path(root, rules, cache=True, jobs=1)
+    [message] = _fixture_findings(later)
+    assert "uses `pool` (via `link`, `middle`), set up" in message
+    assert _key(later) == _key(lint_path(root, rules, jobs=1))
+    assert _key(lint_path(root, rules, cache=True, jobs=1)) == _key(later)
+
+
+def test_a_worker_checks_a_test_module_without_reading_the_others(tmp_path: Path) -> None:
+    from leaklint.engine import FileTask, check_file
+    from leaklint.parallel import ProjectState
+
+    root = _cross_loop_project(tmp_path)
+    rules = [r for r in all_rules() if r.code == "LL202"]
+    project = Project.load([root])
+    _ = project.uses_pytest_asyncio
+    worker = ProjectState.of(project).build()  # what a worker process starts from
+    expected = {"conftest.py"}
+    for name, needs in (("test_c", ()), ("test_b", ("tests/helpers.py",))):
+        path = root / "tests" / f"{name}.py"
+        outcome = check_file(worker, FileTask(path, (0,), True), rules)
+        assert outcome.diagnostics and not outcome.internal_errors
+        expected |= {f"tests/{name}.py", *needs}
+        assert {p.relative_to(root).as_posix() for p in worker._raw} == expected
+        assert not worker.is_parsed(path)  # dropped once checked
+
+
+def test_cross_loop_findings_in_workers_with_and_without_the_prefilter(tmp_path: Path) -> None:
+    root = _cross_loop_project(tmp_path)
+    for i in range(6):  # more modules than workers, each reaching the shared fixture finding
+        (root / f"tests/test_m{i}.py").write_text(
+            "import pytest\n\npytest_plugins = ['tests.helpers']\n\n\n"
+            f"@pytest.fixture\ndef link(pool):\n    return {i}\n\n\n"
+            f"async def test_m{i}(session, server):\n    pass\n"
+        )
+    rules = all_rules()
+    serial = lint_path(root, rules, jobs=1)
+    assert len(_fixture_findings(serial)) == 1
+    assert _key(lint_path(root, rules, jobs=2)) == _key(serial)
+    assert _key(lint_path(root, rules, jobs=3, prefilter=False)) == _key(serial)
+    cold = lint_path(root, rules, jobs=2, cache=True)
+    warm = lint_path(root, rules, jobs=2, cache=True)
+    assert _key(cold) == _key(warm) == _key(serial)
+    assert warm.files_parsed == 0
 
 
 # --------------------------------------------------------------------------- walk

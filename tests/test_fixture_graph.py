@@ -537,6 +537,62 @@ def test_pytest_plugins_of_the_project(tmp_path: Path) -> None:
     assert finding.message.endswith("tests/plugins/db.py:12")
 
 
+def test_what_modules_share_still_names_the_files_it_was_read_from(tmp_path: Path) -> None:
+    # The findings cache keys each test module's findings on the files its analysis read: a
+    # module served from what an earlier module resolved must note the plugin module too.
+    files = {
+        "conftest.py": "pytest_plugins = ['shared']\n",
+        "shared.py": """\
+            import pytest_asyncio
+
+
+            @pytest_asyncio.fixture(scope="session", loop_scope="session")
+            async def pool():
+                return object()
+            """,
+        "own.py": """\
+            import pytest
+
+
+            @pytest.fixture
+            def helper(pool):
+                return pool
+            """,
+        "tests/test_a.py": """\
+            pytest_plugins = ["own"]
+
+
+            async def test_a(helper):
+                pass
+            """,
+        "tests/test_b.py": """\
+            pytest_plugins = ["own"]
+
+
+            async def test_b(helper):
+                pass
+            """,
+        "tests/test_c.py": """\
+            async def test_c(pool):
+                pass
+            """,
+    }
+    project = project_of(tmp_path, files)
+    graph = project.fixture_graph
+    shared, own = tmp_path / "shared.py", tmp_path / "own.py"
+    for name, expected in (
+        ("test_a", {shared, own}),
+        ("test_b", {shared, own}),
+        ("test_c", {shared}),
+    ):
+        path = tmp_path / "tests" / f"{name}.py"
+        project.access_log = set()
+        for test in graph.tests_in(path):
+            graph.cross_loop(test)
+        assert project.access_log - {path} - project.conftest_set == expected, name
+    project.access_log = None
+
+
 def test_class_fixtures_and_base_classes(tmp_path: Path) -> None:
     files = {
         "test_k.py": """\

@@ -14,19 +14,20 @@ A file's findings are reused only when nothing they can depend on has changed:
 * the file's own bytes (content hash), and what was asked of it (which rules ran on it: the
   prefilter's choice can depend on other files' bytes);
 * for a file whose rules read files other than itself and the conftests (the project's loop
-  use reads the test modules): the paths of all the project's Python files, and the content
-  hash of every test module (or, when a rule read a non-test module, of every file). Adding,
-  removing or renaming a file, or editing a test module, invalidates such entries; editing
-  application code leaves entries that read only test modules valid.
+  use reads the test modules; a test module's cross-loop analysis reads the ``pytest_plugins``
+  modules it sees): the paths of all the project's Python files, and the content hash of each
+  file read when they are few (``engine.LISTED_READS``), else of every test module (or, when a
+  rule read a non-test module, of every file). Adding, removing or renaming a file, or editing
+  a file read, invalidates such entries; editing another file leaves them valid (with many
+  files read: editing application code leaves entries that read only test modules valid).
 
 The prefilter's token searches are kept by file content too, so a warm run reads each file
-and hashes it, and searches nothing. Project rules marked ``cacheable`` (their findings depend
-on the Python files and what the run key holds) are kept too, valid while no Python file of
-the project changed.
+and hashes it, and searches nothing. Project rules run on every run: their findings are not kept.
 
 Cross-file facts must be read through ``Project.read``/``source``/``file_model`` to be seen
-here. Entries are stored as one JSON document per rule selection, written atomically; a
-missing, unreadable or corrupt cache is an empty cache, never an error.
+here, and a result computed from other files and kept for later files must note them again on
+each use (``Project.tracked``). Entries are stored as one JSON document per rule selection,
+written atomically; a missing, unreadable or corrupt cache is an empty cache, never an error.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from leaklint.rule import Rule
 
 Entries = dict[str, dict[str, object]]
 TokenFacts = tuple[dict[bytes, bool], dict[bytes, bool]]
-FORMAT = 4
+FORMAT = 5
 
 
 def cache_folder(project: Project, chosen: Path | None = None) -> Path:
@@ -68,8 +69,6 @@ class Cache:
     ignore_file: Path
     key: str
     entries: Entries = field(default_factory=dict)
-    # Findings of cacheable project rules, by code, with the fingerprint of every file.
-    project_entries: Entries = field(default_factory=dict)
     # The prefilter's token searches of each file, by path, with the file's content hash.
     token_entries: Entries = field(default_factory=dict)
     _hashes: dict[Path, str] = field(default_factory=dict)
@@ -88,7 +87,7 @@ class Cache:
         ignore_file = cache_folder(project, chosen) / cachedir.IGNORE_FILE
         cache = cls(project, folder / f"{selection}.json", ignore_file, "")
         cache.key = cache._run_key(identities)
-        cache.entries, cache.project_entries, cache.token_entries = cache._load()
+        cache.entries, cache.token_entries = cache._load()
         return cache
 
     # ---- lookup ------------------------------------------------------------------------
@@ -103,9 +102,11 @@ class Cache:
         if entry.get("task") != task:
             return None
         reads = entry.get("reads")
-        if reads is not None and (
-            reads not in ("tests", "all") or entry.get("project") != self._fingerprint(reads)
-        ):
+        if isinstance(reads, list) and all(isinstance(name, str) for name in reads):
+            reads = tuple(reads)
+        elif reads not in (None, "tests", "all"):
+            return None
+        if reads is not None and entry.get("project") != self._fingerprint(reads):
             return None
         return _diagnostics(entry.get("diagnostics"))
 
@@ -130,28 +131,18 @@ class Cache:
             self.token_entries[str(path)] = entry
             self._dirty = True
 
-    def get_project(self, code: str) -> list[Diagnostic] | None:
-        """The cached findings of a cacheable project rule, or ``None`` when a Python file of
-        the project may have changed."""
-        entry = self.project_entries.get(code)
-        if entry is None or entry.get("project") != self._fingerprint("all"):
-            return None
-        return _diagnostics(entry.get("diagnostics"))
-
-    def put_project(self, code: str, diagnostics: Sequence[Diagnostic]) -> None:
-        self.project_entries[code] = {
-            "project": self._fingerprint("all"),
-            "diagnostics": [diagnostic_to_dict(d) for d in diagnostics],
-        }
-        self._dirty = True
-
     def put(
-        self, path: Path, task: str, diagnostics: Sequence[Diagnostic], *, reads: str | None
+        self,
+        path: Path,
+        task: str,
+        diagnostics: Sequence[Diagnostic],
+        *,
+        reads: str | tuple[str, ...] | None,
     ) -> None:
         self.entries[str(path)] = {
             "hash": self._hash(path),
             "task": task,
-            "reads": reads,
+            "reads": list(reads) if isinstance(reads, tuple) else reads,
             "project": None if reads is None else self._fingerprint(reads),
             "diagnostics": [diagnostic_to_dict(d) for d in diagnostics],
         }
@@ -166,7 +157,6 @@ class Cache:
             "format": FORMAT,
             "key": self.key,
             "files": kept,
-            "project": self.project_entries,
             "tokens": {k: v for k, v in self.token_entries.items() if k in current},
         }
         try:
@@ -187,18 +177,17 @@ class Cache:
 
     # ---- keys --------------------------------------------------------------------------
 
-    def _load(self) -> tuple[Entries, Entries, Entries]:
-        """The file entries, the project rules' and the token searches' (empty when stale)."""
+    def _load(self) -> tuple[Entries, Entries]:
+        """The file entries and the token searches' (empty when stale)."""
         try:
             document = json.loads(self.file.read_bytes())
         except (OSError, ValueError, RecursionError):
-            return {}, {}, {}
+            return {}, {}
         if not isinstance(document, dict):
-            return {}, {}, {}
+            return {}, {}
         if document.get("format") != FORMAT or document.get("key") != self.key:
-            return {}, {}, {}
-        files, project, tokens = (_entries(document.get(k)) for k in ("files", "project", "tokens"))
-        return files, project, tokens
+            return {}, {}
+        return _entries(document.get("files")), _entries(document.get("tokens"))
 
     def _hash(self, path: Path) -> str | None:
         if path not in self._hashes:
@@ -208,15 +197,24 @@ class Cache:
             self._hashes[path] = content_hash(raw)
         return self._hashes[path]
 
-    def _fingerprint(self, reads: str) -> str:
-        """The file list, with the content of the test modules (``"tests"``) or of every
-        file (``"all"``)."""
+    def _fingerprint(self, reads: str | tuple[str, ...]) -> str:
+        """The file list, with the content of the files named in ``reads``, of the test modules
+        (``"tests"``), of every file (``"all"``) or of none (``"paths"``)."""
+        if isinstance(reads, tuple):
+            digest = hashlib.blake2b(self._fingerprint("paths").encode(), digest_size=16)
+            for name in reads:
+                # A path tried and not found counts too; only a regular file is read (never
+                # a FIFO).
+                path = Path(name)
+                content = self._hash(path) if path.is_file() else None
+                digest.update(f"{name}\0{content}\n".encode())
+            return digest.hexdigest()
         if reads not in self._fingerprints:
             project = self.project
             digest = hashlib.blake2b(digest_size=16)
             for path in project.python_files:
-                content = self._hash(path) if reads == "all" or project.is_test_file(path) else ""
-                digest.update(f"{path}\0{content}\n".encode())
+                read = reads == "all" or (reads == "tests" and project.is_test_file(path))
+                digest.update(f"{path}\0{self._hash(path) if read else ''}\n".encode())
             self._fingerprints[reads] = digest.hexdigest()
         return self._fingerprints[reads]
 

@@ -62,6 +62,9 @@ class Diagnostic:
     help: str | None = None
     # Extra context lines (e.g. a chain of fixtures); reporters may show them.
     notes: tuple[str, ...] = field(default=())
+    # One finding that several files can find (a fixture that many test modules set up): the
+    # engine keeps the first diagnostic of each (code, key), in the order the files are linted.
+    dedup_key: str | None = None
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (str(self.path), self.location.row, self.location.column, self.code)
@@ -118,6 +121,7 @@ def diagnostic_to_dict(diagnostic: Diagnostic) -> dict[str, object]:
         },
         "help": diagnostic.help,
         "notes": list(diagnostic.notes),
+        "dedup_key": diagnostic.dedup_key,
     }
 
 
@@ -145,6 +149,7 @@ def diagnostic_from_dict(data: dict[str, object]) -> Diagnostic:
         )
     help_text = data["help"]
     notes = data["notes"]
+    dedup_key = data["dedup_key"]
     if not isinstance(notes, list):
         raise ValueError("bad notes")
     return Diagnostic(
@@ -158,6 +163,7 @@ def diagnostic_from_dict(data: dict[str, object]) -> Diagnostic:
         fix=fix,
         help=None if help_text is None else _text(help_text),
         notes=tuple(_text(note) for note in notes),
+        dedup_key=None if dedup_key is None else _text(dedup_key),
     )
 
 

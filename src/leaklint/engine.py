@@ -3,11 +3,14 @@
 Project rules run once, in this process. File rules run together, in one batched libcst pass
 per file, and only on files whose bytes can matter to at least one of them (each rule's
 ``tokens``: the prefilter). A file is read once and parsed at most once; its tree is dropped as
-soon as its rules are done (conftests stay: other files' rules read their fixtures).
+soon as its rules are done (conftests and ``pytest_plugins`` modules stay: other files' rules
+read their fixtures).
 
 Large trees are parsed in worker processes (``leaklint.parallel``); files whose findings are
 cached and whose inputs are unchanged are not parsed at all (``leaklint.cache``). Both give
-exactly the serial, uncached findings, in the same order.
+exactly the serial, uncached findings, in the same order: outcomes are put back in file order,
+and of the diagnostics that share a code and a ``dedup_key`` (one finding that several files
+can find) the first is kept, wherever each file was checked.
 
 A rule that crashes on a file is reported as an internal error naming the file and the rule;
 the other rules and files go on.
@@ -21,7 +24,7 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -44,6 +47,9 @@ UNUSED_SUPPRESSION = "LL003"
 PARALLEL_MIN_FILES = 64
 # How many syntax-only checks cost about as much as one file parsed and walked.
 SYNTAX_ONLY_PER_PARSE = 10
+# A file whose rules read up to this many other files (besides the conftests) has its cached
+# findings keyed on those files by name; beyond, on every test module or every file.
+LISTED_READS = 16
 
 # One file may not stall the run: larger files are skipped before the parse (libcst needs about
 # a second and several hundred MB per MB of source), and the rule pass over one file is
@@ -114,13 +120,14 @@ class FileTask:
 @dataclass
 class FileOutcome:
     """What one file produced. ``reads``: what its rules read besides the file itself and the
-    conftests: ``"tests"`` (other test modules, e.g. for the project's loop use), ``"all"``
-    (any other file), or ``None``. The cache keys the findings on those files too."""
+    conftests: their paths when there are few (the ``pytest_plugins`` modules a test module
+    sees), else ``"tests"`` (only test modules, e.g. for the project's loop use) or ``"all"``;
+    ``None`` when nothing. The cache keys the findings on those files too."""
 
     diagnostics: list[Diagnostic]
     internal_errors: list[str]
     parsed: bool
-    reads: str | None = None
+    reads: str | tuple[str, ...] | None = None
     warnings: list[str] = field(default_factory=list)
 
 
@@ -154,18 +161,12 @@ def lint(
         store = Cache.open(project, rules, cache_dir)
 
     for rule_cls in project_rules:
-        hit = store.get_project(rule_cls.code) if store and rule_cls.cacheable else None
-        if hit is not None:
-            result.diagnostics.extend(hit)
-            continue
         try:
             found = list(rule_cls().check(project))
         except Exception:
             result.internal_errors.append(_crash(rule_cls, project.root, traceback.format_exc()))
             continue
         result.diagnostics.extend(found)
-        if store is not None and rule_cls.cacheable:
-            store.put_project(rule_cls.code, found)
 
     tasks: list[FileTask] = []
     for path in project.python_files:
@@ -198,6 +199,7 @@ def lint(
         result.diagnostics.extend(outcome.diagnostics)
         result.internal_errors.extend(outcome.internal_errors)
         result.warnings.extend(outcome.warnings)
+    result.diagnostics = first_of_each(result.diagnostics)
 
     suppressor = Suppressor(project)
     result.diagnostics = [
@@ -211,6 +213,22 @@ def lint(
         result.diagnostics.extend(unused_suppressions(project, suppressor, rules))
     result.diagnostics.sort(key=Diagnostic.sort_key)
     return result
+
+
+def first_of_each(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """``diagnostics`` without those whose code and ``dedup_key`` an earlier one has: a finding
+    that several files can find is given by the first of them, as in one pass over the files
+    in order, whether each file was checked here, in a worker or taken from the cache."""
+    seen: set[tuple[str, str]] = set()
+    kept: list[Diagnostic] = []
+    for diagnostic in diagnostics:
+        if diagnostic.dedup_key is not None:
+            key = (diagnostic.code, diagnostic.dedup_key)
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(diagnostic)
+    return kept
 
 
 def _check_files(
@@ -298,8 +316,9 @@ def rules_for_file(
 ) -> list[type[FileRule]]:
     """The file rules that can find something in ``path``: the prefilter, before any parse.
 
-    ``tokens=False`` keeps only the scope test (``test_files_only``), which is part of a rule's
-    meaning, not an optimisation. ``search``: the file's token search, to share or keep.
+    ``tokens=False`` keeps only the scope tests (``test_files_only``, ``test_modules_only``),
+    which are part of a rule's meaning, not an optimisation. ``search``: the file's token
+    search, to share or keep.
     """
     raw = project.read(path)
     if isinstance(raw, OSError):
@@ -309,6 +328,8 @@ def rules_for_file(
     wanted: list[type[FileRule]] = []
     for rule_cls in file_rules:
         if rule_cls.test_files_only and not pytest_file:
+            continue
+        if rule_cls.test_modules_only and not project.is_test_file(path):
             continue
         if tokens and rule_cls.tokens and not found.any(rule_cls.tokens, rule_cls.whole_words):
             indirect = found.any(rule_cls.indirect_tokens)
@@ -358,7 +379,8 @@ def _word(token: bytes) -> re.Pattern[bytes]:
 def check_file(
     project: Project, task: FileTask, file_rules: Sequence[type[FileRule]]
 ) -> FileOutcome:
-    """Parse one file and run its rules; then drop its tree unless it is a conftest."""
+    """Parse one file and run its rules; then drop its tree unless other files' rules read it
+    (a conftest, a ``pytest_plugins`` module)."""
     path = task.path
     raw = project.read(path)
     if isinstance(raw, bytes) and len(raw) > MAX_FILE_BYTES:
@@ -386,13 +408,15 @@ def check_file(
             skipped = f"{path}: skipped: its checks took longer than {FILE_TIME_BUDGET:g} s"
             return FileOutcome([], [], parsed=True, warnings=[skipped])
         others = project.access_log - {path} - project.conftest_set
-        reads = None
-        if others:
+        reads: str | tuple[str, ...] | None = None
+        if len(others) > LISTED_READS:
             reads = "tests" if all(project.is_test_file(p) for p in others) else "all"
+        elif others:
+            reads = tuple(sorted(str(p) for p in others))
         return FileOutcome(diagnostics, errors, parsed=True, reads=reads)
     finally:
         project.access_log = None
-        if not project.is_conftest(path):
+        if not project.is_shared(path):
             project.forget(path)
 
 

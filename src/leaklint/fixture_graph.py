@@ -16,17 +16,22 @@ A ``package`` loop is one loop for the whole session: pytest-asyncio's runner fi
 by the plugin, outside every package, and pytest caches such a package-scoped fixture on the
 session (measured with pytest 9.2 and pytest-asyncio 1.5). It is still not the session loop.
 
-The graph is built once per run (``Project.fixture_graph``) and shared by every rule.
+The graph is built once per process (``Project.fixture_graph``; each worker builds its own) and
+shared by every rule. It is resolved one test module at a time, and what it resolves is kept for
+the next module that needs it, each result with the files it was read from: a module served
+from a kept result notes those files in ``Project.access_log`` as if it had read them (the
+findings cache keys each module's findings on them). ``forget`` drops what was resolved for one
+module alone.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import libcst as cst
 
@@ -46,6 +51,32 @@ if TYPE_CHECKING:
     from leaklint.project import Project
 
 Layer = dict[str, FixtureDef]
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Kept(Generic[K, V]):
+    """Results computed through the project, each kept with the files it read; serving one
+    again notes those files again (``Project.tracked``)."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.results: dict[K, tuple[V, frozenset[Path]]] = {}
+
+    def get(self, key: K, compute: Callable[[], V]) -> V:
+        found = self.results.get(key)
+        if found is None:
+            found = self.results[key] = self.project.tracked(compute)
+        else:
+            self.project.note_reads(found[1])
+        return found[0]
+
+    def drop(self, key: K) -> None:
+        self.results.pop(key, None)
+
+    def drop_where(self, unwanted: Callable[[K], bool]) -> None:
+        for key in [key for key in self.results if unwanted(key)]:
+            del self.results[key]
 
 
 @dataclass(frozen=True)
@@ -143,13 +174,23 @@ class FixtureGraph:
         self.auto = config.asyncio_mode == "auto"
         self.default_fixture_loop_scope = config.default_fixture_loop_scope
         self.default_test_loop_scope = config.default_test_loop_scope
-        self._conftest_layers: dict[Path, tuple[Layer, ...]] = {}
-        self._module_layers: dict[Path, tuple[Layer, ...]] = {}
-        self._requests: dict[FixtureDef, tuple[str, ...]] = {}
-        self._tests: dict[Path, list[ResolvedTest]] = {}
-        self._locators: dict[Path, Locator] = {}
-        self._plugin_files: dict[str, Path | None] = {}
-        self._plugin_layer_cache: dict[tuple[Path, tuple[str, ...]], tuple[Layer, ...]] = {}
+        self._conftest_layers: _Kept[Path, tuple[Layer, ...]] = _Kept(project)
+        self._module_layers: _Kept[Path, tuple[Layer, ...]] = _Kept(project)
+        self._requests: _Kept[FixtureDef, tuple[str, ...]] = _Kept(project)
+        self._tests: _Kept[Path, list[ResolvedTest]] = _Kept(project)
+        self._locators: _Kept[Path, Locator] = _Kept(project)
+        self._plugin_files: _Kept[str, Path | None] = _Kept(project)
+        self._plugin_layer_cache: _Kept[tuple[Path, tuple[str, ...]], tuple[Layer, ...]] = _Kept(
+            project
+        )
+        # The project's own modules loaded as plugins: their fixtures serve many test modules.
+        self.plugin_modules: set[Path] = set()
+
+    def forget(self, path: Path) -> None:
+        """Drop what was resolved for the module ``path`` alone (with ``Project.forget``)."""
+        for kept in (self._module_layers, self._tests, self._locators):
+            kept.drop(path)
+        self._requests.drop_where(lambda fixture: fixture.path == path)
 
     # ---- loops -------------------------------------------------------------------------
 
@@ -191,32 +232,31 @@ class FixtureGraph:
 
     def conftest_layers(self, directory: Path) -> tuple[Layer, ...]:
         """``conftest.py`` fixtures visible in ``directory``, nearest first, up to the rootdir."""
-        if directory not in self._conftest_layers:
-            root = self.project.root
-            own: tuple[Layer, ...] = ()
-            conftest = directory / CONFTEST
-            if conftest.is_file():
-                layer = self._layer(self.project.file_model(conftest), None)
-                if layer:
-                    own = (layer,)
-            parent = directory.parent
-            inside = directory != root and parent != directory and directory.is_relative_to(root)
-            self._conftest_layers[directory] = own + (
-                self.conftest_layers(parent) if inside else ()
-            )
-        return self._conftest_layers[directory]
+        return self._conftest_layers.get(directory, lambda: self._conftest_layers_of(directory))
+
+    def _conftest_layers_of(self, directory: Path) -> tuple[Layer, ...]:
+        root = self.project.root
+        own: tuple[Layer, ...] = ()
+        conftest = directory / CONFTEST
+        if conftest.is_file():
+            layer = self._layer(self.project.file_model(conftest), None)
+            if layer:
+                own = (layer,)
+        parent = directory.parent
+        inside = directory != root and parent != directory and directory.is_relative_to(root)
+        return own + (self.conftest_layers(parent) if inside else ())
 
     def module_layers(self, path: Path) -> tuple[Layer, ...]:
         """The fixtures a module-level fixture or test of ``path`` sees, nearest first."""
         return self._module_lookup_layers(path)
 
     def _module_lookup_layers(self, path: Path) -> tuple[Layer, ...]:
-        if path not in self._module_layers:
-            model = self.project.file_model(path)
-            module = self._layer(model, None)
+        def layers() -> tuple[Layer, ...]:
+            module = self._layer(self.project.file_model(path), None)
             conftests = self.conftest_layers(path.parent)
-            self._module_layers[path] = (module, *conftests, *self._plugin_layers(path))
-        return self._module_layers[path]
+            return (module, *conftests, *self._plugin_layers(path))
+
+        return self._module_layers.get(path, layers)
 
     # ---- pytest_plugins ----------------------------------------------------------------
 
@@ -225,15 +265,16 @@ class FixtureGraph:
         or a conftest it sees): visible everywhere, and farther than any conftest's."""
         own = self.project.file_model(path)
         names = list(own.plugins if own is not None else ())
-        key = (path.parent, tuple(names))
-        if key not in self._plugin_layer_cache:
+
+        def layers() -> tuple[Layer, ...]:
             for directory in self._directories(path.parent):
                 conftest = directory / CONFTEST
                 model = self.project.file_model(conftest) if conftest.is_file() else None
                 if model is not None:
                     names.extend(model.plugins)
-            self._plugin_layer_cache[key] = self._plugin_layers_of(names)
-        return self._plugin_layer_cache[key]
+            return self._plugin_layers_of(names)
+
+        return self._plugin_layer_cache.get((path.parent, tuple(names)), layers)
 
     def _plugin_layers_of(self, names: list[str]) -> tuple[Layer, ...]:
         # pytest registers a plugin, then the plugins it names (depth first); among plugins
@@ -246,6 +287,7 @@ class FixtureGraph:
             if module is None or module in seen:
                 return
             seen.add(module)
+            self.plugin_modules.add(module)
             model = self.project.file_model(module)
             if model is not None:
                 layers.append(self._layer(model, None))
@@ -277,20 +319,21 @@ class FixtureGraph:
         return tuple(roots)
 
     def _plugin_file(self, module: str) -> Path | None:
-        if module not in self._plugin_files:
+        """The project's own module named ``module``; ``None`` for an installed plugin. Every
+        path tried counts as read: a module written there later changes the answer."""
+
+        def find() -> Path | None:
             parts = module.split(".")
-            found: Path | None = None
             for root in self._import_roots:
                 base = root.joinpath(*parts)
                 for candidate in (base.with_name(base.name + ".py"), base / "__init__.py"):
                     note_probe(candidate)
+                    self.project.note_reads(candidate)
                     if candidate.is_file():
-                        found = candidate
-                        break
-                if found is not None:
-                    break
-            self._plugin_files[module] = found
-        return self._plugin_files[module]
+                        return candidate
+            return None
+
+        return self._plugin_files.get(module, find)
 
     def lookup(self, test: TestDef) -> Lookup:
         model = self.project.file_model(test.path)
@@ -301,13 +344,15 @@ class FixtureGraph:
 
     def requests(self, fixture: FixtureDef) -> tuple[str, ...]:
         """What a fixture asks for: its arguments and ``getfixturevalue`` literals."""
-        if fixture not in self._requests:
+
+        def asked() -> tuple[str, ...]:
             names = fixture.params
             if self._mentions_getfixturevalue(fixture.path):
                 extra = self.locator(fixture.path).requested_by_value(fixture.node)
                 names = (*names, *(n for n in extra if n not in names))
-            self._requests[fixture] = names
-        return self._requests[fixture]
+            return names
+
+        return self._requests.get(fixture, asked)
 
     def _mentions_getfixturevalue(self, path: Path) -> bool:
         raw = self.project.read(path)
@@ -371,28 +416,29 @@ class FixtureGraph:
 
     def tests_in(self, path: Path) -> list[ResolvedTest]:
         """The tests of one test module, resolved."""
-        if path not in self._tests:
-            model = self.project.file_model(path)
-            resolved: list[ResolvedTest] = []
-            for test in model.tests if model is not None else ():
-                lookup = self.lookup(test)
-                requested = self.test_requests(test, lookup)
-                asyncio = self.is_asyncio_test(test)
-                scope = self.test_loop_scope(test) if asyncio else None
-                uses, unknown = self.closure(lookup, requested)
-                resolved.append(
-                    ResolvedTest(
-                        test=test,
-                        lookup=lookup,
-                        requested=requested,
-                        asyncio=asyncio,
-                        loop=None if scope is None else loop_of(test, scope),
-                        uses=uses,
-                        unknown=unknown,
-                    )
+        return self._tests.get(path, lambda: self._resolve_tests(path))
+
+    def _resolve_tests(self, path: Path) -> list[ResolvedTest]:
+        model = self.project.file_model(path)
+        resolved: list[ResolvedTest] = []
+        for test in model.tests if model is not None else ():
+            lookup = self.lookup(test)
+            requested = self.test_requests(test, lookup)
+            asyncio = self.is_asyncio_test(test)
+            scope = self.test_loop_scope(test) if asyncio else None
+            uses, unknown = self.closure(lookup, requested)
+            resolved.append(
+                ResolvedTest(
+                    test=test,
+                    lookup=lookup,
+                    requested=requested,
+                    asyncio=asyncio,
+                    loop=None if scope is None else loop_of(test, scope),
+                    uses=uses,
+                    unknown=unknown,
                 )
-            self._tests[path] = resolved
-        return self._tests[path]
+            )
+        return resolved
 
     @cached_property
     def test_files(self) -> list[Path]:
@@ -434,11 +480,13 @@ class FixtureGraph:
 
     def locator(self, path: Path) -> Locator:
         """Positions in a parsed file, without libcst's position metadata."""
-        if path not in self._locators:
+
+        def locator() -> Locator:
             source = self.project.source(path)
             assert not isinstance(source, OSError) and source.module is not None
-            self._locators[path] = Locator(source)
-        return self._locators[path]
+            return Locator(source)
+
+        return self._locators.get(path, locator)
 
     def where(self, fixture: FixtureDef) -> str:
         """``tests/conftest.py:5``: the fixture's file (relative to the rootdir) and line."""

@@ -1,10 +1,11 @@
 """Positions of functions, decorators and ``pytestmark`` without libcst's position metadata.
 
-Rules that see the whole project (LL202) report in many files; resolving libcst's
-``PositionProvider`` for each of them costs a full extra pass over the tree. Python's own parser
-gives the same positions for statements much faster, so this module reads them from ``ast`` and
-pairs each libcst ``FunctionDef`` with its ``ast`` twin by source order (both trees hold the same
-``def`` statements in the same order). When anything does not line up (``ast`` cannot parse what
+LL202 reads positions in many files besides the test module it checks (where each fixture it
+names is defined, a fixture in a conftest it reports at); resolving libcst's ``PositionProvider``
+for each of them costs a full extra pass over the tree. Python's own parser gives the same
+positions for statements much faster, so this module reads them from ``ast`` and pairs each
+libcst ``FunctionDef`` with its ``ast`` twin by source order (both trees hold the same ``def``
+statements in the same order). When anything does not line up (``ast`` cannot parse what
 libcst did, or the counts differ) it falls back to the libcst positions, which are always right.
 """
 

@@ -1,10 +1,11 @@
 """Parse and run file rules in worker processes, for large trees.
 
 Each worker builds its own Project view from what the main process already settled (paths,
-pytest config, the file lists, and facts such as ``uses_pytest_asyncio``): no libcst tree ever
-crosses a process boundary. Workers return ``FileOutcome`` values (diagnostics and internal
-errors); the caller puts them back in file order, so the findings and their order are those of
-a serial run. Project rules never run here.
+pytest config, the file lists, and facts such as ``uses_pytest_asyncio``), and its own fixture
+graph from the conftests and plugin modules its test modules see: no libcst tree ever crosses a
+process boundary. Workers return ``FileOutcome`` values (diagnostics and internal errors); the
+caller puts them back in file order, so the findings and their order are those of a serial run.
+Project rules never run here.
 
 If the pool breaks (a worker killed, something unpicklable), the remaining files are checked
 in this process: slower, same answer.

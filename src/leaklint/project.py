@@ -11,11 +11,11 @@ import fnmatch
 import os
 import re
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import pathspec
 
@@ -62,6 +62,8 @@ DEFAULT_PYTHON_FILES = ("test_*.py", "*_test.py")
 CONFTEST = "conftest.py"
 GITIGNORE = ".gitignore"
 GIT_MARKER = ".git"  # a repository's root: the parent .gitignore files end there
+
+T = TypeVar("T")
 
 
 class UsageError(Exception):
@@ -168,10 +170,39 @@ class Project:
             else:
                 self.access_log |= paths
 
+    def note_reads(self, paths: Path | frozenset[Path]) -> None:
+        """Count ``paths`` as read now: the caller uses something computed from them earlier
+        (or from their absence)."""
+        self._note(paths)
+
+    def tracked(self, compute: Callable[[], T]) -> tuple[T, frozenset[Path]]:
+        """``compute()`` and the files it read through this project. A result kept for later
+        callers must be kept with those files, and each later use must ``note_reads`` them:
+        every use depends on them, not only the first (the findings cache keys on them)."""
+        outer, self.access_log = self.access_log, set()
+        try:
+            value = compute()
+        finally:
+            reads, self.access_log = frozenset(self.access_log), outer
+        self._note(reads)
+        return value, reads
+
     def forget(self, path: Path) -> None:
-        """Drop the parsed tree and model of ``path`` (its bytes stay): bounds memory."""
+        """Drop the parsed tree and model of ``path`` (its bytes stay), and what the fixture
+        graph resolved for it alone: bounds memory. Not for a file ``is_shared`` holds."""
         self._sources.pop(path, None)
         self._models.pop(path, None)
+        graph = self.__dict__.get("fixture_graph")
+        if graph is not None:
+            graph.forget(path)
+
+    def is_shared(self, path: Path) -> bool:
+        """Whether what other files' rules read comes from this file's tree: a conftest, or a
+        module of the project that the fixture graph loaded as a ``pytest_plugins`` plugin."""
+        if self.is_conftest(path):
+            return True
+        graph = self.__dict__.get("fixture_graph")
+        return graph is not None and path in graph.plugin_modules
 
     def is_parsed(self, path: Path) -> bool:
         return path in self._sources
@@ -280,12 +311,8 @@ class Project:
         if self.loop_use_facts is None:
             from leaklint.loops import project_loop_use
 
-            outer, self.access_log = self.access_log, set()
-            try:
-                use = project_loop_use(self)
-            finally:
-                reads, self.access_log = frozenset(self.access_log), outer
-            self.loop_use_facts = (use, reads)
+            self.loop_use_facts = self.tracked(lambda: project_loop_use(self))
+            return self.loop_use_facts[0]
         use, reads = self.loop_use_facts
         self._note(reads)  # every caller depends on the files it was computed from
         return use

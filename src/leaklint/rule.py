@@ -8,11 +8,14 @@ that no hand-kept list can miss one.
 
 Two kinds of rule:
 
-* ``ProjectRule.check(project)`` sees the whole project: the pytest config, Cargo.toml files, the
-  fixture graph.
+* ``ProjectRule.check(project)`` sees the whole project at once: the pytest config, Cargo.toml
+  files, the bytes of every file. It runs once per run, in the main process.
 * ``FileRule`` is a libcst batchable visitor run over one parsed Python file, together with every
-  other file rule in a single pass. It reports through ``self.report``; positions are computed only
-  when something is reported.
+  other file rule in a single pass, in whichever process checks that file. It reports through
+  ``self.report``; positions are computed only when something is reported. It may read other
+  files through the project (the fixture graph of a test module reads its conftests and
+  ``pytest_plugins`` modules): the engine notes what it read, and the findings cache follows
+  those files. A finding that several files find carries a ``dedup_key``; the first is kept.
 """
 
 from __future__ import annotations
@@ -99,6 +102,7 @@ class Rule:
         fix: Fix | None = None,
         help: str | None = None,
         notes: tuple[str, ...] = (),
+        dedup_key: str | None = None,
     ) -> Diagnostic:
         return Diagnostic(
             code=cls.code,
@@ -111,15 +115,11 @@ class Rule:
             fix=fix,
             help=help,
             notes=notes,
+            dedup_key=dedup_key,
         )
 
 
 class ProjectRule(Rule):
-    # The findings depend on nothing but the project's Python files and what the cache's run
-    # key holds (the pytest config file, the conftests, leaklint's version, the rule
-    # selection): the findings cache may keep them while none of these changed.
-    cacheable: ClassVar[bool] = False
-
     def check(self, project: Project) -> Iterable[Diagnostic]:
         raise NotImplementedError
 
@@ -129,6 +129,8 @@ class FileRule(Rule, cst.BatchableCSTVisitor):
 
     # Limit to test modules and conftest.py files (the pytest side), or run on every file.
     test_files_only: ClassVar[bool] = False
+    # Limit to test modules (pytest's ``python_files``), conftest.py files excluded.
+    test_modules_only: ClassVar[bool] = False
 
     def __init__(self, source: SourceFile, project: Project) -> None:
         super().__init__()
@@ -158,6 +160,7 @@ class FileRule(Rule, cst.BatchableCSTVisitor):
         fix: Fix | None = None,
         help: str | None = None,
         notes: tuple[str, ...] = (),
+        dedup_key: str | None = None,
     ) -> None:
         start, end = self.source.range_of(node)
         self.diagnostics.append(
@@ -169,6 +172,7 @@ class FileRule(Rule, cst.BatchableCSTVisitor):
                 fix=fix,
                 help=help,
                 notes=notes,
+                dedup_key=dedup_key,
             )
         )
 

@@ -21,9 +21,10 @@ Each entry is compared by file type, size, mtime, ctime and inode. A directory's
 changes when an entry is added, removed or renamed in it, so new files are seen without
 walking the tree. A file whose signature changed but whose size did not is read and compared
 by content hash (a checkout, or pre-commit stashing unstaged changes, rewrites files with the
-bytes they had); the snapshot then takes its new signature. A run whose inputs changed within ``RACY_NS`` before it started leaves no
-snapshot (a file rewritten within the file system's timestamp granularity could look
-unchanged), and so do runs that fixed files, printed a diff, hit an internal error or warned.
+bytes they had); the snapshot then takes its new signature. A run whose inputs changed
+within ``RACY_NS`` before it started leaves no snapshot (a file rewritten within the file
+system's timestamp granularity could look unchanged), and so do runs that fixed files,
+printed a diff, hit an internal error or warned.
 
 The key holds the command line as parsed (options and absolute paths), the working
 directory, whether colour is on, ``$LEAKLINT_CACHE_DIR``, the Python interpreter and

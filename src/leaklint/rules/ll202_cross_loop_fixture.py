@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -11,7 +10,7 @@ from leaklint.fixture_graph import CrossLoop, ResolvedTest
 from leaklint.locate import Locator
 from leaklint.project import Project
 from leaklint.pytest_model import FileModel, FixtureDef, Mark, TestDef
-from leaklint.rule import FixAvailability, ProjectRule, register
+from leaklint.rule import FileRule, FixAvailability, register
 from leaklint.source import SourceFile
 from leaklint.walk import child_nodes
 
@@ -20,7 +19,7 @@ Finding = tuple[ResolvedTest, list[CrossLoop], str | None]
 
 
 @register
-class CrossLoopFixture(ProjectRule):
+class CrossLoopFixture(FileRule):
     """
     ## What it does
     Finds an async test, or an async fixture, that uses an async fixture set up on a different
@@ -72,10 +71,14 @@ class CrossLoopFixture(ProjectRule):
     code = "LL202"
     name = "cross-loop-fixture"
     needs_pytest_asyncio = True
-    cacheable = True
+    # A test module that can hold an async test. Its findings depend on it, the conftests and
+    # the ``pytest_plugins`` modules it sees, and the pytest config: it is checked alone.
+    tokens = (b"async",)
+    test_modules_only = True
     fix_availability = FixAvailability.UNSAFE
 
-    def check(self, project: Project) -> Iterable[Diagnostic]:
+    def finish(self) -> None:
+        project, path = self.project, self.source.path
         graph = project.fixture_graph
         reported: set[tuple[FixtureDef, FixtureDef]] = set()
         plain_data: dict[int, bool] = {}  # by fixture node: asked for every test that uses it
@@ -87,38 +90,37 @@ class CrossLoopFixture(ProjectRule):
                 plain_data[key] = hands_over_plain_data(fixture)
             return plain_data[key]
 
-        for path in graph.async_test_files():
-            tests = [t for t in graph.tests_in(path) if t.asyncio]
-            findings: list[Finding] = []
-            for resolved in tests:
-                own, inner = graph.cross_loop(resolved)
-                own = [c for c in own if not plain(c)]
-                inner = [c for c in inner if not plain(c)]
-                if own:
-                    findings.append((resolved, own, graph.fitting_loop_scope(resolved)))
-                for cross in inner:
-                    fixture = cross.requester
-                    assert isinstance(fixture, FixtureDef)
-                    key = (fixture, cross.use.fixture)
-                    if key not in reported:
-                        reported.add(key)
-                        yield self._fixture_finding(project, cross)
-            if not findings:
-                continue
-            model = project.file_model(path)
-            assert model is not None
-            targets = {target for _, _, target in findings}
-            module_scope = targets.pop() if len(targets) == 1 else None
-            if (
-                len(tests) > 1
-                and len(findings) == len(tests)
-                and module_scope is not None
-                and all(_nearest_asyncio_level(r.test) in (None, "module") for r, _, _ in findings)
-            ):
-                yield self._module_finding(project, model, findings, module_scope)
-            else:
-                for resolved, crosses, target in findings:
-                    yield self._test_finding(project, resolved, crosses, target)
+        tests = [t for t in graph.tests_in(path) if t.asyncio]
+        findings: list[Finding] = []
+        for resolved in tests:
+            own, inner = graph.cross_loop(resolved)
+            own = [c for c in own if not plain(c)]
+            inner = [c for c in inner if not plain(c)]
+            if own:
+                findings.append((resolved, own, graph.fitting_loop_scope(resolved)))
+            for cross in inner:
+                fixture = cross.requester
+                assert isinstance(fixture, FixtureDef)
+                key = (fixture, cross.use.fixture)
+                if key not in reported:
+                    reported.add(key)
+                    self.diagnostics.append(self._fixture_finding(project, cross))
+        if not findings:
+            return
+        model = project.file_model(path)
+        assert model is not None
+        targets = {target for _, _, target in findings}
+        module_scope = targets.pop() if len(targets) == 1 else None
+        if (
+            len(tests) > 1
+            and len(findings) == len(tests)
+            and module_scope is not None
+            and all(_nearest_asyncio_level(r.test) in (None, "module") for r, _, _ in findings)
+        ):
+            self.diagnostics.append(self._module_finding(project, model, findings, module_scope))
+        else:
+            for resolved, crosses, target in findings:
+                self.diagnostics.append(self._test_finding(project, resolved, crosses, target))
 
     # ---- messages ----------------------------------------------------------------------
 
@@ -168,9 +170,14 @@ class CrossLoopFixture(ProjectRule):
         )
 
     def _fixture_finding(self, project: Project, cross: CrossLoop) -> Diagnostic:
+        """Reported at the fixture, once for the project: every test module that sets it up
+        finds it, and the first of them (in file order) gives it."""
         fixture = cross.requester
         assert isinstance(fixture, FixtureDef)
-        start, end = project.fixture_graph.locator(fixture.path).name_range(fixture.node)
+        graph = project.fixture_graph
+        start, end = graph.locator(fixture.path).name_range(fixture.node)
+        dependency = cross.use.fixture
+        used = graph.locator(dependency.path).name_range(dependency.node)[0]
         message = (
             f"async fixture `{fixture.name}` runs on {cross.loop} but uses "
             f"{_describe(project, cross)}"
@@ -181,6 +188,10 @@ class CrossLoopFixture(ProjectRule):
             start=start,
             end=end,
             help=f'set up both on one loop, e.g. `loop_scope="{cross.other.scope}"` on both',
+            dedup_key=(
+                f"{fixture.path}:{start.row}:{start.column} "
+                f"{dependency.path}:{used.row}:{used.column}"
+            ),
         )
 
 
