@@ -106,6 +106,39 @@ def test_a_cache_inside_the_project_does_not_stop_the_replay(
     assert (again.exit_code, again.stdout) == (first.exit_code, first.stdout)
 
 
+def test_a_plugin_module_outside_the_linted_path_read_in_a_worker_counts(
+    tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Linting tests/ alone with two workers: the conftest names a plugin module under
+    plugins/, which no run lists or scans; the workers read it for the cross-loop check."""
+    monkeypatch.setattr(snapshot, "RACY_NS", 0)
+    root = tmp_path / "proj"
+    (root / "tests").mkdir(parents=True)
+    (root / "plugins").mkdir()
+    (root / "pytest.ini").write_text("[pytest]\nasyncio_mode = auto\n")
+    plugin = root / "plugins" / "db.py"
+    plugin.write_text(
+        "import pytest_asyncio\n\n"
+        '@pytest_asyncio.fixture(scope="session", loop_scope="session")\n'
+        "async def pool():\n    yield object()\n"
+    )
+    (root / "tests" / "conftest.py").write_text('pytest_plugins = ["plugins.db"]\n')
+    for name in ("a", "b"):
+        (root / "tests" / f"test_{name}.py").write_text(
+            f"async def test_{name}(pool):\n    assert pool\n"
+        )
+    age(root)
+    args = ("--jobs", "2", "--select", "LL202", str(root / "tests"))
+    assert check(*args).exit_code == 1
+    with monkeypatch.context() as patched:
+        patched.setattr(leaklint.engine, "lint", refuse)
+        assert not linted(check(*args))
+        plugin.write_text(plugin.read_text().replace("session", "function"))
+        assert linted(check(*args))
+    fresh = check(*args)
+    assert fresh.exit_code == 0, fresh.output
+
+
 def test_a_replay_loads_neither_libcst_nor_the_rules(project: Path, cache_dir: Path) -> None:
     script = (
         "import atexit, sys\n"

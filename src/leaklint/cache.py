@@ -46,6 +46,7 @@ from leaklint.cachedir import content_hash
 from leaklint.diagnostics import Diagnostic, diagnostic_from_dict, diagnostic_to_dict
 from leaklint.project import Project
 from leaklint.rule import Rule
+from leaklint.snapshot import note_probe
 
 Entries = dict[str, dict[str, object]]
 TokenFacts = tuple[dict[bytes, bool], dict[bytes, bool]]
@@ -206,6 +207,7 @@ class Cache:
                 # A path tried and not found counts too; only a regular file is read (never
                 # a FIFO).
                 path = Path(name)
+                note_probe(path)  # a replayed run depends on it too (leaklint.snapshot)
                 content = self._hash(path) if path.is_file() else None
                 digest.update(f"{name}\0{content}\n".encode())
             return digest.hexdigest()

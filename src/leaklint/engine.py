@@ -48,7 +48,8 @@ PARALLEL_MIN_FILES = 64
 # How many syntax-only checks cost about as much as one file parsed and walked.
 SYNTAX_ONLY_PER_PARSE = 10
 # A file whose rules read up to this many other files (besides the conftests) has its cached
-# findings keyed on those files by name; beyond, on every test module or every file.
+# findings keyed on those files by name; beyond, on every test module or every file (unless
+# one of them is no file of the project: those are always named).
 LISTED_READS = 16
 
 # One file may not stall the run: larger files are skipped before the parse (libcst needs about
@@ -409,7 +410,10 @@ def check_file(
             return FileOutcome([], [], parsed=True, warnings=[skipped])
         others = project.access_log - {path} - project.conftest_set
         reads: str | tuple[str, ...] | None = None
-        if len(others) > LISTED_READS:
+        # Files the project does not list (a plugin module outside the linted paths, a path
+        # tried for one) are always named: no bulk fingerprint covers them.
+        listed = project.python_file_set
+        if len(others) > LISTED_READS and others <= listed:
             reads = "tests" if all(project.is_test_file(p) for p in others) else "all"
         elif others:
             reads = tuple(sorted(str(p) for p in others))

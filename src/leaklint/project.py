@@ -300,6 +300,10 @@ class Project:
         return sorted(found)
 
     @cached_property
+    def python_file_set(self) -> frozenset[Path]:
+        return frozenset(self.python_files)
+
+    @cached_property
     def conftest_set(self) -> frozenset[Path]:
         return frozenset(self.conftests)
 
