@@ -526,6 +526,32 @@ def test_a_conftest_above_the_linted_path_is_part_of_the_key(tmp_path: Path) -> 
     assert lint_path(root / "tests", rules, cache=True).diagnostics == []
 
 
+def test_a_module_that_starts_using_anyio_changes_the_strict_mode_findings(
+    tmp_path: Path,
+) -> None:
+    """LL207 stays quiet once any module uses anyio's plugin: a fact of every test module."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pytest.ini").write_text("[pytest]\nasyncio_mode = strict\n")
+    (root / "conftest.py").write_text(
+        "import pytest\n\n@pytest.fixture\nasync def client():\n    yield 1\n"
+    )
+    (root / "test_a.py").write_text(
+        "import pytest\n\n@pytest.fixture\nasync def server():\n    yield 2\n\n"
+        "@pytest.mark.asyncio\nasync def test_a(client, server):\n    pass\n"
+    )
+    rules = [r for r in all_rules() if r.code == "LL207"]
+    found = lint_path(root, rules, cache=True).diagnostics
+    assert [(d.code, d.path.name) for d in found] == [
+        ("LL207", "conftest.py"),
+        ("LL207", "test_a.py"),
+    ]
+    (root / "test_b.py").write_text(
+        "import pytest\n\n@pytest.mark.anyio\nasync def test_b():\n    pass\n"
+    )
+    assert lint_path(root, rules, cache=True).diagnostics == []
+
+
 def test_entries_that_read_other_files_follow_them(tmp_path: Path) -> None:
     root = _project_tree(tmp_path)
     first = lint_path(root, cache=True)

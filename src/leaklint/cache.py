@@ -8,9 +8,9 @@ A file's findings are reused only when nothing they can depend on has changed:
 * the run key: the cache format, leaklint's version and code (size and mtime of its modules),
   libcst's version, the selected rules, the rootdir, the pytest config file's path and bytes
   (asyncio_mode, loop scopes, python_files/functions/classes, addopts all live there),
-  whether pytest-asyncio is in play, and the path and bytes of every conftest.py (the fixture
-  graph), including those above the linted paths up to the rootdir. Any change drops every
-  entry;
+  whether pytest-asyncio is in play (and then whether anyio's or trio's plugin is), and the
+  path and bytes of every conftest.py (the fixture graph), including those above the linted
+  paths up to the rootdir. Any change drops every entry;
 * the file's own bytes (content hash), and what was asked of it (which rules ran on it: the
   prefilter's choice can depend on other files' bytes);
 * for a file whose rules read files other than itself and the conftests (the project's loop
@@ -231,6 +231,9 @@ class Cache:
             f"explicit {config.explicit}",
             f"pytest-asyncio {project.uses_pytest_asyncio}",
         ]
+        if project.uses_pytest_asyncio:
+            # Read from every test module by LL207; any module can turn it on.
+            parts.append(f"anyio or trio plugin {project.uses_other_async_plugin}")
         config_path = config.path
         if config_path is not None:
             parts.append(f"config {config_path} {_file_hash(config_path)}")

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 # the per-chunk overhead negligible.
 CHUNKS_PER_WORKER = 8
 # Cached project facts that are cheap to ship and may be costly to recompute in each worker.
-SHIPPED_FACTS = ("uses_pytest_asyncio", "declares_pytest_asyncio")
+SHIPPED_FACTS = ("uses_pytest_asyncio", "declares_pytest_asyncio", "uses_other_async_plugin")
 
 
 @dataclass(frozen=True)
