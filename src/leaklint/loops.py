@@ -1,9 +1,10 @@
 """Which event loops the project's async tests run on.
 
-Rules whose hazard needs more than one event loop (LL302, the lazy half of LL301, LL202) ask
+Rules whose hazard needs more than one event loop (LL302, the lazy half of LL301) ask
 ``project.loop_use``: ``.multiple`` is false when every async test, and every async fixture they
 use, shares one loop; ``.describe()`` names the loops for a message. The answers come from the
-fixture graph (``leaklint.fixture_graph``), built once per run.
+fixture graph (``leaklint.fixture_graph``), built once per process. LL202 asks the graph
+about one test module at a time instead.
 """
 
 from __future__ import annotations
