@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec
 
@@ -148,22 +149,26 @@ def check(
     Settings come from leaklint.toml or [tool.leaklint] in pyproject.toml, found by walking up
     from the paths; an option given here replaces the file's value for that key."""
     targets = list(paths) or [Path(".")]
+    opts = CheckOptions(
+        output_format=output_format,
+        output_file=output_file,
+        select=select,
+        extend_select=extend_select,
+        ignore=ignore,
+        config_file=config_file,
+        exit_zero=exit_zero,
+        fix=fix,
+        unsafe_fixes=unsafe_fixes,
+        diff=diff,
+        no_cache=no_cache,
+        cache_dir=cache_dir,
+        jobs=jobs,
+    )
     invocation = None
     if not (fix or diff or no_cache):
-        options = {
-            "output_format": output_format,
-            "output_file": None if output_file is None else str(output_file.absolute()),
-            "select": select,
-            "extend_select": extend_select,
-            "ignore": ignore,
-            "config": None if config_file is None else str(config_file.absolute()),
-            "exit_zero": exit_zero,
-            "unsafe_fixes": unsafe_fixes,
-            "cache_dir": None if cache_dir is None else str(cache_dir.absolute()),
-        }
         invocation = snapshot.Invocation(
             targets=tuple(t.absolute() for t in targets),
-            options=options,
+            options=opts.identity(),
             config_file=config_file,
             cache_dir=cache_dir,
             color=_use_color(),
@@ -174,20 +179,7 @@ def check(
             return
     recorder = snapshot.Recorder()
     with recorder if invocation is not None else contextlib.nullcontext():
-        recorded, project = _run(
-            targets,
-            output_format=output_format,
-            output_file=output_file,
-            selection=(select, extend_select, ignore),
-            config_file=config_file,
-            exit_zero=exit_zero,
-            fix=fix,
-            unsafe_fixes=unsafe_fixes,
-            diff=diff,
-            no_cache=no_cache,
-            cache_dir=cache_dir,
-            jobs=jobs,
-        )
+        recorded, project = _run(targets, opts)
     if invocation is not None and project is not None:
         snapshot.save(
             invocation,
@@ -201,21 +193,35 @@ def check(
     _emit(recorded)
 
 
-def _run(
-    targets: list[Path],
-    *,
-    output_format: str | None,
-    output_file: Path | None,
-    selection: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]],
-    config_file: Path | None,
-    exit_zero: bool,
-    fix: bool,
-    unsafe_fixes: bool,
-    diff: bool,
-    no_cache: bool,
-    cache_dir: Path | None,
-    jobs: int | None,
-) -> tuple[Recorded, Project | None]:
+@dataclass(frozen=True)
+class CheckOptions:
+    """The options of ``leaklint check``, as given."""
+
+    output_format: str | None
+    output_file: Path | None
+    select: tuple[str, ...]
+    extend_select: tuple[str, ...]
+    ignore: tuple[str, ...]
+    config_file: Path | None
+    exit_zero: bool
+    fix: bool
+    unsafe_fixes: bool
+    diff: bool
+    no_cache: bool
+    cache_dir: Path | None
+    jobs: int | None
+
+    def identity(self) -> dict[str, object]:
+        """What a replayed run must share with the one it replays: every option but the
+        worker count (which changes nothing printed), paths made absolute."""
+        return {
+            name: str(value.absolute()) if isinstance(value, Path) else value
+            for name, value in vars(self).items()
+            if name != "jobs"
+        }
+
+
+def _run(targets: list[Path], opts: CheckOptions) -> tuple[Recorded, Project | None]:
     """Lint (and fix) ``targets``: what to print and how to exit, and the project when the run
     may be replayed (no fixes, no diff, no error, no warning)."""
     from leaklint.engine import lint
@@ -224,36 +230,37 @@ def _run(
     from leaklint.rule import RuleSelection, UnknownRuleError
 
     recorded = Recorded()
-    select, extend_select, ignore = selection
     try:
         settings = _settings(targets)
         chosen = RuleSelection(
-            select=_codes(select) or settings.select,
-            extend_select=_codes(extend_select) or settings.extend_select,
-            ignore=_codes(ignore) or settings.ignore,
+            select=_codes(opts.select) or settings.select,
+            extend_select=_codes(opts.extend_select) or settings.extend_select,
+            ignore=_codes(opts.ignore) or settings.ignore,
         )
         rules = chosen.rules()
-        project = Project.load(targets, config_file=config_file, settings=settings)
+        project = Project.load(targets, config_file=opts.config_file, settings=settings)
     except (UnknownRuleError, UsageError, SettingsError) as exc:
         return _failed(recorded, str(exc)), None
-    output_format = output_format or settings.output_format or "full"
-    if fix or diff:
+    output_format = opts.output_format or settings.output_format or "full"
+    if opts.fix or opts.diff:
 
         def load(contents: Mapping[Path, bytes]) -> Project:
-            fresh = Project.load(targets, config_file=config_file, settings=settings)
+            fresh = Project.load(targets, config_file=opts.config_file, settings=settings)
             return fresh.use_contents(contents)
 
-        outcome = fix_project(load, rules, unsafe=unsafe_fixes, write=not diff)
+        outcome = fix_project(load, rules, unsafe=opts.unsafe_fixes, write=not opts.diff)
         for problem in outcome.problems:
             where = f"{_display(problem.path)}: " if problem.path is not None else ""
             recorded.err(f"leaklint: {where}{problem.message}\n")
-        if diff:
-            return _diff_mode(recorded, outcome, exit_zero, unsafe_fixes), None
+        if opts.diff:
+            return _diff_mode(recorded, outcome, opts.exit_zero, opts.unsafe_fixes), None
         result = outcome.remaining
         project = load({})
     else:
         outcome = None
-        result = lint(project, rules, jobs=jobs, cache=not no_cache, cache_dir=cache_dir)
+        result = lint(
+            project, rules, jobs=opts.jobs, cache=not opts.no_cache, cache_dir=opts.cache_dir
+        )
 
     def lines(path: Path) -> list[str]:
         raw = project.read(path)
@@ -261,7 +268,7 @@ def _run(
             return []
         return raw.decode("utf-8", errors="replace").splitlines()
 
-    color = output_file is None and output_format == "full" and _use_color()
+    color = opts.output_file is None and output_format == "full" and _use_color()
     ctx = ReportContext(
         cwd=Path.cwd(),
         root=project.root,
@@ -271,21 +278,21 @@ def _run(
         version=__version__,
     )
     output = REPORTERS[output_format](result.diagnostics, ctx)
-    if output_file is not None:
-        recorded.output_file = (output_file.absolute(), output)
+    if opts.output_file is not None:
+        recorded.output_file = (opts.output_file.absolute(), output)
     elif output:
         recorded.out(output)
     if output_format in ("full", "concise"):
         fixed = None if outcome is None else len(outcome.fixed)
-        fixable = _fixable(result.diagnostics, unsafe_fixes)
-        _summary(recorded, len(result.diagnostics), fixed, fixable, unsafe_fixes)
+        fixable = _fixable(result.diagnostics, opts.unsafe_fixes)
+        _summary(recorded, len(result.diagnostics), fixed, fixable, opts.unsafe_fixes)
     for warning in result.warnings:
         recorded.err(f"leaklint: warning: {warning}\n")
     for error in result.internal_errors:
         recorded.err(f"leaklint: error: {error}\n")
     if result.internal_errors:
         recorded.exit_code = EXIT_ERROR
-    elif result.diagnostics and not exit_zero:
+    elif result.diagnostics and not opts.exit_zero:
         recorded.exit_code = EXIT_FINDINGS
     replayable = outcome is None and not result.warnings and not result.internal_errors
     return recorded, project if replayable else None

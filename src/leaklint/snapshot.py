@@ -74,7 +74,7 @@ class Invocation:
         document = {
             "format": FORMAT,
             "code": cachedir.code_stamp(),
-            "python": [sys.executable, sys.version],
+            "python": [os.path.realpath(sys.executable), sys.version],
             "cwd": os.getcwd(),
             "targets": [str(t) for t in self.targets],
             "options": self.options,
