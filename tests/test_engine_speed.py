@@ -35,8 +35,8 @@ from leaklint.diagnostics import (
     diagnostic_from_dict,
     diagnostic_to_dict,
 )
-from leaklint.engine import LintResult, lint, worker_count
-from leaklint.project import Project
+from leaklint.engine import FileTask, LintResult, check_file, lint, worker_count
+from leaklint.project import LoopUseDeferred, Project
 from leaklint.rule import FileRule, Rule, all_rules
 from leaklint.settings import load_settings
 
@@ -328,6 +328,59 @@ def test_workers_see_cross_file_facts(tmp_path: Path) -> None:
     assert _key(parallel) == _key(serial)
     test_codes = {d.code for d in serial.diagnostics if d.code.startswith("LL9")}
     assert test_codes == {"LL901", "LL902", "LL903", "LL904"}
+
+
+def _several_loops_and_a_module_client(tmp_path: Path) -> Path:
+    root = tmp_path / "proj"
+    (root / "tests").mkdir(parents=True)
+    (root / "pytest.ini").write_text("[pytest]\nasyncio_mode = auto\n")
+    (root / "tests/test_a.py").write_text(
+        "import pytest\n\npytestmark = pytest.mark.asyncio(loop_scope='module')\n\n"
+        "async def test_a():\n    pass\n"
+    )
+    (root / "tests/test_b.py").write_text("async def test_b():\n    pass\n")
+    for name in ("c", "d"):
+        (root / f"tests/test_{name}.py").write_text(
+            "import httpx\n\nclient = httpx.AsyncClient()\n\n"
+            f"async def test_{name}():\n    await client.get('/')\n"
+        )
+    return root
+
+
+@pytest.mark.parametrize("codes", [("LL202", "LL302"), ("LL302",)], ids=["with-LL202", "alone"])
+def test_a_worker_defers_what_needs_the_projects_loop_use(
+    tmp_path: Path, codes: tuple[str, ...]
+) -> None:
+    """LL302 reports a module-level client only when the tests run on several loops. A worker
+    does not work that out alone (every async test module parsed again in each worker): the
+    file comes back deferred, the pool works out the loops (from the modules the first pass
+    resolved, parsing the others), and the file is checked again."""
+    root = _several_loops_and_a_module_client(tmp_path)
+    rules = [r for r in all_rules() if r.code in codes]
+    serial = lint_path(root, rules, jobs=1)
+    assert [(d.code, d.path.name) for d in serial.diagnostics] == [
+        ("LL302", "test_c.py"),
+        ("LL302", "test_d.py"),
+    ]
+    project = Project.load([root])
+    parallel = lint(project, rules, jobs=2)
+    assert _key(parallel) == _key(serial)
+    assert not any(project.is_parsed(path) for path in project.python_files)  # all in workers
+    assert project.loop_use_facts is not None
+    one_process = Project.load([root])
+    assert project.loop_use_facts[0] == one_process.loop_use
+    assert project.loop_use_facts[1] >= one_process.loop_use_facts[1]  # type: ignore[index]
+
+
+def test_loop_use_in_a_worker_is_deferred(tmp_path: Path) -> None:
+    root = _several_loops_and_a_module_client(tmp_path)
+    project = Project.load([root])
+    project.defer_loop_use = True
+    with pytest.raises(LoopUseDeferred):
+        _ = project.loop_use
+    task = FileTask(root / "tests/test_c.py", (0,), report_syntax_error=True)
+    rules = [r for r in all_rules() if r.code == "LL302"]
+    assert check_file(project, task, rules).deferred
 
 
 def test_a_finding_several_files_find_is_given_by_the_first(tmp_path: Path) -> None:

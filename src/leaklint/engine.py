@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from leaklint.diagnostics import Diagnostic, Location
-from leaklint.project import Project
+from leaklint.project import LoopUseDeferred, Project
 from leaklint.rule import FileRule, ProjectRule, Rule, get_rule
 from leaklint.source import SourceFile, cpython_verdict
 from leaklint.suppress import Suppressor
@@ -40,6 +40,7 @@ from leaklint.walk import walk_batched
 
 if TYPE_CHECKING:
     from leaklint.cache import Cache
+    from leaklint.fixture_graph import Loop
 
 SYNTAX_ERROR = "LL001"
 UNUSED_SUPPRESSION = "LL003"
@@ -130,6 +131,11 @@ class FileOutcome:
     parsed: bool
     reads: str | tuple[str, ...] | None = None
     warnings: list[str] = field(default_factory=list)
+    # A worker's rule asked for the project's loop use: check the file again once it is known.
+    deferred: bool = False
+    # A test module's loops, and the files they depend on, when its rules resolved its tests
+    # (the project's loop use is their union over the async test modules).
+    loops: tuple[frozenset[Loop], frozenset[Path]] | None = None
 
 
 def lint(
@@ -408,6 +414,8 @@ def check_file(
         except FileTimeout:
             skipped = f"{path}: skipped: its checks took longer than {FILE_TIME_BUDGET:g} s"
             return FileOutcome([], [], parsed=True, warnings=[skipped])
+        except LoopUseDeferred:
+            return FileOutcome([], [], parsed=True, deferred=True)
         others = project.access_log - {path} - project.conftest_set
         reads: str | tuple[str, ...] | None = None
         # Files the project does not list (a plugin module outside the linted paths, a path
@@ -417,7 +425,8 @@ def check_file(
             reads = "tests" if all(project.is_test_file(p) for p in others) else "all"
         elif others:
             reads = tuple(sorted(str(p) for p in others))
-        return FileOutcome(diagnostics, errors, parsed=True, reads=reads)
+        loops = project.resolved_loops(path) if project.is_test_file(path) else None
+        return FileOutcome(diagnostics, errors, parsed=True, reads=reads, loops=loops)
     finally:
         project.access_log = None
         if not project.is_shared(path):
@@ -440,7 +449,7 @@ def run_file_rules(
         for visitor in visitors:
             visitor.finish()
         return [d for v in visitors for d in v.diagnostics], []
-    except FileTimeout:
+    except (FileTimeout, LoopUseDeferred):
         raise
     except Exception:
         pass
@@ -452,7 +461,7 @@ def run_file_rules(
         try:
             walk_batched(source.module, [visitor])
             visitor.finish()
-        except FileTimeout:
+        except (FileTimeout, LoopUseDeferred):
             raise
         except Exception:
             errors.append(_crash(rule_cls, source.path, traceback.format_exc()))

@@ -26,6 +26,7 @@ module alone.
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -505,17 +506,25 @@ class FixtureGraph:
 
     # ---- the whole project -------------------------------------------------------------
 
-    def async_tests(self) -> Iterator[ResolvedTest]:
-        for path in self.async_test_files():
-            for resolved in self.tests_in(path):
-                if resolved.asyncio:
-                    yield resolved
-
     @cached_property
     def loops(self) -> frozenset[Loop]:
         """Every loop an async test or the async fixtures it uses run on."""
+        return frozenset().union(*map(self.loops_in, self.async_test_files()))
+
+    def resolved_loops_in(self, path: Path) -> tuple[frozenset[Loop], frozenset[Path]] | None:
+        """``loops_in(path)`` and the files it depends on, when this process already resolved
+        the module's tests (``None`` otherwise: nothing is parsed for it here)."""
+        if path not in self._tests.results:
+            return None
+        return self.project.tracked(functools.partial(self.loops_in, path))
+
+    def loops_in(self, path: Path) -> frozenset[Loop]:
+        """The loops the async tests of one test module, and the async fixtures they use, run
+        on (``loops`` is their union over the modules)."""
         loops: set[Loop] = set()
-        for resolved in self.async_tests():
+        for resolved in self.tests_in(path):
+            if not resolved.asyncio:
+                continue
             if resolved.loop is not None:
                 loops.add(resolved.loop)
             for use in resolved.uses:

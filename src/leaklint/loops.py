@@ -9,12 +9,14 @@ about one test module at a time instead.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from leaklint.pytest_model import SCOPES, FixtureDef, TestDef
 
 if TYPE_CHECKING:
+    from leaklint.fixture_graph import Loop
     from leaklint.project import Project
 
 
@@ -48,7 +50,11 @@ def is_asyncio_test(test: TestDef, project: Project) -> bool:
 
 
 def project_loop_use(project: Project) -> LoopUse:
-    loops = project.fixture_graph.loops
+    return loop_use_of(project.fixture_graph.loops)
+
+
+def loop_use_of(loops: Collection[Loop]) -> LoopUse:
+    """How ``loops`` (every loop of the project) spread."""
     return LoopUse(frozenset(loop.scope for loop in loops), len(loops))
 
 

@@ -27,7 +27,7 @@ from leaklint.snapshot import note_probe
 from leaklint.source import SourceFile
 
 if TYPE_CHECKING:
-    from leaklint.fixture_graph import FixtureGraph
+    from leaklint.fixture_graph import FixtureGraph, Loop
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -70,6 +70,12 @@ class UsageError(Exception):
     """A problem with what the user asked for (missing path, unreadable --config): exit 2."""
 
 
+class LoopUseDeferred(Exception):
+    """``loop_use`` asked in a worker process before the main process knew it: computing it
+    there would parse every async test module again in each worker. The file is checked again
+    once the main process knows (``leaklint.parallel``)."""
+
+
 @dataclass
 class Project:
     paths: tuple[Path, ...]
@@ -87,6 +93,8 @@ class Project:
     access_log: set[Path] | None = field(default=None, repr=False)
     # ``loop_use`` once computed, with the files it read.
     loop_use_facts: tuple[LoopUse, frozenset[Path]] | None = field(default=None, repr=False)
+    # In a worker: raise ``LoopUseDeferred`` rather than compute ``loop_use``.
+    defer_loop_use: bool = field(default=False, repr=False)
 
     @classmethod
     def load(
@@ -204,6 +212,12 @@ class Project:
         graph = self.__dict__.get("fixture_graph")
         return graph is not None and path in graph.plugin_modules
 
+    def resolved_loops(self, path: Path) -> tuple[frozenset[Loop], frozenset[Path]] | None:
+        """The loops of a test module's async tests, with the files they depend on, when the
+        fixture graph of this process already resolved its tests."""
+        graph = self.__dict__.get("fixture_graph")
+        return None if graph is None else graph.resolved_loops_in(path)
+
     def is_parsed(self, path: Path) -> bool:
         return path in self._sources
 
@@ -315,6 +329,8 @@ class Project:
         if self.loop_use_facts is None:
             from leaklint.loops import project_loop_use
 
+            if self.defer_loop_use:
+                raise LoopUseDeferred(str(self.root))
             self.loop_use_facts = self.tracked(lambda: project_loop_use(self))
             return self.loop_use_facts[0]
         use, reads = self.loop_use_facts
