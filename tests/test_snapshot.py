@@ -92,16 +92,30 @@ def test_an_unchanged_run_replays_its_output_without_linting(
     )
 
 
+@pytest.mark.parametrize("where", ["root", "below the root", "--config elsewhere"])
 def test_a_cache_inside_the_project_does_not_stop_the_replay(
-    project: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, project: Path, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
-    """The default .leaklint_cache sits beside the rootdir: its writes are no input."""
+    """The default .leaklint_cache sits beside the rootdir: its writes are no input, and the
+    replay finds it without reading the pytest config (at or above the linted path, or beside
+    the --config file)."""
     monkeypatch.delenv("LEAKLINT_CACHE_DIR")
-    first = check(str(project))  # creates .leaklint_cache: the rootdir changed during the run
-    assert (project / ".leaklint_cache").is_dir()
-    check(str(project))
+    args = [str(project)]
+    cache = project / ".leaklint_cache"
+    if where == "below the root":
+        args = [str(project / "tests")]
+    elif where == "--config elsewhere":
+        config = tmp_path / "configs" / "pytest.ini"
+        config.parent.mkdir()
+        config.write_text("[pytest]\n")
+        age(config.parent)
+        args = ["--config", str(config), str(project / "tests")]
+        cache = config.parent / ".leaklint_cache"
+    first = check(*args)  # creates the cache folder: the rootdir changed during the run
+    assert cache.is_dir()
+    check(*args)
     monkeypatch.setattr(leaklint.engine, "lint", refuse)
-    again = check(str(project))
+    again = check(*args)
     assert not linted(again)
     assert (again.exit_code, again.stdout) == (first.exit_code, first.stdout)
 

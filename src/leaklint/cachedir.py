@@ -25,11 +25,16 @@ def cache_folder(root: Path, setting: Path | None, chosen: Path | None = None) -
     """The folder that holds the cache and its ``.gitignore``: ``chosen`` (``--cache-dir``),
     else ``$LEAKLINT_CACHE_DIR``, else the settings' ``cache-dir`` (``setting``), else
     ``.leaklint_cache`` beside the rootdir ``root``."""
+    return chosen_folder(setting, chosen) or root / CACHE_DIR
+
+
+def chosen_folder(setting: Path | None, chosen: Path | None = None) -> Path | None:
+    """The cache folder the user chose, if any (see ``cache_folder``)."""
     shared = os.environ.get("LEAKLINT_CACHE_DIR")
     for folder in (chosen, Path(shared) if shared else None, setting):
         if folder is not None:
             return folder.absolute()
-    return root / CACHE_DIR
+    return None
 
 
 def cache_root(root: Path, setting: Path | None, chosen: Path | None = None) -> Path:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, ParamSpec
 import click
 
 from leaklint import __version__, snapshot
-from leaklint.pytest_config import common_ancestor
+from leaklint.paths import common_ancestor
 from leaklint.reporters import REPORTERS, ReportContext
 from leaklint.settings import Settings, SettingsError, find_settings_file, load_settings
 from leaklint.snapshot import Recorded

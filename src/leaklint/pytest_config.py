@@ -11,7 +11,6 @@ reports and goes on.
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import sys
@@ -22,6 +21,7 @@ from pathlib import Path
 import iniconfig
 
 from leaklint.diagnostics import Location
+from leaklint.paths import absolute, common_ancestor
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -223,23 +223,6 @@ def _locate(
         empty = ConfigFile(bare_pyproject, "", Location(1, 1), {}, "ini")
         return bare_pyproject.parent, empty, ()
     return None
-
-
-def absolute(path: Path) -> Path:
-    """pytest's ``absolutepath``: absolute and normalized, symlinks kept."""
-    return Path(os.path.abspath(path))
-
-
-def common_ancestor(paths: Sequence[Path]) -> Path:
-    existing = [p for p in paths if p.exists()]
-    if not existing:
-        return absolute(Path.cwd())
-    dirs = [p if p.is_dir() else p.parent for p in existing]
-    common = dirs[0]
-    for d in dirs[1:]:
-        while common not in (d, *d.parents):
-            common = common.parent
-    return common
 
 
 def _mode_of(path: Path) -> str:

@@ -188,9 +188,11 @@ def ancestor_probes(paths: Iterable[Path], names: Iterable[str]) -> Iterator[Pat
 # --------------------------------------------------------------------------- storing
 
 
-def location(invocation: Invocation, root: Path, setting: Path | None) -> Path:
-    folder = cachedir.cache_root(root, setting, invocation.cache_dir)
-    return folder / leaklint.__version__ / "runs" / f"{invocation.key}.snapshot"
+def location(invocation: Invocation, folder: Path) -> Path:
+    """Where the snapshot of ``invocation`` lives in the cache folder ``folder``. The key
+    names the command (its absolute paths, the working directory), so one folder may hold
+    the snapshots of many projects."""
+    return folder / "runs" / leaklint.__version__ / f"{invocation.key}.snapshot"
 
 
 def save(
@@ -211,7 +213,10 @@ def save(
     folder = cachedir.cache_folder(root, setting, invocation.cache_dir)
     # The cache itself changes with every run; the interpreter's and leaklint's own modules
     # (imported during the run) are in the key. A linted path inside them still counts.
-    own = (str(cachedir.cache_root(root, setting, invocation.cache_dir)),)
+    own = (
+        str(cachedir.cache_root(root, setting, invocation.cache_dir)),
+        str(location(invocation, folder).parent.parent),
+    )
     skipped = (sys.prefix, sys.base_prefix, sys.exec_prefix, _package_dir())
     linted = [str(t) for t in invocation.targets]
     paths = {
@@ -248,7 +253,7 @@ def save(
         else [str(recorded.output_file[0]), recorded.output_file[1]],
     }
     try:
-        target = location(invocation, root, setting)
+        target = location(invocation, folder)
         target.parent.mkdir(parents=True, exist_ok=True)
         cachedir.write_ignore_file(folder / cachedir.IGNORE_FILE)
         _write(target, document)
@@ -311,14 +316,16 @@ def replay(invocation: Invocation) -> Recorded | None:
     """What the last identical run printed, when nothing it looked at has changed since: each
     file and directory has the same signature, or (a file touched, or rewritten by a checkout)
     the same bytes."""
-    from leaklint.pytest_config import common_ancestor, discover
+    from leaklint.paths import common_ancestor
     from leaklint.settings import SettingsError, find_settings_file, load_settings
 
     try:
-        found = find_settings_file(common_ancestor(list(invocation.targets)))
+        ancestor = common_ancestor(list(invocation.targets))
+        found = find_settings_file(ancestor)
         setting = None if found is None else load_settings(found, check_codes=False).cache_dir
-        root = discover(list(invocation.targets), invocation.config_file).rootdir
-        target = location(invocation, root, setting)
+        target = _find(invocation, setting, ancestor)
+        if target is None:
+            return None
         document = json.loads(target.read_bytes())
     except (OSError, ValueError, RecursionError, SettingsError):
         return None
@@ -345,6 +352,27 @@ def replay(invocation: Invocation) -> Recorded | None:
         with contextlib.suppress(OSError):
             _write(target, document)
     return recorded
+
+
+def _find(invocation: Invocation, setting: Path | None, ancestor: Path) -> Path | None:
+    """The snapshot of ``invocation``: in the cache folder the user chose, else in the
+    ``.leaklint_cache`` beside the rootdir, which is the ``--config`` file's folder or a folder
+    at or above the linted paths. Any snapshot whose key matches is the last run of this
+    command, wherever it was kept: the manifest then says whether it still holds, so the
+    rootdir need not be worked out (reading the pytest config) to find it."""
+    chosen = cachedir.chosen_folder(setting, invocation.cache_dir)
+    if chosen is not None:
+        folders: list[Path] = [chosen]
+    else:
+        above = [ancestor, *ancestor.parents]
+        if invocation.config_file is not None:
+            above.insert(0, invocation.config_file.absolute().parent)
+        folders = [folder / cachedir.CACHE_DIR for folder in above]
+    for folder in folders:
+        target = location(invocation, folder)
+        if target.is_file():
+            return target
+    return None
 
 
 def _same_bytes(path: str, was: object, now: Signature | None, digest: object) -> bool:
