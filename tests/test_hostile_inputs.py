@@ -7,6 +7,7 @@ still linted, and which content the engine saw.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -279,3 +280,18 @@ def test_gitignore_applies_below_but_not_to_a_directory_named_on_purpose(
     assert not lines_with(whole, "generated_x.py")
     named = run(str(vendor), "--select", MARKER)
     assert lines_with(named, "test_v.py:1:1")
+
+
+def test_a_working_directory_that_is_gone_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    gone = tmp_path / "gone"
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "test_a.py").write_text("def test_a():\n    pass\n")
+    script = f'mkdir {gone} && cd {gone} && rmdir {gone} && exec "$0" -m leaklint check "$1"'
+    done = subprocess.run(
+        ["sh", "-c", script, sys.executable, str(tmp_path / "proj")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr == "leaklint: error: the working directory no longer exists\n"

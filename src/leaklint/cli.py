@@ -148,6 +148,10 @@ def check(
 
     Settings come from leaklint.toml or [tool.leaklint] in pyproject.toml, found by walking up
     from the paths; an option given here replaces the file's value for that key."""
+    try:
+        os.getcwd()
+    except OSError:
+        _fail("the working directory no longer exists")
     targets = list(paths) or [Path(".")]
     opts = CheckOptions(
         output_format=output_format,

@@ -52,8 +52,9 @@ from leaklint import cachedir
 FORMAT = 1
 # Inputs changed this close before the run started may change again unseen (mtime granularity).
 RACY_NS = 2_000_000_000
-# Snapshots kept per project (one per distinct command line): the oldest go first.
-KEEP = 16
+# Snapshots kept per cache folder (one per distinct command line; a folder chosen with
+# --cache-dir may serve many projects): the oldest go first.
+KEEP = 64
 STDOUT, STDERR = 1, 2
 
 Signature = list[int]
@@ -210,6 +211,21 @@ def save(
     (``contents``: the bytes the run read, where known). Returns whether it was stored."""
     if any(isinstance(text, bytes) for _, text in recorded.chunks):
         return False
+    try:
+        return _save(invocation, recorded, recorder, root, setting, inputs, contents or {})
+    except OSError:
+        return False  # a read-only tree, a working directory gone: no snapshot
+
+
+def _save(
+    invocation: Invocation,
+    recorded: Recorded,
+    recorder: Recorder,
+    root: Path,
+    setting: Path | None,
+    inputs: Iterable[Path],
+    contents: Mapping[Path, bytes],
+) -> bool:
     folder = cachedir.cache_folder(root, setting, invocation.cache_dir)
     # The cache itself changes with every run; the interpreter's and leaklint's own modules
     # (imported during the run) are in the key. A linted path inside them still counts.
@@ -227,7 +243,7 @@ def save(
     paths.discard(str(folder / cachedir.IGNORE_FILE))
     paths |= recorder.probes | {os.path.abspath(p) for p in inputs}
     paths |= {os.path.abspath(t) for t in invocation.targets}
-    known = {os.path.abspath(p): raw for p, raw in (contents or {}).items()}
+    known = {os.path.abspath(p): raw for p, raw in contents.items()}
     manifest: dict[str, Signature | None] = {}
     hashes: dict[str, str] = {}
     for path in sorted(paths):
@@ -252,14 +268,11 @@ def save(
         if recorded.output_file is None
         else [str(recorded.output_file[0]), recorded.output_file[1]],
     }
-    try:
-        target = location(invocation, folder)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        cachedir.write_ignore_file(folder / cachedir.IGNORE_FILE)
-        _write(target, document)
-        _prune(target.parent)
-    except OSError:
-        return False  # a read-only tree: no snapshot
+    target = location(invocation, folder)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    cachedir.write_ignore_file(folder / cachedir.IGNORE_FILE)
+    _write(target, document)
+    _prune(target.parent)
     return True
 
 
