@@ -14,7 +14,7 @@ import os
 import pickle
 import shutil
 import sysconfig
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from leaklint.diagnostics import (
 )
 from leaklint.engine import FileTask, LintResult, check_file, lint, worker_count
 from leaklint.project import LoopUseDeferred, Project
+from leaklint.pytest_model import FixtureDef
 from leaklint.rule import FileRule, Rule, all_rules
 from leaklint.settings import load_settings
 
@@ -381,6 +382,45 @@ def test_loop_use_in_a_worker_is_deferred(tmp_path: Path) -> None:
     task = FileTask(root / "tests/test_c.py", (0,), report_syntax_error=True)
     rules = [r for r in all_rules() if r.code == "LL302"]
     assert check_file(project, task, rules).deferred
+
+
+WIDE_FORMS = {
+    "keyword.py": "@pytest_asyncio.fixture(scope='module')\nasync def a():\n    yield\n",
+    "spaced.py": "@pytest.fixture(\n    scope = 'session',\n)\nasync def b():\n    yield\n",
+    "positional.py": "@pytest.fixture('package')\nasync def c():\n    yield\n",
+    "dynamic.py": "@pytest.fixture(**OPTIONS)\nasync def d():\n    yield\n",
+    "alias.py": (
+        "from pytest_asyncio import fixture as afixture\n\n"
+        "@afixture(scope=pick)\nasync def e():\n    yield\n"
+    ),
+    "narrow.py": "@pytest_asyncio.fixture(loop_scope='module')\nasync def f():\n    yield\n",
+}
+
+
+@pytest.mark.parametrize("case", [*fixture_projects(), "forms"], ids=str)
+def test_wide_async_fixtures_are_never_passed_over(tmp_path: Path, case: Path | str) -> None:
+    """``async_fixtures(wide=True)`` skips files by their bytes: never one with an async
+    fixture scoped wider than ``function`` (or dynamically)."""
+    root = case
+    if case == "forms":
+        root = tmp_path
+        for name, body in WIDE_FORMS.items():
+            (tmp_path / name).write_text("import pytest, pytest_asyncio\n\n" + body)
+    assert isinstance(root, Path)
+    project = Project.load([root])
+
+    def wide(fixtures: Iterable[FixtureDef]) -> set[tuple[Path, str]]:
+        return {(f.path, f.name) for f in fixtures if f.scope != "function"}
+
+    everything = wide(project.async_fixtures())
+    assert wide(project.async_fixtures(wide=True)) == everything
+    if case == "forms":
+        assert {name for _, name in everything} == {"a", "b", "c", "d", "e"}
+        skipped = [p.name for p in project.python_files if not project.is_parsed(p)]
+        fresh = Project.load([root])
+        list(fresh.async_fixtures(wide=True))
+        assert [p.name for p in fresh.python_files if not fresh.is_parsed(p)] == ["narrow.py"]
+        assert skipped == []
 
 
 def test_a_finding_several_files_find_is_given_by_the_first(tmp_path: Path) -> None:

@@ -241,12 +241,16 @@ class Project:
             )
         return self._holds[tokens]
 
-    def async_fixtures(self) -> Iterator[FixtureDef]:
+    def async_fixtures(self, *, wide: bool = False) -> Iterator[FixtureDef]:
         """Every ``async def`` fixture in the project's Python files (files that cannot hold one
-        are passed over by their bytes, unparsed)."""
+        are passed over by their bytes, unparsed). ``wide``: at least those whose scope is not
+        ``function`` (a literal wider scope or a dynamic one); files whose bytes name no scope
+        are passed over too, which leaves most test modules unparsed."""
         for path in self.python_files:
             raw = self.read(path)
             if not isinstance(raw, bytes) or b"fixture" not in raw or b"async" not in raw:
+                continue
+            if wide and not _NAMES_A_SCOPE.search(raw):
                 continue
             model = self.file_model(path)
             if model is not None:
@@ -402,6 +406,9 @@ class Project:
         return False
 
 
+# A fixture scoped wider than ``function`` says so: ``scope=`` (``loop_scope=`` is not it), or a
+# first argument that is no keyword (the old ``pytest.fixture("module")``, ``fixture(**opts)``).
+_NAMES_A_SCOPE = re.compile(rb"\bscope\s*=|fixture\s*\(\s*(?![A-Za-z_]\w*\s*=)[^)\s]")
 _OTHER_ASYNC_PLUGIN = re.compile(
     rb"mark\.(?:anyio|trio)\b|\banyio_backend\b|\bpytest_trio\b|\btrio_mode\b"
 )

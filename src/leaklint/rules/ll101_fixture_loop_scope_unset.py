@@ -136,7 +136,7 @@ def _wide_fixtures(project: Project) -> tuple[list[FixtureDef], list[FixtureDef]
     wide: list[FixtureDef] = []
     blockers: list[FixtureDef] = []
     edits: list[Edit] = []
-    for fixture in _unpinned(project.async_fixtures()):
+    for fixture in _unpinned(project.async_fixtures(wide=True)):
         if fixture.kind == "pytest" and strict:
             continue  # not an asyncio fixture in strict mode (LL207's business)
         call = fixture.decorator_call

@@ -104,7 +104,7 @@ def _has_wide_unpinned(project: Project, test_scope: str) -> bool:
     return any(
         fixture.loop_scope is None
         and (fixture.scope == "dynamic" or scope_rank(fixture.scope) > scope_rank(test_scope))
-        for fixture in project.async_fixtures()
+        for fixture in project.async_fixtures(wide=True)
     )
 
 
