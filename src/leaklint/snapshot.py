@@ -212,27 +212,46 @@ def save(
     if any(isinstance(text, bytes) for _, text in recorded.chunks):
         return False
     try:
-        return _save(invocation, recorded, recorder, root, setting, inputs, contents or {})
+        folder = cachedir.cache_folder(root, setting, invocation.cache_dir)
+        target = location(invocation, folder)
+        # The cache changes with every run: this project's entries, the snapshots, and the
+        # folder's .gitignore are no input.
+        own = (
+            str(cachedir.cache_root(root, setting, invocation.cache_dir)),
+            str(target.parent.parent),
+            str(folder / cachedir.IGNORE_FILE),
+        )
+        looked_at = _looked_at(invocation, recorder, own, inputs)
+        found = _manifest(looked_at, recorder.started_ns, contents or {})
+        if found is None:
+            return False
+        manifest, hashes = found
+        document = {
+            "format": FORMAT,
+            "key": invocation.key,
+            "manifest": manifest,
+            "hashes": hashes,
+            "chunks": recorded.chunks,
+            "exit": recorded.exit_code,
+            "output_file": None
+            if recorded.output_file is None
+            else [str(recorded.output_file[0]), recorded.output_file[1]],
+        }
+        target.parent.mkdir(parents=True, exist_ok=True)
+        cachedir.write_ignore_file(folder / cachedir.IGNORE_FILE)
+        _write(target, document)
+        _prune(target.parent)
     except OSError:
         return False  # a read-only tree, a working directory gone: no snapshot
+    return True
 
 
-def _save(
-    invocation: Invocation,
-    recorded: Recorded,
-    recorder: Recorder,
-    root: Path,
-    setting: Path | None,
-    inputs: Iterable[Path],
-    contents: Mapping[Path, bytes],
-) -> bool:
-    folder = cachedir.cache_folder(root, setting, invocation.cache_dir)
-    # The cache itself changes with every run; the interpreter's and leaklint's own modules
-    # (imported during the run) are in the key. A linted path inside them still counts.
-    own = (
-        str(cachedir.cache_root(root, setting, invocation.cache_dir)),
-        str(location(invocation, folder).parent.parent),
-    )
+def _looked_at(
+    invocation: Invocation, recorder: Recorder, own: Sequence[str], inputs: Iterable[Path]
+) -> set[str]:
+    """Every path the run depended on: what it opened and listed (the interpreter's and
+    leaklint's own modules aside: the key holds them; a linted path inside them still counts;
+    the cache's ``own`` folders never), what it probed, ``inputs`` and the linted paths."""
     skipped = (sys.prefix, sys.base_prefix, sys.exec_prefix, _package_dir())
     linted = [str(t) for t in invocation.targets]
     paths = {
@@ -240,9 +259,17 @@ def _save(
         for p in (*recorder.files, *recorder.dirs)
         if not _under_any(p, own) and (not _under_any(p, skipped) or _under_any(p, linted))
     }
-    paths.discard(str(folder / cachedir.IGNORE_FILE))
     paths |= recorder.probes | {os.path.abspath(p) for p in inputs}
     paths |= {os.path.abspath(t) for t in invocation.targets}
+    return paths
+
+
+def _manifest(
+    paths: Iterable[str], started_ns: int, contents: Mapping[Path, bytes]
+) -> tuple[dict[str, Signature | None], dict[str, str]] | None:
+    """Each path's signature, and each regular file's content hash (from ``contents``, the
+    bytes the run read, where known); ``None`` when a path changed too shortly before the run
+    started, or while it was read."""
     known = {os.path.abspath(p): raw for p, raw in contents.items()}
     manifest: dict[str, Signature | None] = {}
     hashes: dict[str, str] = {}
@@ -250,30 +277,14 @@ def _save(
         sig = manifest[path] = signature(path)
         if sig is None:
             continue
-        if _racy(sig, recorder.started_ns):
-            return False
+        if _racy(sig, started_ns):
+            return None
         if sig[0] == stat.S_IFREG:
             digest = _content_hash(path, sig, known.get(path))
             if digest is None:
-                return False  # changed while it was read
+                return None
             hashes[path] = digest
-    document = {
-        "format": FORMAT,
-        "key": invocation.key,
-        "manifest": manifest,
-        "hashes": hashes,
-        "chunks": recorded.chunks,
-        "exit": recorded.exit_code,
-        "output_file": None
-        if recorded.output_file is None
-        else [str(recorded.output_file[0]), recorded.output_file[1]],
-    }
-    target = location(invocation, folder)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    cachedir.write_ignore_file(folder / cachedir.IGNORE_FILE)
-    _write(target, document)
-    _prune(target.parent)
-    return True
+    return manifest, hashes
 
 
 def _racy(sig: Signature, started_ns: int) -> bool:
