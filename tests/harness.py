@@ -115,3 +115,12 @@ def describe(missing: list[Finding], unexpected: list[Diagnostic], root: Path) -
         for d in unexpected
     ]
     return "\n".join(lines)
+
+
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    """Write ``files`` (relative path: text) under ``root``, folders included."""
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root

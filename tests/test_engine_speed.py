@@ -21,7 +21,7 @@ from typing import Any
 import libcst as cst
 import pytest
 from click.testing import CliRunner
-from harness import fixture_projects
+from harness import fixture_projects, write_tree
 
 from leaklint.cachedir import CACHE_DIR
 from leaklint.cli import main
@@ -202,11 +202,7 @@ def _project_tree(root: Path) -> Path:
         "tests/test_b.py": "def test_b(server):\n    pass\n",
         "app.py": "from threading import Thread as T\nT()\n",
     }
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
+    return write_tree(root, files)
 
 
 # --------------------------------------------------------------------------- prefilter
@@ -269,9 +265,7 @@ def _builder_project(root: Path, init_body: str) -> Path:
         "test_a.py": "def test_a(client):\n    assert client\n",
         "app.py": f"{imports}class Client:\n    def __init__(self):\n        {init_body}\n",
     }
-    for name, text in files.items():
-        (root / name).write_text(text)
-    return root
+    return write_tree(root, files)
 
 
 def test_a_fixture_file_is_parsed_only_when_some_file_can_make_a_loop_object(
@@ -744,11 +738,7 @@ def _cross_loop_project(root: Path) -> Path:
         ),
         "tests/test_c.py": "async def test_c(pool):\n    pass\n\n\ndef test_sync():\n    pass\n",
     }
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
+    return write_tree(root, files)
 
 
 def _fixture_findings(result: LintResult) -> list[str]:
