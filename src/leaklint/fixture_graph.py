@@ -46,7 +46,6 @@ from leaklint.pytest_model import (
     TestDef,
     parametrized_names,
 )
-from leaklint.snapshot import note_probe
 
 if TYPE_CHECKING:
     from leaklint.project import Project
@@ -328,7 +327,6 @@ class FixtureGraph:
             for root in self._import_roots:
                 base = root.joinpath(*parts)
                 for candidate in (base.with_name(base.name + ".py"), base / "__init__.py"):
-                    note_probe(candidate)
                     self.project.note_reads(candidate)
                     if candidate.is_file():
                         return candidate
