@@ -425,7 +425,10 @@ def check_file(
             reads = "tests" if all(project.is_test_file(p) for p in others) else "all"
         elif others:
             reads = tuple(sorted(str(p) for p in others))
-        loops = project.resolved_loops(path) if project.is_test_file(path) else None
+        # A worker that may defer files brings back its modules' loops, for the pool.
+        loops = None
+        if project.defer_loop_use and project.is_test_file(path):
+            loops = project.resolved_loops(path)
         return FileOutcome(diagnostics, errors, parsed=True, reads=reads, loops=loops)
     finally:
         project.access_log = None
