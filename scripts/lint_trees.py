@@ -17,9 +17,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from leaklint.engine import lint
-from leaklint.project import Project
+from leaklint.engine import lint_all
 from leaklint.rule import RuleSelection
+from leaklint.workspace import Workspace
 
 
 def default_trees() -> list[Path]:
@@ -30,8 +30,8 @@ def default_trees() -> list[Path]:
 
 def lint_tree(tree: Path) -> int:
     started = time.perf_counter()
-    project = Project.load([tree])
-    result = lint(project, RuleSelection(select=("ALL",)).rules())
+    workspace = Workspace.load([tree])
+    result = lint_all(workspace.projects, RuleSelection(select=("ALL",)).rules())
     elapsed = time.perf_counter() - started
     by_rule = Counter(d.code for d in result.diagnostics)
     print(f"== {tree}")

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from leaklint.diagnostics import Diagnostic
-from leaklint.engine import LintResult, lint
-from leaklint.project import Project
+from leaklint.engine import LintResult, lint_all
 from leaklint.rule import RuleSelection, all_rules
+from leaklint.workspace import Workspace
 
 ANNOTATION = re.compile(
     r"(?:#|;)\s*error:\s*(?P<codes>LL\d{3}(?::\d+)?(?:\s*,\s*LL\d{3}(?::\d+)?)*)"
@@ -83,9 +83,10 @@ def selection_for(expected: list[Finding]) -> RuleSelection:
 
 
 def lint_project(root: Path, selection: RuleSelection | None = None) -> LintResult:
-    project = Project.load([root])
+    """``root`` linted as ``leaklint check`` would: every pytest project in it on its own."""
+    workspace = Workspace.load([root])
     expected = expected_findings(root)
-    return lint(project, (selection or selection_for(expected)).rules())
+    return lint_all(workspace.projects, (selection or selection_for(expected)).rules())
 
 
 def compare(root: Path, result: LintResult) -> tuple[list[Finding], list[Diagnostic]]:

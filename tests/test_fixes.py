@@ -21,24 +21,25 @@ from __future__ import annotations
 import difflib
 import shutil
 import sysconfig
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from harness import FIXTURES, expected_findings, selection_for
 
 from leaklint.diagnostics import Diagnostic
-from leaklint.engine import lint
+from leaklint.engine import lint_all
 from leaklint.fixer import (
     FixError,
     FixOutcome,
     applicable,
-    fix_project,
+    fix_workspace,
     parse_problem,
     read_document,
 )
-from leaklint.project import Project
 from leaklint.rule import FixAvailability, Rule, RuleSelection
+from leaklint.workspace import Workspace
 
 DATA = Path(__file__).resolve().parent / "data" / "fixer"
 GOLDEN = ".fixed"
@@ -75,11 +76,9 @@ def _case_id(case: Path) -> str:
     return prefix + case.relative_to(base).as_posix()
 
 
-def loader(root: Path) -> Callable[[Mapping[Path, bytes]], Project]:
-    def load(contents: Mapping[Path, bytes]) -> Project:
-        return Project.load([root]).use_contents(contents)
-
-    return load
+def fix(root: Path, rules: Sequence[type[Rule]], **options: Any) -> FixOutcome:
+    """Fix ``root`` as ``leaklint check --fix`` does: each pytest project in it on its own."""
+    return fix_workspace(Workspace.load([root]), rules, **options)
 
 
 def rules_for(case: Path) -> list[type[Rule]]:
@@ -124,7 +123,7 @@ def test_fix_golden(fix_case: Path, tmp_path: Path, request: pytest.FixtureReque
     work = tmp_path / fix_case.name
     shutil.copytree(fix_case, work, ignore=shutil.ignore_patterns(f"*{GOLDEN}", *CONTROL_FILES))
     rules = rules_for(fix_case)
-    outcome = fix_project(loader(work), rules, unsafe=unsafe)
+    outcome = fix(work, rules, unsafe=unsafe)
     assert not outcome.remaining.internal_errors, outcome.remaining.internal_errors
 
     update = request.config.getoption("--update-fixtures")
@@ -156,13 +155,13 @@ def test_fix_golden(fix_case: Path, tmp_path: Path, request: pytest.FixtureReque
             assert produced.read_bytes() == original, f"{name} changed but has no {GOLDEN} file"
 
     # Nothing fixable of the applied kind is left, except the fixes that were dropped.
-    again = lint(Project.load([work]), rules)
+    again = lint_all(Workspace.load([work]).projects, rules)
     left = [d for d in again.diagnostics if applicable(d.fix, unsafe)]
     reported = {(p.path, p.message.split(" fix not applied")[0]) for p in outcome.problems}
     unexplained = [d for d in left if (d.path, f"line {d.location.row}: {d.code}") not in reported]
     assert not unexplained, [f"{d.path.name}:{d.location.row}: {d.code}" for d in unexplained]
 
-    second = fix_project(loader(work), rules, unsafe=unsafe)
+    second = fix(work, rules, unsafe=unsafe)
     assert second.changes == {}, f"fixing again changed {sorted(p.name for p in second.changes)}"
 
 
@@ -202,14 +201,14 @@ def test_every_fixture_case_fixes_cleanly(case: Path, tmp_path: Path) -> None:
     work = tmp_path / case.name
     shutil.copytree(case, work, ignore=shutil.ignore_patterns(f"*{GOLDEN}", *CONTROL_FILES))
     rules = rules_for(case)
-    outcome = fix_project(loader(work), rules, unsafe=True)
+    outcome = fix(work, rules, unsafe=True)
     assert not outcome.remaining.internal_errors, outcome.remaining.internal_errors
     assert dropped(outcome, work) == []
     for path in outcome.changes:
         assert_parses(path)
     left = [d for d in outcome.remaining.diagnostics if applicable(d.fix, True)]
     assert not left, [f"{d.path.name}:{d.location.row}: {d.code}" for d in left]
-    assert fix_project(loader(work), rules, unsafe=True).changes == {}
+    assert fix(work, rules, unsafe=True).changes == {}
 
 
 def test_the_harness_has_a_case() -> None:
@@ -280,7 +279,7 @@ def round_trip(
         shutil.copyfile(path, tmp_path / f"{path.stem}_{number}{path.suffix}")
     originals = {p: p.read_bytes() for p in tmp_path.iterdir()}
     # One pass, so that every edit's rows refer to the original text.
-    outcome = fix_project(loader(tmp_path), rules, unsafe=True, max_passes=1)
+    outcome = fix(tmp_path, rules, unsafe=True, max_passes=1)
     assert not outcome.remaining.internal_errors, outcome.remaining.internal_errors
     for path, before in originals.items():
         after = path.read_bytes()

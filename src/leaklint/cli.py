@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec
@@ -29,7 +29,7 @@ from leaklint.snapshot import Recorded
 if TYPE_CHECKING:
     from leaklint.diagnostics import Diagnostic
     from leaklint.fixer import FixOutcome
-    from leaklint.project import Project
+    from leaklint.workspace import Workspace
 
 P = ParamSpec("P")
 
@@ -183,16 +183,16 @@ def check(
             return
     recorder = snapshot.Recorder()
     with recorder if invocation is not None else contextlib.nullcontext():
-        recorded, project = _run(targets, opts)
-    if invocation is not None and project is not None:
+        recorded, workspace = _run(targets, opts)
+    if invocation is not None and workspace is not None:
         snapshot.save(
             invocation,
             recorded,
             recorder,
-            root=project.root,
-            setting=project.settings.cache_dir,
-            inputs=_inputs(project, invocation.targets),
-            contents=project.loaded(),
+            root=workspace.root,
+            setting=workspace.settings.cache_dir,
+            inputs=_inputs(workspace, invocation.targets),
+            contents={p: b for project in workspace.projects for p, b in project.loaded().items()},
         )
     _emit(recorded)
 
@@ -225,13 +225,15 @@ class CheckOptions:
         }
 
 
-def _run(targets: list[Path], opts: CheckOptions) -> tuple[Recorded, Project | None]:
-    """Lint (and fix) ``targets``: what to print and how to exit, and the project when the run
-    may be replayed (no fixes, no diff, no error, no warning)."""
-    from leaklint.engine import lint
-    from leaklint.fixer import fix_project
-    from leaklint.project import Project, UsageError
+def _run(targets: list[Path], opts: CheckOptions) -> tuple[Recorded, Workspace | None]:
+    """Lint (and fix) ``targets``, each pytest project in them on its own: what to print and
+    how to exit, and the workspace when the run may be replayed (no fixes, no diff, no error,
+    no warning)."""
+    from leaklint.engine import lint_all
+    from leaklint.fixer import fix_workspace
+    from leaklint.project import UsageError
     from leaklint.rule import RuleSelection, UnknownRuleError
+    from leaklint.workspace import Workspace
 
     recorded = Recorded()
     try:
@@ -242,32 +244,29 @@ def _run(targets: list[Path], opts: CheckOptions) -> tuple[Recorded, Project | N
             ignore=_codes(opts.ignore) or settings.ignore,
         )
         rules = chosen.rules()
-        project = Project.load(targets, config_file=opts.config_file, settings=settings)
+        workspace = Workspace.load(targets, config_file=opts.config_file, settings=settings)
     except (UnknownRuleError, UsageError, SettingsError) as exc:
         return _failed(recorded, str(exc)), None
     output_format = opts.output_format or settings.output_format or "full"
+    projects = workspace.projects
     if opts.fix or opts.diff:
-
-        def load(contents: Mapping[Path, bytes]) -> Project:
-            fresh = Project.load(targets, config_file=opts.config_file, settings=settings)
-            return fresh.use_contents(contents)
-
-        outcome = fix_project(load, rules, unsafe=opts.unsafe_fixes, write=not opts.diff)
+        outcome = fix_workspace(workspace, rules, unsafe=opts.unsafe_fixes, write=not opts.diff)
         for problem in outcome.problems:
             where = f"{_display(problem.path)}: " if problem.path is not None else ""
             recorded.err(f"leaklint: {where}{problem.message}\n")
         if opts.diff:
             return _diff_mode(recorded, outcome, opts.exit_zero, opts.unsafe_fixes), None
         result = outcome.remaining
-        project = load({})
+        projects = [workspace.reload(index) for index in range(len(projects))]
     else:
         outcome = None
-        result = lint(
-            project, rules, jobs=opts.jobs, cache=not opts.no_cache, cache_dir=opts.cache_dir
+        result = lint_all(
+            projects, rules, jobs=opts.jobs, cache=not opts.no_cache, cache_dir=opts.cache_dir
         )
 
     def lines(path: Path) -> list[str]:
-        raw = project.read(path)
+        owner = next((p for p in projects if path in p.loaded()), projects[0])
+        raw = owner.read(path)
         if isinstance(raw, OSError):
             return []
         return raw.decode("utf-8", errors="replace").splitlines()
@@ -275,7 +274,7 @@ def _run(targets: list[Path], opts: CheckOptions) -> tuple[Recorded, Project | N
     color = opts.output_file is None and output_format == "full" and _use_color()
     ctx = ReportContext(
         cwd=Path.cwd(),
-        root=project.root,
+        root=workspace.root,
         lines=lines,
         color=color,
         rules=rules,
@@ -299,20 +298,21 @@ def _run(targets: list[Path], opts: CheckOptions) -> tuple[Recorded, Project | N
     elif result.diagnostics and not opts.exit_zero:
         recorded.exit_code = EXIT_FINDINGS
     replayable = outcome is None and not result.warnings and not result.internal_errors
-    return recorded, project if replayable else None
+    return recorded, workspace if replayable else None
 
 
-def _inputs(project: Project, targets: Sequence[Path]) -> list[Path]:
-    """What a run read besides what the recorder saw: the linted files (workers read them),
-    and the names it only tested for in the directories above the linted paths."""
+def _inputs(workspace: Workspace, targets: Sequence[Path]) -> list[Path]:
+    """What a run read besides what the recorder saw: the linted files of every project
+    (workers read them), and the names it only tested for in the directories above the linted
+    paths."""
     from leaklint.project import CONFTEST, GIT_MARKER, GITIGNORE
     from leaklint.pytest_config import CONFIG_NAMES, SETUP_PY
     from leaklint.settings import PYPROJECT, SETTINGS_FILE
 
     names = (*CONFIG_NAMES, SETUP_PY, SETTINGS_FILE, PYPROJECT, GITIGNORE, GIT_MARKER, CONFTEST)
     return [
-        *project.python_files,
-        *project.cargo_files,
+        *(path for project in workspace.projects for path in project.python_files),
+        *(path for project in workspace.projects for path in project.cargo_files),
         *snapshot.ancestor_probes(targets, dict.fromkeys(names)),
     ]
 
@@ -455,16 +455,22 @@ def problem_matcher() -> None:
     help="Use this pytest config file, as pytest's -c does.",
 )
 def fixtures(path: Path, config_file: Path | None) -> None:
-    """Print each test's event loop and the fixtures it uses (test file or directory)."""
-    from leaklint.fixture_map import fixture_map
-    from leaklint.project import Project, UsageError
+    """Print each test's event loop and the fixtures it uses (test file or directory).
+
+    Each pytest project under PATH is read with its own config; paths are shown relative to
+    the working directory when under it, else to the project's rootdir."""
+    from leaklint.fixture_map import NO_TESTS, fixture_map
+    from leaklint.project import UsageError
+    from leaklint.workspace import Workspace
 
     try:
-        project = Project.load([path], config_file=config_file)
+        workspace = Workspace.load([path], config_file=config_file)
     except UsageError as exc:
         _fail(str(exc))
         return
-    click.echo(fixture_map(project), nl=False)
+    maps = [fixture_map(project, Path.cwd()) for project in workspace.projects]
+    found = [text for text in maps if text != NO_TESTS]
+    click.echo("\n".join(found) if found else NO_TESTS, nl=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

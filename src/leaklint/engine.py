@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from leaklint.diagnostics import Diagnostic, Location
 from leaklint.project import LoopUseDeferred, Project
@@ -220,6 +220,27 @@ def lint(
         result.diagnostics.extend(unused_suppressions(project, suppressor, rules))
     result.diagnostics.sort(key=Diagnostic.sort_key)
     return result
+
+
+def lint_all(
+    projects: Iterable[Project], rules: Sequence[type[Rule]], **options: Any
+) -> LintResult:
+    """Each project linted on its own (``lint`` with ``options``), the findings of all of them
+    in one sorted list: the pytest projects of a workspace share no fixture or loop."""
+    total = LintResult()
+    for project in projects:
+        add_result(total, lint(project, rules, **options))
+    return total
+
+
+def add_result(total: LintResult, result: LintResult) -> None:
+    """``result`` (one project's) added to ``total``, findings kept sorted."""
+    total.diagnostics = sorted([*total.diagnostics, *result.diagnostics], key=Diagnostic.sort_key)
+    total.internal_errors.extend(result.internal_errors)
+    total.warnings.extend(result.warnings)
+    total.files_checked += result.files_checked
+    total.files_parsed += result.files_parsed
+    total.files_cached += result.files_cached
 
 
 def first_of_each(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:

@@ -41,10 +41,11 @@ from pathlib import Path
 import iniconfig
 
 from leaklint.diagnostics import Applicability, Diagnostic, Fix
-from leaklint.engine import LintResult, lint
+from leaklint.engine import LintResult, add_result, lint
 from leaklint.project import Project
 from leaklint.rule import Rule
 from leaklint.source import SourceFile
+from leaklint.workspace import Workspace
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -581,6 +582,31 @@ class FixOutcome:
     # path -> (bytes before, bytes after); before is None for a file the fixes create.
     changes: dict[Path, tuple[bytes | None, bytes]] = field(default_factory=dict)
     passes: int = 0
+
+
+def fix_workspace(
+    workspace: Workspace,
+    rules: Sequence[type[Rule]],
+    *,
+    unsafe: bool = False,
+    write: bool = True,
+    max_passes: int = MAX_PASSES,
+) -> FixOutcome:
+    """``fix_project`` on each pytest project of ``workspace`` (each linted again with its own
+    config on every pass), the outcomes added together."""
+    total = FixOutcome()
+    for index in range(len(workspace.projects)):
+
+        def load(contents: Mapping[Path, bytes], index: int = index) -> Project:
+            return workspace.reload(index).use_contents(contents)
+
+        outcome = fix_project(load, rules, unsafe=unsafe, write=write, max_passes=max_passes)
+        total.fixed.extend(outcome.fixed)
+        add_result(total.remaining, outcome.remaining)
+        total.problems.extend(p for p in outcome.problems if p not in total.problems)
+        total.changes.update(outcome.changes)
+        total.passes = max(total.passes, outcome.passes)
+    return total
 
 
 def fix_project(

@@ -8,25 +8,37 @@ flagged, and names with no definition in the project are listed as coming from a
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from leaklint.fixture_graph import ResolvedTest
 from leaklint.project import Project
 
+NO_TESTS = "no tests found\n"
 
-def fixture_map(project: Project) -> str:
+
+def fixture_map(project: Project, base: Path | None = None) -> str:
+    """The map of ``project``; paths relative to ``base`` when under it (the working
+    directory, so that the maps of several projects read alike), else to the rootdir."""
     graph = project.fixture_graph
     blocks: list[str] = []
     for path in graph.test_files:
         for resolved in graph.tests_in(path):
-            blocks.append(_test_block(project, resolved))
+            blocks.append(_test_block(project, resolved, base))
     if not blocks:
-        return "no tests found\n"
+        return NO_TESTS
     return "\n".join(blocks)
 
 
-def _test_block(project: Project, resolved: ResolvedTest) -> str:
+def _shown(project: Project, path: Path, base: Path | None) -> str:
+    if base is not None and path.is_relative_to(base):
+        return path.relative_to(base).as_posix()
+    return project.relative(path).as_posix()
+
+
+def _test_block(project: Project, resolved: ResolvedTest, base: Path | None) -> str:
     graph = project.fixture_graph
     test = resolved.test
-    node_id = f"{project.relative(test.path).as_posix()}::{test.qualified}"
+    node_id = f"{_shown(project, test.path, base)}::{test.qualified}"
     if resolved.loop is not None:
         loop = f"{resolved.loop.scope} loop"
     elif resolved.asyncio:
@@ -50,7 +62,9 @@ def _test_block(project: Project, resolved: ResolvedTest) -> str:
         else:
             kind = "sync"
         via = " via " + " > ".join(f.name for f in use.via) if use.via else ""
-        rows.append((fixture.name, f"scope={fixture.scope}", kind, graph.where(fixture) + via))
+        line = graph.where(fixture).rpartition(":")[2]
+        where = f"{_shown(project, fixture.path, base)}:{line}"
+        rows.append((fixture.name, f"scope={fixture.scope}", kind, where + via))
     for name in resolved.unknown:
         rows.append((name, "", "", "plugin or built-in"))
     if not rows:

@@ -11,7 +11,7 @@ import fnmatch
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -105,33 +105,34 @@ class Project:
         settings: Settings | None = None,
     ) -> Project:
         settings = settings or Settings()
-        exclude = settings.exclude_patterns()
-        resolved: list[Path] = []
-        for path in paths:
-            if not path.exists() and not path.is_symlink():
-                raise UsageError(f"{path}: no such file or directory")
-            resolved.append(path.absolute())
-        if config_file is not None:
-            if not config_file.is_file():
-                raise UsageError(f"{config_file}: config file not found")
-            try:
-                config_file.read_bytes()
-            except OSError as exc:
-                raise UsageError(f"{config_file}: cannot read config file: {exc.strerror}") from exc
+        exclude = tuple(settings.exclude_patterns())
+        resolved = resolve_paths(paths)
+        check_config_file(config_file)
         config = discover(resolved, config_file)
+        return cls.of_files(resolved, config, iter_files(resolved, exclude), settings)
+
+    @classmethod
+    def of_files(
+        cls,
+        paths: Sequence[Path],
+        config: PytestConfig,
+        files: Iterable[Path],
+        settings: Settings,
+    ) -> Project:
+        """The project of ``config`` linting ``files`` (those it does not lint are dropped)."""
         python_files: list[Path] = []
         cargo_files: list[Path] = []
-        for path in iter_files(resolved, tuple(exclude)):
+        for path in files:
             if path.suffix == ".py":
                 python_files.append(path)
             elif path.name == "Cargo.toml":
                 cargo_files.append(path)
         return cls(
-            paths=tuple(resolved),
+            paths=tuple(paths),
             config=config,
             python_files=sorted(set(python_files)),
             cargo_files=sorted(set(cargo_files)),
-            exclude=tuple(exclude),
+            exclude=tuple(settings.exclude_patterns()),
             settings=settings,
         )
 
@@ -440,6 +441,28 @@ def _declared_requirements(document: dict[str, object]) -> Iterator[str]:
         for group in groups.values():
             if isinstance(group, list):
                 yield from (d for d in group if isinstance(d, str))
+
+
+def resolve_paths(paths: Sequence[Path]) -> list[Path]:
+    """``paths`` made absolute; a missing one is a usage error."""
+    resolved: list[Path] = []
+    for path in paths:
+        if not path.exists() and not path.is_symlink():
+            raise UsageError(f"{path}: no such file or directory")
+        resolved.append(path.absolute())
+    return resolved
+
+
+def check_config_file(config_file: Path | None) -> None:
+    """A ``--config`` file that is missing or unreadable is a usage error."""
+    if config_file is None:
+        return
+    if not config_file.is_file():
+        raise UsageError(f"{config_file}: config file not found")
+    try:
+        config_file.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{config_file}: cannot read config file: {exc.strerror}") from exc
 
 
 # --------------------------------------------------------------------------- file walk

@@ -225,6 +225,21 @@ def _locate(
     return None
 
 
+def holds_config(directory: Path) -> bool:
+    """Whether pytest run on ``directory`` stops its config search there: one of the seven
+    names holds pytest configuration, or is a file pytest cannot read (it stops with an
+    error). A ``pyproject.toml`` without a pytest table does not count: pytest only falls back
+    on one when no config is found further up. Only names that exist are read."""
+    for name in CONFIG_NAMES:
+        candidate = directory / name
+        if not candidate.is_file():
+            continue
+        problems: list[ConfigProblem] = []
+        if load_config_file(candidate, problems) is not None or problems:
+            return True
+    return False
+
+
 def _mode_of(path: Path) -> str:
     return "toml" if path.suffix == ".toml" else "ini"
 

@@ -1,0 +1,124 @@
+"""The pytest projects in the linted tree.
+
+A repository may keep several pytest projects (``server/``, ``packages/x/``), each with its own
+config. Each linted file belongs to the project of its nearest enclosing directory, inside the
+linted tree, that holds a pytest config (``pytest_config.holds_config``): what ``pytest`` run
+on that directory would use. Each such directory is a project of its own (rootdir, conftest
+tree, fixture graph, loop use, cache). The files above or beside every such directory form one
+more project, whose config is discovered from the linted paths as pytest does. ``--config``
+forces one project for everything, as pytest's ``-c`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from leaklint.paths import common_ancestor
+from leaklint.project import Project, check_config_file, iter_files, resolve_paths
+from leaklint.pytest_config import discover, holds_config
+from leaklint.settings import Settings
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """How to build one project again: its paths, its config's search start, its files."""
+
+    paths: tuple[Path, ...]
+    config_file: Path | None
+    files: tuple[Path, ...]
+
+
+@dataclass
+class Workspace:
+    """The projects to lint, the outer one (files above or beside every nested project)
+    first, then the nested ones by directory."""
+
+    projects: list[Project]
+    settings: Settings
+    _specs: list[_Spec] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def load(
+        cls,
+        paths: Sequence[Path],
+        *,
+        config_file: Path | None = None,
+        settings: Settings | None = None,
+    ) -> Workspace:
+        settings = settings or Settings()
+        resolved = resolve_paths(paths)
+        check_config_file(config_file)
+        files = list(iter_files(resolved, tuple(settings.exclude_patterns())))
+        specs = _split(resolved, files) if config_file is None else []
+        if not specs:
+            specs = [_Spec(tuple(resolved), config_file, tuple(files))]
+        workspace = cls([], settings, specs)
+        workspace.projects = [workspace.reload(index) for index in range(len(specs))]
+        return workspace
+
+    def reload(self, index: int) -> Project:
+        """Project ``index`` built afresh: its config read again (a fix may have changed it),
+        the same files."""
+        spec = self._specs[index]
+        config = discover(spec.paths, spec.config_file)
+        return Project.of_files(spec.paths, config, spec.files, self.settings)
+
+    @property
+    def root(self) -> Path:
+        """The folder every project's rootdir is in (the one rootdir when there is one)."""
+        roots = [project.root for project in self.projects]
+        return roots[0] if len(roots) == 1 else common_ancestor(roots)
+
+
+def _split(resolved: Sequence[Path], files: Sequence[Path]) -> list[_Spec]:
+    """One spec per nested project, after the outer one; none when there is no nested project
+    (then the caller builds the one project as before)."""
+    linted_dirs = [path for path in resolved if path.is_dir()]
+    if not linted_dirs:
+        return []
+    known: dict[Path, bool] = {}
+
+    def holds(directory: Path) -> bool:
+        if directory not in known:
+            known[directory] = holds_config(directory)
+        return known[directory]
+
+    homes: dict[Path, list[Path]] = {}
+    outer: list[Path] = []
+    for path in files:
+        home = _home(path, linted_dirs, holds)
+        if home is None:
+            outer.append(path)
+        else:
+            homes.setdefault(home, []).append(path)
+    if not homes:
+        return []
+    nested = sorted(homes)
+    outer_paths = tuple(p for p in resolved if not any(_within(p, home) for home in nested))
+    specs: list[_Spec] = []
+    if outer_paths:
+        specs.append(_Spec(outer_paths, None, tuple(outer)))
+    specs.extend(_Spec((home,), None, tuple(homes[home])) for home in nested)
+    return specs
+
+
+def _home(path: Path, linted_dirs: Sequence[Path], holds: Callable[[Path], bool]) -> Path | None:
+    """The nearest directory above ``path``, inside a linted directory, that holds a pytest
+    config."""
+    limits = [d for d in linted_dirs if _within(path, d) and path != d]
+    if not limits:
+        return None
+    top = min(limits, key=lambda d: len(d.parts))
+    directory = path.parent
+    while True:
+        if holds(directory):
+            return directory
+        if directory == top or directory.parent == directory:
+            return None
+        directory = directory.parent
+
+
+def _within(path: Path, directory: Path) -> bool:
+    return path == directory or directory in path.parents
