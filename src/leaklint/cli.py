@@ -193,6 +193,7 @@ def check(
             setting=workspace.settings.cache_dir,
             inputs=_inputs(workspace, invocation.targets),
             contents={p: b for project in workspace.projects for p, b in project.loaded().items()},
+            project_roots=[project.root for project in workspace.projects],
         )
     _emit(recorded)
 

@@ -205,10 +205,13 @@ def save(
     setting: Path | None,
     inputs: Iterable[Path],
     contents: Mapping[Path, bytes] | None = None,
+    project_roots: Iterable[Path] = (),
 ) -> bool:
     """Store what this run printed, keyed by ``invocation``, with the manifest of what it
     looked at (``recorder``'s and ``inputs``) and the content hash of each file in it
-    (``contents``: the bytes the run read, where known). Returns whether it was stored."""
+    (``contents``: the bytes the run read, where known). ``project_roots``: the rootdirs of
+    the projects linted besides ``root``'s, whose findings caches are no input either.
+    Returns whether it was stored."""
     if any(isinstance(text, bytes) for _, text in recorded.chunks):
         return False
     try:
@@ -218,6 +221,7 @@ def save(
         # folder's .gitignore are no input.
         own = (
             str(cachedir.cache_root(root, setting, invocation.cache_dir)),
+            *(str(cachedir.cache_root(r, setting, invocation.cache_dir)) for r in project_roots),
             str(target.parent.parent),
             str(folder / cachedir.IGNORE_FILE),
         )
