@@ -305,3 +305,55 @@ def test_ancestor_probes_name_every_directory_up_to_the_root(tmp_path: Path) -> 
     assert probes[0] == target / "x.ini"
     assert Path(target.anchor) / "x.ini" in probes
     assert len(probes) == len(set(probes)) == len(target.parts)
+
+
+@pytest.fixture
+def monorepo(project: Path) -> Path:
+    """``project`` with a subproject of its own config."""
+    server = project / "server"
+    (server / "tests").mkdir(parents=True)
+    (server / "pyproject.toml").write_text("[tool.pytest.ini_options]\n")
+    (server / "tests" / "test_server.py").write_text(FIXED)
+    age(project)
+    return project
+
+
+def test_editing_a_subproject_config_is_linted_again(
+    monorepo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = check(str(monorepo))
+    assert first.exit_code == 1
+    monkeypatch.setattr(leaklint.engine, "lint", refuse)
+    assert not linted(check(str(monorepo)))
+    (monorepo / "server" / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\nasyncio_mode = "auto"\n'
+    )
+    age(monorepo / "server")
+    assert linted(check(str(monorepo)))
+
+
+def test_a_subproject_config_created_is_linted_again(
+    monorepo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    check(str(monorepo))
+    monkeypatch.setattr(leaklint.engine, "lint", refuse)
+    assert not linted(check(str(monorepo)))
+    (monorepo / "tests" / "pytest.ini").write_text("[pytest]\n")
+    assert linted(check(str(monorepo)))
+
+
+def test_a_monorepo_with_caches_beside_each_rootdir_replays(
+    monorepo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LEAKLINT_CACHE_DIR")
+    first = check(str(monorepo))  # creates the cache folders: the rootdirs changed
+    assert (monorepo / "server" / ".leaklint_cache").is_dir()
+    check(str(monorepo))
+    monkeypatch.setattr(leaklint.engine, "lint", refuse)
+    again = check(str(monorepo))
+    assert not linted(again)
+    assert (again.exit_code, again.stdout) == (first.exit_code, first.stdout)
+    # Each project's findings cache is the run's own output, never an input.
+    [stored] = snapshots(monorepo / ".leaklint_cache")
+    manifest = json.loads(stored.read_text())["manifest"]
+    assert not [path for path in manifest if ".leaklint_cache" in path]
