@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+from harness import FIXTURES
+
+from leaklint.cli import main
 
 HERE = Path(__file__).resolve().parent
+HEADER = re.compile(r"^(\S+:\d+:\d+: LL\d{3}) ", re.MULTILINE)
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -35,10 +42,40 @@ def git_env() -> dict[str, str]:
     return env
 
 
-def test_hook_fails_on_a_finding_and_passes_once_fixed(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One pre-commit cache for the module's runs."""
     if importlib.util.find_spec("pre_commit") is None:
         pytest.skip("pre-commit is not installed (it comes with the dev extra)")
+    return tmp_path_factory.mktemp("pre-commit-home")
+
+
+def run_hook(project: Path, home: Path) -> subprocess.CompletedProcess[str]:
+    """``pre-commit try-repo`` of this checkout's ``leaklint`` hook in ``project``'s root."""
     repository = Path(git(HERE, "rev-parse", "--show-toplevel"))
+    env = git_env()
+    env["PRE_COMMIT_HOME"] = str(home)
+    env.pop("PYTHONPATH", None)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pre_commit",
+            "try-repo",
+            str(repository),
+            "leaklint",
+            "--all-files",
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+
+
+def test_hook_fails_on_a_finding_and_passes_once_fixed(
+    tmp_path: Path, pre_commit_home: Path
+) -> None:
     project = tmp_path / "project"
     project.mkdir()
     git(project, "init", "-q")
@@ -48,26 +85,8 @@ def test_hook_fails_on_a_finding_and_passes_once_fixed(tmp_path: Path) -> None:
     git(project, "add", ".")
     git(project, "commit", "-q", "-m", "bad example")
 
-    env = git_env()
-    env["PRE_COMMIT_HOME"] = str(tmp_path / "pre-commit-home")
-    env.pop("PYTHONPATH", None)
-
     def hook() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pre_commit",
-                "try-repo",
-                str(repository),
-                "leaklint",
-                "--all-files",
-            ],
-            cwd=project,
-            capture_output=True,
-            text=True,
-            env=env,
-        )
+        return run_hook(project, pre_commit_home)
 
     failing = hook()
     output = failing.stdout + failing.stderr
@@ -79,3 +98,27 @@ def test_hook_fails_on_a_finding_and_passes_once_fixed(tmp_path: Path) -> None:
     passing = hook()
     assert passing.returncode == 0, passing.stdout + passing.stderr
     assert "Passed" in passing.stdout
+
+
+def test_hook_at_a_monorepo_root_lints_each_project_under_its_own_config(
+    tmp_path: Path, pre_commit_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pre-commit runs from the repository root: the subprojects' configs still decide."""
+    project = tmp_path / "monorepo"
+    shutil.copytree(
+        FIXTURES / "workspace" / "monorepo", project, ignore=shutil.ignore_patterns("*.fixed")
+    )
+    git(project, "init", "-q")
+    git(project, "add", ".")
+    git(project, "commit", "-q", "-m", "monorepo")
+
+    hooked = run_hook(project, pre_commit_home)
+    output = hooked.stdout + hooked.stderr
+    assert hooked.returncode == 1, output
+    assert "server/pyproject.toml:6:1: LL101" in output, output
+
+    monkeypatch.chdir(project)
+    direct = CliRunner().invoke(main, ["check", "--no-cache", "--output-format", "concise"])
+    assert direct.exit_code == 1
+    assert sorted(HEADER.findall(output)) == sorted(HEADER.findall(direct.stdout))
+    assert len(HEADER.findall(direct.stdout)) == 7
