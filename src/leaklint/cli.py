@@ -265,9 +265,11 @@ def _run(targets: list[Path], opts: CheckOptions) -> tuple[Recorded, Workspace |
             projects, rules, jobs=opts.jobs, cache=not opts.no_cache, cache_dir=opts.cache_dir
         )
 
+    # Each file's lines come from the project that read it (as it read them).
+    owners = {path: project for project in reversed(projects) for path in project.loaded()}
+
     def lines(path: Path) -> list[str]:
-        owner = next((p for p in projects if path in p.loaded()), projects[0])
-        raw = owner.read(path)
+        raw = owners.get(path, projects[0]).read(path)
         if isinstance(raw, OSError):
             return []
         return raw.decode("utf-8", errors="replace").splitlines()

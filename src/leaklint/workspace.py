@@ -11,7 +11,8 @@ forces one project for everything, as pytest's ``-c`` does.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,24 +76,18 @@ class Workspace:
 def _split(resolved: Sequence[Path], files: Sequence[Path]) -> list[_Spec]:
     """One spec per nested project, after the outer one; none when there is no nested project
     (then the caller builds the one project as before)."""
-    linted_dirs = [path for path in resolved if path.is_dir()]
+    linted_dirs = {str(path) for path in resolved if path.is_dir()}
     if not linted_dirs:
         return []
-    known: dict[Path, bool] = {}
-
-    def holds(directory: Path) -> bool:
-        if directory not in known:
-            known[directory] = holds_config(directory)
-        return known[directory]
-
     homes: dict[Path, list[Path]] = {}
     outer: list[Path] = []
+    home_of = _Homes(linted_dirs)
     for path in files:
-        home = _home(path, linted_dirs, holds)
+        home = home_of(os.path.dirname(path))
         if home is None:
             outer.append(path)
         else:
-            homes.setdefault(home, []).append(path)
+            homes.setdefault(Path(home), []).append(path)
     if not homes:
         return []
     nested = sorted(homes)
@@ -104,20 +99,37 @@ def _split(resolved: Sequence[Path], files: Sequence[Path]) -> list[_Spec]:
     return specs
 
 
-def _home(path: Path, linted_dirs: Sequence[Path], holds: Callable[[Path], bool]) -> Path | None:
-    """The nearest directory above ``path``, inside a linted directory, that holds a pytest
-    config."""
-    limits = [d for d in linted_dirs if _within(path, d) and path != d]
-    if not limits:
-        return None
-    top = min(limits, key=lambda d: len(d.parts))
-    directory = path.parent
-    while True:
-        if holds(directory):
-            return directory
-        if directory == top or directory.parent == directory:
-            return None
-        directory = directory.parent
+class _Homes:
+    """The nearest directory at or above a directory, inside the linted tree, that holds a
+    pytest config (``None``: none does). Files share their directory's answer, so each
+    directory is asked once; paths are strings, which hash faster than ``Path``."""
+
+    def __init__(self, linted_dirs: set[str]) -> None:
+        self._linted = linted_dirs
+        self._inside: dict[str, bool] = {}
+        self._homes: dict[str, str | None] = {}
+
+    def inside(self, directory: str) -> bool:
+        """Whether ``directory`` is a linted directory or below one."""
+        known = self._inside.get(directory)
+        if known is None:
+            parent = os.path.dirname(directory)
+            known = directory in self._linted or (parent != directory and self.inside(parent))
+            self._inside[directory] = known
+        return known
+
+    def __call__(self, directory: str) -> str | None:
+        if directory in self._homes:
+            return self._homes[directory]
+        home: str | None = None
+        if self.inside(directory):
+            if holds_config(Path(directory)):
+                home = directory
+            else:
+                parent = os.path.dirname(directory)
+                home = self(parent) if parent != directory else None
+        self._homes[directory] = home
+        return home
 
 
 def _within(path: Path, directory: Path) -> bool:
