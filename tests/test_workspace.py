@@ -4,6 +4,7 @@ enclosing directory that holds one, and each such directory is a project of its 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -280,3 +281,16 @@ def test_the_fixture_map_from_the_root(repo: Path) -> None:
     worker = blocks["packages/x/tests/test_x.py::test_worker  [module loop]"]
     assert "loop=module" in worker and "not the test's loop" not in worker
     assert "tests/test_root.py::test_root_pool  [function loop]" in blocks
+
+
+def test_the_fixture_map_from_inside_a_project_names_paths_from_its_rootdir(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(repo / "server" / "tests")
+    result = CliRunner().invoke(main, ["fixtures", "."])
+    assert result.exit_code == 0, result.output
+    blocks = {block.splitlines()[0]: block for block in result.stdout.split("\n\n")}
+    client = blocks["tests/test_api.py::test_client  [function loop]"]
+    assert re.search(r"api_client .* conftest.py:6$", client, re.MULTILINE)
+    database = blocks["tests/test_api.py::test_database  [function loop]"]
+    assert "tests/conftest.py:5" in database

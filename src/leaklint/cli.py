@@ -461,7 +461,7 @@ def fixtures(path: Path, config_file: Path | None) -> None:
     """Print each test's event loop and the fixtures it uses (test file or directory).
 
     Each pytest project under PATH is read with its own config; paths are shown relative to
-    the working directory when under it, else to the project's rootdir."""
+    the working directory when the project's rootdir is under it, else to the rootdir."""
     from leaklint.fixture_map import NO_TESTS, fixture_map
     from leaklint.project import UsageError
     from leaklint.workspace import Workspace

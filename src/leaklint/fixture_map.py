@@ -17,8 +17,11 @@ NO_TESTS = "no tests found\n"
 
 
 def fixture_map(project: Project, base: Path | None = None) -> str:
-    """The map of ``project``; paths relative to ``base`` when under it (the working
-    directory, so that the maps of several projects read alike), else to the rootdir."""
+    """The map of ``project``; paths relative to ``base`` (the working directory) when the
+    rootdir is at or under it, so that the maps of several projects read alike; else relative
+    to the rootdir, as pytest's node ids are."""
+    if base is not None and not project.root.is_relative_to(base):
+        base = None
     graph = project.fixture_graph
     blocks: list[str] = []
     for path in graph.test_files:
