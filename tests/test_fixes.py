@@ -21,7 +21,7 @@ from __future__ import annotations
 import difflib
 import shutil
 import sysconfig
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from leaklint.fixer import (
     parse_problem,
     read_document,
 )
+from leaklint.project import Project
 from leaklint.rule import FixAvailability, Rule, RuleSelection
 from leaklint.workspace import Workspace
 
@@ -74,6 +75,15 @@ def _case_id(case: Path) -> str:
     base = DATA if case.is_relative_to(DATA) else FIXTURES
     prefix = "data/" if base is DATA else ""
     return prefix + case.relative_to(base).as_posix()
+
+
+def loader(root: Path) -> Callable[[Mapping[Path, bytes]], Project]:
+    """One project over ``root`` (a tree without nested pytest projects)."""
+
+    def load(contents: Mapping[Path, bytes]) -> Project:
+        return Project.load([root]).use_contents(contents)
+
+    return load
 
 
 def fix(root: Path, rules: Sequence[type[Rule]], **options: Any) -> FixOutcome:
