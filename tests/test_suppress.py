@@ -13,6 +13,7 @@ from harness import (
     annotated_files,
     expected_findings,
     fixture_projects,
+    lint_project,
     selection_for,
 )
 
@@ -287,8 +288,7 @@ def test_fixture_findings_are_all_suppressible(case: Path, tmp_path: Path) -> No
     for path in annotated_files(copy):
         text = path.read_text(encoding="utf-8")
         path.write_text(silenced(text, python=path.suffix == ".py"), encoding="utf-8")
-    project = Project.load([copy])
-    result = lint(project, selection_for(expected).rules())
+    result = lint_project(copy, selection_for(expected))
     leftover = [
         f"{d.path.relative_to(copy)}:{d.location.row}: {d.code} {d.message}"
         for d in result.diagnostics
