@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import ast
+import importlib
+import importlib.util
 import textwrap
 from pathlib import Path
 
+import libcst
 import pytest
 
 from leaklint.diagnostics import Diagnostic, Edit
 from leaklint.engine import lint
 from leaklint.project import Project
-from leaklint.resources import CLOSING_METHODS, RESOURCES, TOKENS
+from leaklint.resources import CLOSING_METHODS, RESOURCES, TOKENS, opened_resource
 from leaklint.rule import RuleSelection
+from leaklint.source import ImportMap
 
 CONFIG = "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
 TWO_LOOPS = "async def test_a(x=None):\n    pass\n\n\nasync def test_b():\n    pass\n"
@@ -219,6 +223,48 @@ def test_resource_table_is_consistent() -> None:
     for resource in RESOURCES.values():
         assert set(resource.closes) <= CLOSING_METHODS
         assert resource.constructor.split(".")[0].encode() in TOKENS
+        assert resource.kind and resource.close.isidentifier()
+        assert all(part.isidentifier() for part in resource.constructor.split("."))
+
+
+def _spellings(constructor: str) -> list[str]:
+    """Ways a file calls ``constructor``: the module imported, the name imported from it, and
+    (for ``Class.method``) the class imported and its method called."""
+    module, _, name = constructor.rpartition(".")
+    found = [f"import {module}\n{constructor}()\n", f"from {module} import {name}\n{name}()\n"]
+    owner, _, cls = module.rpartition(".")
+    if owner and cls[:1].isupper():
+        found.append(f"from {owner} import {cls}\n{cls}.{name}()\n")
+    return found
+
+
+@pytest.mark.parametrize("constructor", sorted(RESOURCES))
+def test_every_resource_entry_resolves(constructor: str) -> None:
+    """Every row is reachable from the import forms that call it, and names a real callable
+    where its library is installed."""
+    for text in _spellings(constructor):
+        module = libcst.parse_module(text)
+        imports = ImportMap.from_module(module)
+        statement = module.body[-1]
+        assert isinstance(statement, libcst.SimpleStatementLine)
+        expr = statement.body[0]
+        assert isinstance(expr, libcst.Expr)
+        found = opened_resource(imports, libcst.Await(expr.value))
+        assert found is not None and found[1] is RESOURCES[constructor], text
+    top = constructor.split(".")[0]
+    if importlib.util.find_spec(top) is None:
+        return
+    parts = constructor.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            target: object = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attr in parts[cut:]:
+            target = getattr(target, attr)
+        assert callable(target)
+        return
+    pytest.fail(f"{constructor} does not import")
 
 
 def test_ll301_follows_relative_and_module_imports(tmp_path: Path) -> None:

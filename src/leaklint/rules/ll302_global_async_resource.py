@@ -18,8 +18,10 @@ class GlobalAsyncResource(ScopedRule):
     """
     ## What it does
     Reports an async connection, pool, client or engine (aiosqlite, asyncpg, SQLAlchemy's
-    `create_async_engine`, `redis.asyncio`, `httpx.AsyncClient`, `aiohttp.ClientSession`,
-    `databases.Database`, Motor) kept for the whole process: made at module level, as a class
+    `create_async_engine`, `redis.asyncio` clients and connection pools, `httpx.AsyncClient`,
+    `aiohttp.ClientSession`, `databases.Database`, Motor, aiomysql, aiopg, asyncmy, psycopg's
+    `AsyncConnection`, aio-pika connections, aiokafka producers and consumers) kept for the
+    whole process: made at module level, as a class
     attribute, cached in a module global (`global conn; conn = await connect(...)`), or
     returned by an `lru_cache`/`cache` function. It reports only when the project's tests run
     on more than one event loop, and the message says which loops.
