@@ -48,7 +48,28 @@ LAZY_LOOP_OBJECTS = frozenset(
     | {f"asyncio.{module}.{name}" for module, names in _LAZY.items() for name in names}
 )
 GET_EVENT_LOOP = frozenset({"asyncio.get_event_loop", "asyncio.events.get_event_loop"})
-NEW_EVENT_LOOP = frozenset({"asyncio.new_event_loop", "asyncio.events.new_event_loop"})
+NEW_EVENT_LOOP = frozenset(
+    {"asyncio.new_event_loop", "asyncio.events.new_event_loop", "uvloop.new_event_loop"}
+)
+# Use a loop without taking it over: whoever made the loop still has to close it.
+USES_LOOP = frozenset(
+    {"asyncio.run_coroutine_threadsafe", "asyncio.tasks.run_coroutine_threadsafe"}
+)
+GET_RUNNING_LOOP = frozenset({"asyncio.get_running_loop", "asyncio.events.get_running_loop"})
+# Decorators whose function body runs on a running loop (tornado drives it on its IOLoop).
+_ON_LOOP_DECORATORS = frozenset({"tornado.testing.gen_test", "tornado.gen.coroutine"})
+# Test case classes that make a loop current for all their methods: unittest's runs every
+# method (``setUp`` and sync tests too) with its ``asyncio.Runner`` loop set as the current
+# one; tornado's ``setUp`` makes a new IOLoop current before the test runs.
+FRAMEWORK_LOOP_CLASSES = frozenset(
+    {
+        "unittest.IsolatedAsyncioTestCase",
+        "unittest.async_case.IsolatedAsyncioTestCase",
+        "tornado.testing.AsyncTestCase",
+        "tornado.testing.AsyncHTTPTestCase",
+        "tornado.testing.AsyncHTTPSTestCase",
+    }
+)
 SET_EVENT_LOOP = frozenset({"asyncio.set_event_loop", "asyncio.events.set_event_loop"})
 CACHE_DECORATORS = frozenset({"functools.lru_cache", "functools.cache"})
 
@@ -142,6 +163,7 @@ class ScopedRule(FileRule):
         assert source.module is not None
         self.frames: list[Frame] = [Frame("module", source.module)]
         self._fixture_index: dict[int, FixtureDef] | None = None
+        self._loop_classes: dict[int, bool] = {}
 
     # ---- queries ------------------------------------------------------------------------
 
@@ -149,6 +171,27 @@ class ScopedRule(FileRule):
     def at_import_time(self) -> bool:
         """Module level or a class body reached from it, outside ``if __name__ == "__main__"``."""
         return all(f.kind in ("module", "class") for f in self.frames)
+
+    @property
+    def at_import_time_or_main(self) -> bool:
+        """Import time, or the ``if __name__ == "__main__":`` block of a script: no loop is
+        running in either."""
+        return all(f.kind in ("module", "class", "main") for f in self.frames)
+
+    @property
+    def in_framework_loop_class(self) -> bool:
+        """Inside a method of a test case class whose framework makes a loop current
+        (``IsolatedAsyncioTestCase``, tornado's ``AsyncTestCase``), however nested."""
+        for frame in self.frames:
+            if frame.kind == "class" and isinstance(frame.node, cst.ClassDef):
+                key = id(frame.node)
+                if key not in self._loop_classes:
+                    self._loop_classes[key] = runs_on_framework_loop(
+                        frame.node, self.source, self.project
+                    )
+                if self._loop_classes[key]:
+                    return True
+        return False
 
     @property
     def function(self) -> Frame | None:
@@ -195,11 +238,18 @@ class ScopedRule(FileRule):
             )
             for d in node.decorators
         )
+        on_loop = any(
+            self.imports.matches(
+                d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator,
+                _ON_LOOP_DECORATORS,
+            )
+            for d in node.decorators
+        )
         self.frames.append(
             Frame(
                 "function",
                 node,
-                is_async=node.asynchronous is not None,
+                is_async=node.asynchronous is not None or on_loop,
                 fixture=self.fixture_of(node),
                 cached=cached,
             )
@@ -242,6 +292,36 @@ def _is_main_guard(test: cst.BaseExpression) -> bool:
         and any(isinstance(s, cst.Name) and s.value == "__name__" for s in sides)
         and any(literal(s) == "__main__" for s in sides)
     )
+
+
+# --------------------------------------------------------------------------- framework loops
+
+
+def runs_on_framework_loop(
+    cls: cst.ClassDef, source: SourceFile, project: Project, depth: int = 0
+) -> bool:
+    """Whether ``cls`` derives (directly, or through classes of this file or of project files
+    it imports) from a test case class whose framework makes a loop current."""
+    if depth > 8:
+        return False
+    for base in cls.bases:
+        if base.keyword is not None:
+            continue
+        value = base.value
+        if source.imports.matches(value, FRAMEWORK_LOOP_CLASSES) is not None:
+            return True
+        found: tuple[SourceFile, cst.ClassDef] | None = None
+        if isinstance(value, cst.Name) and value.value not in source.imports.bindings:
+            assert source.module is not None
+            local = _module_class(source.module, value.value)
+            found = (source, local) if local is not None and local is not cls else None
+        elif isinstance(value, (cst.Name, cst.Attribute)):
+            qualified = source.imports.qualified_name(value)
+            if qualified is not None and "." in qualified:
+                found = _project_class(project, source.path, qualified)
+        if found is not None and runs_on_framework_loop(found[1], found[0], project, depth + 1):
+            return True
+    return False
 
 
 # --------------------------------------------------------------------------- built classes
