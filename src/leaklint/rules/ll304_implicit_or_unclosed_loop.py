@@ -41,12 +41,21 @@ _GET_HELP = (
 class ImplicitOrUnclosedLoop(ScopedRule):
     """
     ## What it does
-    Reports `asyncio.new_event_loop()` whose loop is never closed in its function (directly,
-    in a `finally:` block, after a fixture's `yield`, or by a registered callback such as
-    `addfinalizer(loop.close)`), and `asyncio.get_event_loop()` where no loop can be running:
-    at import time, and in the sync code of test modules and conftest files (sync tests,
-    fixtures and helpers, and the sync `__init__` of a class that a sync fixture builds). Sync
-    application code is left alone: a running loop may be calling it. So are a helper that an
+    Reports `asyncio.new_event_loop()` (or `uvloop.new_event_loop()`) whose loop is never
+    closed in its function (directly, in a `finally:` block, after a fixture's `yield`, or by a
+    registered callback such as `addfinalizer(loop.close)`), including a fixture that returns
+    or yields a new loop without closing it (pytest closes nothing); and
+    `asyncio.get_event_loop()` where no loop can be running: at import time, in a script's
+    `if __name__ == "__main__":` block, in an `except RuntimeError:` after
+    `asyncio.get_running_loop()` failed, and in the sync code of test modules and conftest
+    files (sync tests, fixtures and helpers, and the sync `__init__` of a class that a sync
+    fixture builds). Sync application code is left alone: a running loop may be calling it.
+    So are methods of test cases whose framework makes a loop current (unittest's
+    `IsolatedAsyncioTestCase`, tornado's `AsyncTestCase` and `AsyncHTTPTestCase`, also through
+    base classes), bodies run on a loop (`@gen_test`, `@gen.coroutine`), test modules under a
+    plugin whose autouse fixture makes a loop current (aiomisc, named in `pytest_plugins`),
+    and `try: loop = asyncio.get_event_loop() except RuntimeError: ... else: loop.close()`,
+    which closes a loop left behind. So are a helper that an
     async function in the same file calls, a lambda, a call inside `pytest.raises(...)` or
     `self.assertRaises(...)` (the test expects the error), a function that sets its own
     current loop with `asyncio.set_event_loop(loop)`, and a sync test or fixture that uses
@@ -59,7 +68,8 @@ class ImplicitOrUnclosedLoop(ScopedRule):
     alone where the fixture passes that argument.
 
     A loop that is returned, stored or handed to another call is someone else's to close and
-    is not reported. `asyncio.get_event_loop().create_future()` is reported once, by LL301
+    is not reported (`asyncio.run_coroutine_threadsafe(coro, loop)` and
+    `loop.call_soon_threadsafe(...)` only use it). `asyncio.get_event_loop().create_future()` is reported once, by LL301
     (loop-bound-object-in-sync-code), which owns the objects made from a loop; this rule owns
     every other `get_event_loop()` call.
 
