@@ -373,3 +373,62 @@ def test_fixed_code_is_clean_and_stable(tmp_path: Path, code: str, conftest: str
     (found,) = run(tmp_path, {"conftest.py": conftest}, select=code)
     text = fixed(tmp_path, "conftest.py", found)
     assert relint(tmp_path, "conftest.py", text, code) == []
+
+
+def test_module_container_needs_several_loops(tmp_path: Path) -> None:
+    registry = """\
+        import asyncio
+
+        _LOCKS = {}
+
+
+        class Waiter:
+            def __init__(self):
+                self.event = asyncio.Event()
+
+
+        WAITER = Waiter()
+
+
+        def lock_for(name):
+            return _LOCKS.setdefault(name, asyncio.Lock())
+        """
+    one_test = {"registry.py": registry, "test_x.py": "async def test_a():\n    pass\n"}
+    assert run(tmp_path, one_test, select="LL301") == []
+    found = run(tmp_path, {**one_test, "test_y.py": TWO_LOOPS}, select="LL301")
+    assert [(d.location.row, "event loops" in d.message) for d in found] == [
+        (11, True),
+        (15, True),
+    ]
+
+
+def test_ll304_framework_loop_class_through_a_chain_of_bases(tmp_path: Path) -> None:
+    base = """\
+        import unittest
+
+
+        class Middle(unittest.IsolatedAsyncioTestCase):
+            pass
+        """
+    test = """\
+        import asyncio
+
+        from pkg.base import Middle
+
+
+        class Local(Middle):
+            pass
+
+
+        class TestIt(Local):
+            def setUp(self):
+                self.loop = asyncio.get_event_loop()
+
+            def test_it(self):
+                def later():
+                    return asyncio.get_event_loop()
+
+                assert later
+        """
+    files = {"pkg/__init__.py": "", "pkg/base.py": base, "pkg/test_it.py": test}
+    assert run(tmp_path, files, select="LL304") == []

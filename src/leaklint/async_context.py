@@ -371,11 +371,15 @@ def built_class(call: cst.Call, source: SourceFile, project: Project) -> BuiltCl
     if found is None:
         return None
     owner, cls = found
-    init = _sync_init(cls)
-    if init is None:
-        return None
-    passed = _passed_params(call, init)
-    hits = tuple(h for h in _init_hits(init, owner) if h.fallback_for not in passed)
+    init = _sync_method(cls, "__init__")
+    # A dataclass's generated ``__init__`` calls ``__post_init__``: it runs as part of it.
+    post_init = _sync_method(cls, "__post_init__")
+    hits: tuple[InitHit, ...] = ()
+    if init is not None:
+        passed = _passed_params(call, init)
+        hits = tuple(h for h in _init_hits(init, owner) if h.fallback_for not in passed)
+    if post_init is not None:
+        hits += tuple(h for h in _init_hits(post_init, owner) if h.fallback_for is None)
     if not hits:
         return None
     return BuiltClass(cls.name.value, owner, same_file, hits)
@@ -389,13 +393,13 @@ def _module_class(module: cst.Module, name: str) -> cst.ClassDef | None:
     return found
 
 
-def _sync_init(cls: cst.ClassDef) -> cst.FunctionDef | None:
+def _sync_method(cls: cst.ClassDef, name: str) -> cst.FunctionDef | None:
     if not isinstance(cls.body, cst.IndentedBlock):
         return None
     for stmt in cls.body.body:
         if (
             isinstance(stmt, cst.FunctionDef)
-            and stmt.name.value == "__init__"
+            and stmt.name.value == name
             and stmt.asynchronous is None
         ):
             return stmt

@@ -39,7 +39,8 @@ class AsyncResourceNotClosed(ScopedRule):
     aiokafka producers and consumers) and neither closes it after its `yield`
     (`await x.close()`, `.aclose()`, `.dispose()`, `.terminate()`, `.disconnect()`,
     `.wait_closed()`, `.ensure_closed()`, `await x.stop()`, or a callback such as
-    `addfinalizer(x.close)`) nor opens it with `async with`; and a fixture that `return`s such a resource, which nothing can close.
+    `addfinalizer(x.close)`) nor opens it with `async with`; and a fixture that `return`s such
+    a resource, which nothing can close.
     A resource handed to another object or an exit stack is that owner's to close and is not
     reported; nor is one cached in a module global (LL302, global-async-resource).
 

@@ -48,8 +48,9 @@ class ImplicitOrUnclosedLoop(ScopedRule):
     `asyncio.get_event_loop()` where no loop can be running: at import time, in a script's
     `if __name__ == "__main__":` block, in an `except RuntimeError:` after
     `asyncio.get_running_loop()` failed, and in the sync code of test modules and conftest
-    files (sync tests, fixtures and helpers, and the sync `__init__` of a class that a sync
-    fixture builds). Sync application code is left alone: a running loop may be calling it.
+    files (sync tests, fixtures and helpers, and the sync `__init__` or `__post_init__` of a
+    class that a sync fixture builds); and a class instantiated at import time whose
+    `__init__` calls it. Sync application code is left alone: a running loop may be calling it.
     So are methods of test cases whose framework makes a loop current (unittest's
     `IsolatedAsyncioTestCase`, tornado's `AsyncTestCase` and `AsyncHTTPTestCase`, also through
     base classes), bodies run on a loop (`@gen_test`, `@gen.coroutine`), test modules under a
@@ -69,9 +70,9 @@ class ImplicitOrUnclosedLoop(ScopedRule):
 
     A loop that is returned, stored or handed to another call is someone else's to close and
     is not reported (`asyncio.run_coroutine_threadsafe(coro, loop)` and
-    `loop.call_soon_threadsafe(...)` only use it). `asyncio.get_event_loop().create_future()` is reported once, by LL301
-    (loop-bound-object-in-sync-code), which owns the objects made from a loop; this rule owns
-    every other `get_event_loop()` call.
+    `loop.call_soon_threadsafe(...)` only use it). `asyncio.get_event_loop().create_future()`
+    is reported once, by LL301 (loop-bound-object-in-sync-code), which owns the objects made
+    from a loop; this rule owns every other `get_event_loop()` call.
 
     ## Why is this bad?
     An unclosed loop keeps its selector and socket pair open until garbage collection, which
@@ -252,6 +253,9 @@ class ImplicitOrUnclosedLoop(ScopedRule):
             if id(node) not in self._owned_by_ll301:
                 self._get_event_loop(node)
             return
+        if self.at_import_time_or_main and isinstance(func, (cst.Name, cst.Attribute)):
+            self._built_at_import_time(node)
+            return
         fixture = self.sync_fixture
         if fixture is not None and isinstance(func, (cst.Name, cst.Attribute)):
             built = built_class(node, self.source, self.project)
@@ -267,6 +271,21 @@ class ImplicitOrUnclosedLoop(ScopedRule):
                     "raises on 3.14",
                     help=_GET_HELP,
                 )
+
+    def _built_at_import_time(self, node: cst.Call) -> None:
+        """``SERVICE = Service()`` at module level: ``Service.__init__`` runs at import time."""
+        built = built_class(node, self.source, self.project)
+        if built is None or (built.same_file and self._pytest_file):
+            return  # its __init__ is sync code of this test file: reported there
+        hits = [h for h in built.hits if h.kind == "get_event_loop"]
+        if hits:
+            self.report(
+                node,
+                f"`{built.name}()` at import time runs its `__init__`, which calls "
+                f"`asyncio.get_event_loop()` ({built.where(hits[0], self.project.root)}) while "
+                "no event loop is running: it warns on Python 3.12 and 3.13 and raises on 3.14",
+                help=_GET_HELP,
+            )
 
     def _get_event_loop(self, node: cst.Call) -> None:
         if self._expecting or id(node) in self._cleanup_calls:
