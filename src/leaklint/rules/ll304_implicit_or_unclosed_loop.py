@@ -54,7 +54,8 @@ class ImplicitOrUnclosedLoop(ScopedRule):
     So are methods of test cases whose framework makes a loop current (unittest's
     `IsolatedAsyncioTestCase`, tornado's `AsyncTestCase` and `AsyncHTTPTestCase`, also through
     base classes), bodies run on a loop (`@gen_test`, `@gen.coroutine`), test modules under a
-    plugin whose autouse fixture makes a loop current (aiomisc, named in `pytest_plugins`),
+    plugin whose autouse fixture makes a loop current (aiomisc, named in `pytest_plugins`;
+    sync fixtures wider than `function` are set up before it),
     and `try: loop = asyncio.get_event_loop() except RuntimeError: ... else: loop.close()`,
     which closes a loop left behind. So are a helper that an
     async function in the same file calls, a lambda, a call inside `pytest.raises(...)` or
@@ -183,6 +184,15 @@ class ImplicitOrUnclosedLoop(ScopedRule):
             self._plugin_loop = any(n.split(".")[0] in _AUTOUSE_LOOP_PLUGINS for n in names)
         return self._plugin_loop
 
+    def _on_plugin_loop(self) -> bool:
+        """A sync test, helper or function-scoped fixture of a module under such a plugin: its
+        function-scoped autouse loop is set up before them. A wider sync fixture is set up
+        before it, with no loop current."""
+        if not self._pytest_file or not self._plugin_loop_in_use():
+            return False
+        fixture = self.sync_fixture
+        return fixture is None or fixture.scope == "function"
+
     def _own_plugins(self, path: Path) -> tuple[str, ...]:
         model = self.project.file_model(path)
         return model.plugins if model is not None else ()
@@ -307,7 +317,7 @@ class ImplicitOrUnclosedLoop(ScopedRule):
             where = "at import time"
         elif self.at_import_time_or_main:
             where = 'in the `if __name__ == "__main__":` block'
-        elif self.in_framework_loop_class or (self._pytest_file and self._plugin_loop_in_use()):
+        elif self.in_framework_loop_class or self._on_plugin_loop():
             return  # the framework or plugin has made its loop current
         elif self._pytest_file and self.in_sync_code:
             fixture = self.sync_fixture
