@@ -99,11 +99,16 @@ class LoopBoundObjectInSyncCode(ScopedRule):
             for target in node.targets:
                 if isinstance(target.target, cst.Name):
                     self._explicit_loops.add((id(scope), target.target.value))
-        # ``_LOCKS[name] = asyncio.Lock()``
+        # ``_LOCKS[name] = asyncio.Lock()``; ``_LOCKS[loop, name] = ...`` keeps one per loop.
         if isinstance(node.value, cst.Call):
             for target in node.targets:
-                if isinstance(target.target, cst.Subscript):
-                    self._note_store(target.target.value, node.value)
+                subscript = target.target
+                if isinstance(subscript, cst.Subscript) and not any(
+                    _names_a_loop(e.slice.value)
+                    for e in subscript.slice
+                    if isinstance(e.slice, cst.Index)
+                ):
+                    self._note_store(subscript.value, node.value)
 
     def _note_store(self, container: cst.BaseExpression, value: cst.BaseExpression) -> None:
         """``value`` goes into ``container``: note it when that is a module-level name."""
@@ -151,8 +156,10 @@ class LoopBoundObjectInSyncCode(ScopedRule):
         func = node.func
         # ``_LOCKS.setdefault(name, asyncio.Lock())``, ``_WAITERS.append(asyncio.Event())``
         if isinstance(func, cst.Attribute) and func.attr.value in _STORING_METHODS:
-            for arg in node.args:
-                self._note_store(func.value, arg.value)
+            keyed = func.attr.value in _KEYED_METHODS and bool(node.args)
+            if not (keyed and _names_a_loop(node.args[0].value)):
+                for arg in node.args:
+                    self._note_store(func.value, arg.value)
         obj = loop_object(node, self.imports)
         if obj is not None and self._on_explicit_loop(node):
             return
@@ -309,6 +316,26 @@ class LoopBoundObjectInSyncCode(ScopedRule):
 
 # Methods that put their argument into a container the container outlives.
 _STORING_METHODS = frozenset({"setdefault", "append", "add", "insert", "appendleft", "__setitem__"})
+
+
+_KEYED_METHODS = frozenset({"setdefault", "__setitem__"})
+
+
+def _names_a_loop(key: cst.BaseExpression) -> bool:
+    """A container key that mentions a loop (``loop``, ``id(loop)``, ``get_running_loop()``):
+    the container keeps one object per loop, which is the way to share them safely."""
+    finder = _LoopMention()
+    key.visit(finder)
+    return finder.found
+
+
+class _LoopMention(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found = False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if "loop" in node.value.lower():
+            self.found = True
 
 
 def _module_level_names(module: cst.Module) -> frozenset[str]:

@@ -44,30 +44,31 @@ class ImplicitOrUnclosedLoop(ScopedRule):
     Reports `asyncio.new_event_loop()` (or `uvloop.new_event_loop()`) whose loop is never
     closed in its function (directly, in a `finally:` block, after a fixture's `yield`, or by a
     registered callback such as `addfinalizer(loop.close)`), including a fixture that returns
-    or yields a new loop without closing it (pytest closes nothing); and
-    `asyncio.get_event_loop()` where no loop can be running: at import time, in a script's
+    or yields a new loop without closing it (pytest closes nothing). Reports
+    `asyncio.get_event_loop()` where no loop can be running: at import time (a class
+    instantiated then whose `__init__` calls it included), in a script's
     `if __name__ == "__main__":` block, in an `except RuntimeError:` after
     `asyncio.get_running_loop()` failed, and in the sync code of test modules and conftest
     files (sync tests, fixtures and helpers, and the sync `__init__` or `__post_init__` of a
-    class that a sync fixture builds); and a class instantiated at import time whose
-    `__init__` calls it. Sync application code is left alone: a running loop may be calling it.
-    So are methods of test cases whose framework makes a loop current (unittest's
-    `IsolatedAsyncioTestCase`, tornado's `AsyncTestCase` and `AsyncHTTPTestCase`, also through
-    base classes), bodies run on a loop (`@gen_test`, `@gen.coroutine`), test modules under a
-    plugin whose autouse fixture makes a loop current (aiomisc, named in `pytest_plugins`;
-    sync fixtures wider than `function` are set up before it),
-    and `try: loop = asyncio.get_event_loop() except RuntimeError: ... else: loop.close()`,
-    which closes a loop left behind. So are a helper that an
-    async function in the same file calls, a lambda, a call inside `pytest.raises(...)` or
-    `self.assertRaises(...)` (the test expects the error), a function that sets its own
-    current loop with `asyncio.set_event_loop(loop)`, and a sync test or fixture that uses
-    (directly, through other fixtures or autouse ones) an async fixture on a function loop or
-    on the narrowest loop scope in use: pytest-asyncio's runner has made that loop the current
-    one, so `get_event_loop()` returns it; the same holds for a `loop` or `event_loop`
-    fixture that no project file defines (aiohttp's and aiomisc's plugins set the loop they
-    provide as the current one). A class whose `__init__` calls `get_event_loop()`
-    only as a fallback (`loop or asyncio.get_event_loop()`, `if loop is None: ...`) is left
-    alone where the fixture passes that argument.
+    class that a sync fixture builds).
+
+    Sync application code is left alone: a running loop may be calling it. So are methods of
+    test cases whose framework makes a loop current (unittest's `IsolatedAsyncioTestCase`,
+    tornado's `AsyncTestCase` and `AsyncHTTPTestCase`, also through base classes), bodies run
+    on a loop (`@gen_test`, `@gen.coroutine`), test modules under a plugin whose autouse
+    fixture makes a loop current (aiomisc, named in `pytest_plugins`; sync fixtures wider than
+    `function` are set up before it), and
+    `try: loop = asyncio.get_event_loop() except RuntimeError: ... else: loop.close()`, which
+    closes a loop left behind. So are a helper that an async function in the same file calls,
+    a lambda, a call inside `pytest.raises(...)` or `self.assertRaises(...)` (the test expects
+    the error), a function that sets its own current loop with `asyncio.set_event_loop(loop)`,
+    and a sync test or fixture that uses (directly, through other fixtures or autouse ones) an
+    async fixture on a function loop or on the narrowest loop scope in use: pytest-asyncio's
+    runner has made that loop the current one, so `get_event_loop()` returns it; the same
+    holds for a `loop` or `event_loop` fixture that no project file defines (aiohttp's and
+    aiomisc's plugins set the loop they provide as the current one). A class whose `__init__`
+    calls `get_event_loop()` only as a fallback (`loop or asyncio.get_event_loop()`,
+    `if loop is None: ...`) is left alone where the fixture passes that argument.
 
     A loop that is returned, stored or handed to another call is someone else's to close and
     is not reported (`asyncio.run_coroutine_threadsafe(coro, loop)` and
