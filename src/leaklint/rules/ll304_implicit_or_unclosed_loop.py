@@ -299,7 +299,7 @@ class ImplicitOrUnclosedLoop(ScopedRule):
             )
 
     def _get_event_loop(self, node: cst.Call) -> None:
-        if self._expecting or id(node) in self._cleanup_calls:
+        if self._expecting or id(node) in self._cleanup_calls or self._explicit_loop():
             return
         if self._after_running_loop_failed():
             self.report(
@@ -310,8 +310,6 @@ class ImplicitOrUnclosedLoop(ScopedRule):
                 help="create a loop with `asyncio.new_event_loop()` and close it, or use "
                 "`asyncio.run()`",
             )
-            return
-        if self._explicit_loop():
             return
         helper: str | None = None  # the name async code would call it by
         if self.at_import_time:
