@@ -353,24 +353,38 @@ class BuiltClass:
         return f"{path}:{hit.line}"
 
 
+def called_class(
+    call: cst.Call, source: SourceFile, project: Project
+) -> tuple[SourceFile, cst.ClassDef, bool] | None:
+    """The class ``call`` instantiates when it is defined in this file or a project file: the
+    file, the class, and whether it is this file."""
+    assert source.module is not None
+    func = call.func
+    if isinstance(func, cst.Name) and func.value not in source.imports.bindings:
+        cls = _module_class(source.module, func.value)
+        return (source, cls, True) if cls is not None else None
+    qualified = source.imports.qualified_name(func)
+    if qualified is not None and "." in qualified:
+        found = _project_class(project, source.path, qualified)
+        if found is not None:
+            return found[0], found[1], False
+    return None
+
+
+def init_methods(cls: cst.ClassDef) -> list[cst.FunctionDef]:
+    """The sync methods that run when ``cls`` is instantiated: ``__init__`` and a dataclass's
+    ``__post_init__``."""
+    found = [_sync_method(cls, "__init__"), _sync_method(cls, "__post_init__")]
+    return [method for method in found if method is not None]
+
+
 def built_class(call: cst.Call, source: SourceFile, project: Project) -> BuiltClass | None:
     """The class ``call`` instantiates, when it is defined in this file or a project file and
     has a sync ``__init__`` that makes a loop-bound object or calls ``get_event_loop()``."""
-    assert source.module is not None
-    func = call.func
-    found: tuple[SourceFile, cst.ClassDef] | None = None
-    same_file = False
-    if isinstance(func, cst.Name) and func.value not in source.imports.bindings:
-        cls = _module_class(source.module, func.value)
-        if cls is not None:
-            found, same_file = (source, cls), True
-    else:
-        qualified = source.imports.qualified_name(func)
-        if qualified is not None and "." in qualified:
-            found = _project_class(project, source.path, qualified)
+    found = called_class(call, source, project)
     if found is None:
         return None
-    owner, cls = found
+    owner, cls, same_file = found
     init = _sync_method(cls, "__init__")
     # A dataclass's generated ``__init__`` calls ``__post_init__``: it runs as part of it.
     post_init = _sync_method(cls, "__post_init__")
