@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import ast
+import importlib
+import importlib.util
 import textwrap
 from pathlib import Path
 
+import libcst
 import pytest
 
 from leaklint.diagnostics import Diagnostic, Edit
 from leaklint.engine import lint
 from leaklint.project import Project
-from leaklint.resources import CLOSING_METHODS, RESOURCES, TOKENS
+from leaklint.resources import CLOSING_METHODS, RESOURCES, TOKENS, opened_resource
 from leaklint.rule import RuleSelection
+from leaklint.source import ImportMap
 
 CONFIG = "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
 TWO_LOOPS = "async def test_a(x=None):\n    pass\n\n\nasync def test_b():\n    pass\n"
@@ -219,6 +223,48 @@ def test_resource_table_is_consistent() -> None:
     for resource in RESOURCES.values():
         assert set(resource.closes) <= CLOSING_METHODS
         assert resource.constructor.split(".")[0].encode() in TOKENS
+        assert resource.kind and resource.close.isidentifier()
+        assert all(part.isidentifier() for part in resource.constructor.split("."))
+
+
+def _spellings(constructor: str) -> list[str]:
+    """Ways a file calls ``constructor``: the module imported, the name imported from it, and
+    (for ``Class.method``) the class imported and its method called."""
+    module, _, name = constructor.rpartition(".")
+    found = [f"import {module}\n{constructor}()\n", f"from {module} import {name}\n{name}()\n"]
+    owner, _, cls = module.rpartition(".")
+    if owner and cls[:1].isupper():
+        found.append(f"from {owner} import {cls}\n{cls}.{name}()\n")
+    return found
+
+
+@pytest.mark.parametrize("constructor", sorted(RESOURCES))
+def test_every_resource_entry_resolves(constructor: str) -> None:
+    """Every row is reachable from the import forms that call it, and names a real callable
+    where its library is installed."""
+    for text in _spellings(constructor):
+        module = libcst.parse_module(text)
+        imports = ImportMap.from_module(module)
+        statement = module.body[-1]
+        assert isinstance(statement, libcst.SimpleStatementLine)
+        expr = statement.body[0]
+        assert isinstance(expr, libcst.Expr)
+        found = opened_resource(imports, libcst.Await(expr.value))
+        assert found is not None and found[1] is RESOURCES[constructor], text
+    top = constructor.split(".")[0]
+    if importlib.util.find_spec(top) is None:
+        return
+    parts = constructor.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            target: object = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attr in parts[cut:]:
+            target = getattr(target, attr)
+        assert callable(target)
+        return
+    pytest.fail(f"{constructor} does not import")
 
 
 def test_ll301_follows_relative_and_module_imports(tmp_path: Path) -> None:
@@ -327,3 +373,62 @@ def test_fixed_code_is_clean_and_stable(tmp_path: Path, code: str, conftest: str
     (found,) = run(tmp_path, {"conftest.py": conftest}, select=code)
     text = fixed(tmp_path, "conftest.py", found)
     assert relint(tmp_path, "conftest.py", text, code) == []
+
+
+def test_module_container_needs_several_loops(tmp_path: Path) -> None:
+    registry = """\
+        import asyncio
+
+        _LOCKS = {}
+
+
+        class Waiter:
+            def __init__(self):
+                self.event = asyncio.Event()
+
+
+        WAITER = Waiter()
+
+
+        def lock_for(name):
+            return _LOCKS.setdefault(name, asyncio.Lock())
+        """
+    one_test = {"registry.py": registry, "test_x.py": "async def test_a():\n    pass\n"}
+    assert run(tmp_path, one_test, select="LL301") == []
+    found = run(tmp_path, {**one_test, "test_y.py": TWO_LOOPS}, select="LL301")
+    assert [(d.location.row, "event loops" in d.message) for d in found] == [
+        (11, True),
+        (15, True),
+    ]
+
+
+def test_ll304_framework_loop_class_through_a_chain_of_bases(tmp_path: Path) -> None:
+    base = """\
+        import unittest
+
+
+        class Middle(unittest.IsolatedAsyncioTestCase):
+            pass
+        """
+    test = """\
+        import asyncio
+
+        from pkg.base import Middle
+
+
+        class Local(Middle):
+            pass
+
+
+        class TestIt(Local):
+            def setUp(self):
+                self.loop = asyncio.get_event_loop()
+
+            def test_it(self):
+                def later():
+                    return asyncio.get_event_loop()
+
+                assert later
+        """
+    files = {"pkg/__init__.py": "", "pkg/base.py": base, "pkg/test_it.py": test}
+    assert run(tmp_path, files, select="LL304") == []

@@ -48,7 +48,28 @@ LAZY_LOOP_OBJECTS = frozenset(
     | {f"asyncio.{module}.{name}" for module, names in _LAZY.items() for name in names}
 )
 GET_EVENT_LOOP = frozenset({"asyncio.get_event_loop", "asyncio.events.get_event_loop"})
-NEW_EVENT_LOOP = frozenset({"asyncio.new_event_loop", "asyncio.events.new_event_loop"})
+NEW_EVENT_LOOP = frozenset(
+    {"asyncio.new_event_loop", "asyncio.events.new_event_loop", "uvloop.new_event_loop"}
+)
+# Use a loop without taking it over: whoever made the loop still has to close it.
+USES_LOOP = frozenset(
+    {"asyncio.run_coroutine_threadsafe", "asyncio.tasks.run_coroutine_threadsafe"}
+)
+GET_RUNNING_LOOP = frozenset({"asyncio.get_running_loop", "asyncio.events.get_running_loop"})
+# Decorators whose function body runs on a running loop (tornado drives it on its IOLoop).
+_ON_LOOP_DECORATORS = frozenset({"tornado.testing.gen_test", "tornado.gen.coroutine"})
+# Test case classes that make a loop current for all their methods: unittest's runs every
+# method (``setUp`` and sync tests too) with its ``asyncio.Runner`` loop set as the current
+# one; tornado's ``setUp`` makes a new IOLoop current before the test runs.
+FRAMEWORK_LOOP_CLASSES = frozenset(
+    {
+        "unittest.IsolatedAsyncioTestCase",
+        "unittest.async_case.IsolatedAsyncioTestCase",
+        "tornado.testing.AsyncTestCase",
+        "tornado.testing.AsyncHTTPTestCase",
+        "tornado.testing.AsyncHTTPSTestCase",
+    }
+)
 SET_EVENT_LOOP = frozenset({"asyncio.set_event_loop", "asyncio.events.set_event_loop"})
 CACHE_DECORATORS = frozenset({"functools.lru_cache", "functools.cache"})
 
@@ -142,6 +163,7 @@ class ScopedRule(FileRule):
         assert source.module is not None
         self.frames: list[Frame] = [Frame("module", source.module)]
         self._fixture_index: dict[int, FixtureDef] | None = None
+        self._loop_classes: dict[int, bool] = {}
 
     # ---- queries ------------------------------------------------------------------------
 
@@ -149,6 +171,27 @@ class ScopedRule(FileRule):
     def at_import_time(self) -> bool:
         """Module level or a class body reached from it, outside ``if __name__ == "__main__"``."""
         return all(f.kind in ("module", "class") for f in self.frames)
+
+    @property
+    def at_import_time_or_main(self) -> bool:
+        """Import time, or the ``if __name__ == "__main__":`` block of a script: no loop is
+        running in either."""
+        return all(f.kind in ("module", "class", "main") for f in self.frames)
+
+    @property
+    def in_framework_loop_class(self) -> bool:
+        """Inside a method of a test case class whose framework makes a loop current
+        (``IsolatedAsyncioTestCase``, tornado's ``AsyncTestCase``), however nested."""
+        for frame in self.frames:
+            if frame.kind == "class" and isinstance(frame.node, cst.ClassDef):
+                key = id(frame.node)
+                if key not in self._loop_classes:
+                    self._loop_classes[key] = runs_on_framework_loop(
+                        frame.node, self.source, self.project
+                    )
+                if self._loop_classes[key]:
+                    return True
+        return False
 
     @property
     def function(self) -> Frame | None:
@@ -195,11 +238,18 @@ class ScopedRule(FileRule):
             )
             for d in node.decorators
         )
+        on_loop = any(
+            self.imports.matches(
+                d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator,
+                _ON_LOOP_DECORATORS,
+            )
+            for d in node.decorators
+        )
         self.frames.append(
             Frame(
                 "function",
                 node,
-                is_async=node.asynchronous is not None,
+                is_async=node.asynchronous is not None or on_loop,
                 fixture=self.fixture_of(node),
                 cached=cached,
             )
@@ -244,6 +294,36 @@ def _is_main_guard(test: cst.BaseExpression) -> bool:
     )
 
 
+# --------------------------------------------------------------------------- framework loops
+
+
+def runs_on_framework_loop(
+    cls: cst.ClassDef, source: SourceFile, project: Project, depth: int = 0
+) -> bool:
+    """Whether ``cls`` derives (directly, or through classes of this file or of project files
+    it imports) from a test case class whose framework makes a loop current."""
+    if depth > 8:
+        return False
+    for base in cls.bases:
+        if base.keyword is not None:
+            continue
+        value = base.value
+        if source.imports.matches(value, FRAMEWORK_LOOP_CLASSES) is not None:
+            return True
+        found: tuple[SourceFile, cst.ClassDef] | None = None
+        if isinstance(value, cst.Name) and value.value not in source.imports.bindings:
+            assert source.module is not None
+            local = _module_class(source.module, value.value)
+            found = (source, local) if local is not None and local is not cls else None
+        elif isinstance(value, (cst.Name, cst.Attribute)):
+            qualified = source.imports.qualified_name(value)
+            if qualified is not None and "." in qualified:
+                found = _project_class(project, source.path, qualified)
+        if found is not None and runs_on_framework_loop(found[1], found[0], project, depth + 1):
+            return True
+    return False
+
+
 # --------------------------------------------------------------------------- built classes
 
 
@@ -273,29 +353,47 @@ class BuiltClass:
         return f"{path}:{hit.line}"
 
 
+def called_class(
+    call: cst.Call, source: SourceFile, project: Project
+) -> tuple[SourceFile, cst.ClassDef, bool] | None:
+    """The class ``call`` instantiates when it is defined in this file or a project file: the
+    file, the class, and whether it is this file."""
+    assert source.module is not None
+    func = call.func
+    if isinstance(func, cst.Name) and func.value not in source.imports.bindings:
+        cls = _module_class(source.module, func.value)
+        return (source, cls, True) if cls is not None else None
+    qualified = source.imports.qualified_name(func)
+    if qualified is not None and "." in qualified:
+        found = _project_class(project, source.path, qualified)
+        if found is not None:
+            return found[0], found[1], False
+    return None
+
+
+def init_methods(cls: cst.ClassDef) -> list[cst.FunctionDef]:
+    """The sync methods that run when ``cls`` is instantiated: ``__init__`` and a dataclass's
+    ``__post_init__``."""
+    found = [_sync_method(cls, "__init__"), _sync_method(cls, "__post_init__")]
+    return [method for method in found if method is not None]
+
+
 def built_class(call: cst.Call, source: SourceFile, project: Project) -> BuiltClass | None:
     """The class ``call`` instantiates, when it is defined in this file or a project file and
     has a sync ``__init__`` that makes a loop-bound object or calls ``get_event_loop()``."""
-    assert source.module is not None
-    func = call.func
-    found: tuple[SourceFile, cst.ClassDef] | None = None
-    same_file = False
-    if isinstance(func, cst.Name) and func.value not in source.imports.bindings:
-        cls = _module_class(source.module, func.value)
-        if cls is not None:
-            found, same_file = (source, cls), True
-    else:
-        qualified = source.imports.qualified_name(func)
-        if qualified is not None and "." in qualified:
-            found = _project_class(project, source.path, qualified)
+    found = called_class(call, source, project)
     if found is None:
         return None
-    owner, cls = found
-    init = _sync_init(cls)
-    if init is None:
-        return None
-    passed = _passed_params(call, init)
-    hits = tuple(h for h in _init_hits(init, owner) if h.fallback_for not in passed)
+    owner, cls, same_file = found
+    init = _sync_method(cls, "__init__")
+    # A dataclass's generated ``__init__`` calls ``__post_init__``: it runs as part of it.
+    post_init = _sync_method(cls, "__post_init__")
+    hits: tuple[InitHit, ...] = ()
+    if init is not None:
+        passed = _passed_params(call, init)
+        hits = tuple(h for h in _init_hits(init, owner) if h.fallback_for not in passed)
+    if post_init is not None:
+        hits += tuple(h for h in _init_hits(post_init, owner) if h.fallback_for is None)
     if not hits:
         return None
     return BuiltClass(cls.name.value, owner, same_file, hits)
@@ -309,13 +407,13 @@ def _module_class(module: cst.Module, name: str) -> cst.ClassDef | None:
     return found
 
 
-def _sync_init(cls: cst.ClassDef) -> cst.FunctionDef | None:
+def _sync_method(cls: cst.ClassDef, name: str) -> cst.FunctionDef | None:
     if not isinstance(cls.body, cst.IndentedBlock):
         return None
     for stmt in cls.body.body:
         if (
             isinstance(stmt, cst.FunctionDef)
-            and stmt.name.value == "__init__"
+            and stmt.name.value == name
             and stmt.asynchronous is None
         ):
             return stmt

@@ -55,12 +55,13 @@ def write_ignore_file(ignore_file: Path) -> None:
 
 
 def code_stamp() -> str:
-    """leaklint's version, the size and mtime of its own modules (an edited rule invalidates
-    the cache), and where libcst is installed and when (an upgrade does too)."""
+    """leaklint's version, the size and mtime of its own modules and rule data (an edited rule
+    or resource table invalidates the cache), and where libcst is installed and when (an
+    upgrade does too)."""
     package = Path(leaklint.__file__).parent
     digest = hashlib.blake2b(digest_size=8)
     digest.update(f"leaklint {leaklint.__version__}\n".encode())
-    modules = sorted(package.rglob("*.py"))
+    modules = sorted(package.rglob("*.py")) + sorted((package / "data").glob("*.toml"))
     spec = importlib.util.find_spec("libcst")
     if spec is not None and spec.origin is not None:
         libcst_init = Path(spec.origin)

@@ -1,17 +1,24 @@
 """Async resources that hold connections bound to the event loop that opened them.
 
-One row per constructor (by qualified name) with the method that closes what it returns. Adding a
-library is one line here; LL302 (global-async-resource) and LL303 (async-resource-not-closed) read
-this table and nothing else.
+One row per constructor (by qualified name) with the method that closes what it returns, read
+from ``data/async_resources.toml``. Adding a library is a table in that file; LL302
+(global-async-resource) and LL303 (async-resource-not-closed) read these rows and nothing else.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from importlib import resources
 
 import libcst as cst
 
 from leaklint.source import ImportMap
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 
 @dataclass(frozen=True)
@@ -31,27 +38,25 @@ class AsyncResource:
         return f"await {call}" if self.awaited else call
 
 
-_RESOURCES = (
-    AsyncResource("aiosqlite.connect", "connection", "close"),
-    AsyncResource("aiosqlite.core.connect", "connection", "close"),
-    AsyncResource("asyncpg.connect", "connection", "close", other_closes=("terminate",)),
-    AsyncResource("asyncpg.connection.connect", "connection", "close", other_closes=("terminate",)),
-    AsyncResource("asyncpg.create_pool", "pool", "close", other_closes=("terminate",)),
-    AsyncResource("asyncpg.pool.create_pool", "pool", "close", other_closes=("terminate",)),
-    AsyncResource("sqlalchemy.ext.asyncio.create_async_engine", "engine", "dispose"),
-    AsyncResource("sqlalchemy.ext.asyncio.engine.create_async_engine", "engine", "dispose"),
-    AsyncResource("redis.asyncio.Redis", "client", "aclose", other_closes=("close",)),
-    AsyncResource("redis.asyncio.client.Redis", "client", "aclose", other_closes=("close",)),
-    AsyncResource("redis.asyncio.from_url", "client", "aclose", other_closes=("close",)),
-    AsyncResource("redis.asyncio.Redis.from_url", "client", "aclose", other_closes=("close",)),
-    AsyncResource(
-        "redis.asyncio.client.Redis.from_url", "client", "aclose", other_closes=("close",)
-    ),
-    AsyncResource("httpx.AsyncClient", "client", "aclose"),
-    AsyncResource("aiohttp.ClientSession", "session", "close"),
-    AsyncResource("aiohttp.client.ClientSession", "session", "close"),
-    AsyncResource("databases.Database", "database", "disconnect"),
-    AsyncResource("motor.motor_asyncio.AsyncIOMotorClient", "client", "close", awaited=False),
+def _load(text: str) -> tuple[AsyncResource, ...]:
+    """The rows of ``data/async_resources.toml``: one per constructor name."""
+    rows: list[AsyncResource] = []
+    for entry in tomllib.loads(text)["resource"]:
+        for constructor in entry["constructors"]:
+            rows.append(
+                AsyncResource(
+                    constructor,
+                    entry["kind"],
+                    entry["close"],
+                    awaited=entry.get("awaited", True),
+                    other_closes=tuple(entry.get("other_closes", ())),
+                )
+            )
+    return tuple(rows)
+
+
+_RESOURCES = _load(
+    resources.files("leaklint").joinpath("data/async_resources.toml").read_text("utf-8")
 )
 
 RESOURCES: dict[str, AsyncResource] = {r.constructor: r for r in _RESOURCES}

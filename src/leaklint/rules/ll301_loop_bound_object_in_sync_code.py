@@ -28,13 +28,18 @@ class LoopBoundObjectInSyncCode(ScopedRule):
     """
     ## What it does
     Reports asyncio objects that belong to one event loop when they are made where no loop is
-    running: in a sync fixture, in the sync `__init__` of a class a sync fixture builds (in the
-    same file or a project file it imports), or at import time. `asyncio.StreamReader()`,
-    `asyncio.Future()` and `loop.create_future()` bind a loop when created and are always
-    reported there. `asyncio.Queue`, `Lock`, `Event`, `Condition`, `Semaphore` and
-    `BoundedSemaphore` bind the loop that first uses them, so they are reported only where they
-    outlive that loop: in a sync fixture whose cache scope is wider than the tests' loop scope,
-    or at import time, and only when the project's tests run on more than one loop.
+    running: in a sync fixture, in the sync `__init__` (or a dataclass's `__post_init__`) of a
+    class a sync fixture builds (in the same file or a project file it imports), or at import
+    time, which includes a class instantiated in a module constant or a class attribute (its
+    `__init__` runs then). `asyncio.StreamReader()`, `asyncio.Future()` and
+    `loop.create_future()` bind a loop when created and are always reported there.
+    `asyncio.Queue`, `Lock`, `Event`, `Condition`, `Semaphore` and `BoundedSemaphore` bind the
+    loop that first uses them, so they are reported only where they outlive that loop: in a
+    sync fixture whose cache scope is wider than the tests' loop scope, or at import time, and
+    only when the project's tests run on more than one loop. An object any function stores
+    into a module-level container (`_LOCKS.setdefault(name, asyncio.Lock())`,
+    `_WAITERS.append(...)`, `_LOCKS[name] = ...`) lives as long as the process, like one made
+    at import time, and is reported on the same terms.
 
     Code in async functions and async fixtures is left alone: a loop is running there. So are
     objects bound on purpose to an explicit loop (`loop=` given, or `create_future()` on a loop
@@ -82,6 +87,10 @@ class LoopBoundObjectInSyncCode(ScopedRule):
         super().__init__(source, project)
         self._fixed: set[int] = set()  # fixtures that already carry the fix
         self._explicit_loops: set[tuple[int, str]] = set()  # (frame node, name) of new loops
+        assert source.module is not None
+        self._module_names = _module_level_names(source.module)
+        self._stored: dict[int, str] = {}  # loop object call -> module container it goes into
+        self._locals: dict[int, set[str]] = {}  # function node -> its local names
 
     def visit_Assign(self, node: cst.Assign) -> None:
         # ``loop = asyncio.new_event_loop()``: objects made from it are bound on purpose.
@@ -90,6 +99,43 @@ class LoopBoundObjectInSyncCode(ScopedRule):
             for target in node.targets:
                 if isinstance(target.target, cst.Name):
                     self._explicit_loops.add((id(scope), target.target.value))
+        # ``_LOCKS[name] = asyncio.Lock()``; ``_LOCKS[loop, name] = ...`` keeps one per loop.
+        if isinstance(node.value, cst.Call):
+            for target in node.targets:
+                subscript = target.target
+                if isinstance(subscript, cst.Subscript) and not any(
+                    _names_a_loop(e.slice.value)
+                    for e in subscript.slice
+                    if isinstance(e.slice, cst.Index)
+                ):
+                    self._note_store(subscript.value, node.value)
+
+    def _note_store(self, container: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        """``value`` goes into ``container``: note it when that is a module-level name."""
+        function = self.function
+        if (
+            function is None
+            or not isinstance(container, cst.Name)
+            or container.value not in self._module_names
+            or not isinstance(value, cst.Call)
+        ):
+            return
+        name = container.value
+        if name not in function.globals and name in self._local_names(function.node):
+            return
+        self._stored[id(value)] = name
+
+    def _local_names(self, node: cst.CSTNode) -> set[str]:
+        key = id(node)
+        if key not in self._locals:
+            finder = _LocalNames()
+            if isinstance(node, cst.FunctionDef):
+                node.params.visit(finder)
+                node.body.visit(finder)
+            elif isinstance(node, cst.Lambda):
+                node.params.visit(finder)
+            self._locals[key] = finder.names
+        return self._locals[key]
 
     def _on_explicit_loop(self, node: cst.Call) -> bool:
         """``loop.create_future()`` on a loop the function made or was given."""
@@ -107,6 +153,13 @@ class LoopBoundObjectInSyncCode(ScopedRule):
         )
 
     def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        # ``_LOCKS.setdefault(name, asyncio.Lock())``, ``_WAITERS.append(asyncio.Event())``
+        if isinstance(func, cst.Attribute) and func.attr.value in _STORING_METHODS:
+            keyed = func.attr.value in _KEYED_METHODS and bool(node.args)
+            if not (keyed and _names_a_loop(node.args[0].value)):
+                for arg in node.args:
+                    self._note_store(func.value, arg.value)
         obj = loop_object(node, self.imports)
         if obj is not None and self._on_explicit_loop(node):
             return
@@ -115,11 +168,22 @@ class LoopBoundObjectInSyncCode(ScopedRule):
                 self._import_time(node, obj)
                 return
             fixture = self.sync_fixture
+            container = self._stored.get(id(node))
+            if container is not None and (obj.kind == "lazy" or fixture is None):
+                self._in_container(node, obj, container)
+                return
             if fixture is not None:
                 self._in_fixture(node, obj, fixture)
             return
+        if not isinstance(func, (cst.Name, cst.Attribute)):
+            return
+        if self.at_import_time:
+            built = built_class(node, self.source, self.project)
+            if built is not None:
+                self._built_at_import_time(node, built)
+            return
         fixture = self.sync_fixture
-        if fixture is not None and isinstance(node.func, (cst.Name, cst.Attribute)):
+        if fixture is not None:
             built = built_class(node, self.source, self.project)
             if built is not None:
                 self._built(node, built, fixture)
@@ -140,6 +204,46 @@ class LoopBoundObjectInSyncCode(ScopedRule):
                 node,
                 f"`{obj.label}` at import time is shared by every test, but {loops.describe()}; "
                 "it binds the first loop that uses it",
+                help="create it in a fixture no wider than the tests' loop scope",
+            )
+
+    def _in_container(self, node: cst.Call, obj: LoopObject, container: str) -> None:
+        loops = self.project.loop_use
+        if loops.multiple:
+            self.report(
+                node,
+                f"`{obj.label}` stored in module-level `{container}` lives as long as the "
+                f"process, as if made at import time, but {loops.describe()}; it stays bound "
+                "to the first loop that uses it",
+                help="keep it where the loop that uses it lives (an attribute of an object "
+                "made on that loop, or a fixture no wider than the tests' loop scope), or key "
+                "the container by the running loop",
+            )
+
+    def _built_at_import_time(self, node: cst.Call, built: BuiltClass) -> None:
+        """``X = Thing()`` at module level or in a class body: ``Thing.__init__`` runs at
+        import time."""
+        eager = [h for h in built.hits if h.kind == "eager"]
+        lazy = [h for h in built.hits if h.kind == "lazy"]
+        where = built.where
+        if eager:
+            hit = eager[0]
+            self.report(
+                node,
+                f"`{built.name}()` at import time runs its `__init__`, which makes "
+                f"`{hit.label}` ({where(hit, self.project.root)}) bound to an event loop that "
+                "the tests do not run on",
+                help=_ASYNC_FIXTURE_HELP,
+            )
+            return
+        loops = self.project.loop_use
+        if lazy and loops.multiple:
+            hit = lazy[0]
+            self.report(
+                node,
+                f"`{built.name}()` at import time makes `{hit.label}` in its `__init__` "
+                f"({where(hit, self.project.root)}), shared by every test, but "
+                f"{loops.describe()}; it binds the first loop that uses it",
                 help="create it in a fixture no wider than the tests' loop scope",
             )
 
@@ -208,3 +312,85 @@ class LoopBoundObjectInSyncCode(ScopedRule):
             return None
         self._fixed.add(id(fixture.node))
         return async_fixture_fix(self, fixture, f"make `{fixture.name}` an async fixture")
+
+
+# Methods that put their argument into a container the container outlives.
+_STORING_METHODS = frozenset({"setdefault", "append", "add", "insert", "appendleft", "__setitem__"})
+
+
+_KEYED_METHODS = frozenset({"setdefault", "__setitem__"})
+
+
+def _names_a_loop(key: cst.BaseExpression) -> bool:
+    """A container key that mentions a loop (``loop``, ``id(loop)``, ``get_running_loop()``):
+    the container keeps one object per loop, which is the way to share them safely."""
+    finder = _LoopMention()
+    key.visit(finder)
+    return finder.found
+
+
+class _LoopMention(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found = False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if "loop" in node.value.lower():
+            self.found = True
+
+
+def _module_level_names(module: cst.Module) -> frozenset[str]:
+    """Names assigned by module-level statements (containers such as ``_LOCKS = {}``)."""
+    names: set[str] = set()
+    for stmt in module.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            targets: list[cst.BaseExpression] = []
+            if isinstance(small, cst.Assign):
+                targets = [t.target for t in small.targets]
+            elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                targets = [small.target]
+            names.update(t.value for t in targets if isinstance(t, cst.Name))
+    return frozenset(names)
+
+
+class _LocalNames(cst.CSTVisitor):
+    """Names a function binds itself: parameters and assignment targets (nested functions,
+    lambdas and classes excluded)."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self.names.add(node.name.value)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        self._bind(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._bind(node.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._bind(node.target)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._bind(node.target)
+
+    def visit_AsName(self, node: cst.AsName) -> None:
+        self._bind(node.name)
+
+    def _bind(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name):
+            self.names.add(target.value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._bind(element.value)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from leaklint.async_context import ScopedRule
+from leaklint.async_context import ScopedRule, called_class, init_methods
 from leaklint.resources import TOKENS, AsyncResource, opened_resource
 from leaklint.rule import FixAvailability, register
-from leaklint.source import dotted_name
+from leaklint.source import SourceFile, dotted_name
 
 _HELP = (
     "create it in an async fixture that closes it after `yield`, on the loop the tests use "
@@ -18,11 +18,14 @@ class GlobalAsyncResource(ScopedRule):
     """
     ## What it does
     Reports an async connection, pool, client or engine (aiosqlite, asyncpg, SQLAlchemy's
-    `create_async_engine`, `redis.asyncio`, `httpx.AsyncClient`, `aiohttp.ClientSession`,
-    `databases.Database`, Motor) kept for the whole process: made at module level, as a class
-    attribute, cached in a module global (`global conn; conn = await connect(...)`), or
-    returned by an `lru_cache`/`cache` function. It reports only when the project's tests run
-    on more than one event loop, and the message says which loops.
+    `create_async_engine`, `redis.asyncio` clients and connection pools, `httpx.AsyncClient`,
+    `aiohttp.ClientSession`, `databases.Database`, Motor, aiomysql, aiopg, asyncmy, psycopg's
+    `AsyncConnection`, aio-pika connections, aiokafka producers and consumers) kept for the
+    whole process: made at module level, as a class attribute, cached in a module global
+    (`global conn; conn = await connect(...)`), returned by an `lru_cache`/`cache` function,
+    or opened by the `__init__` (or `__post_init__`) of a project class instantiated at module
+    level or as a class attribute (`API = Api()`). It reports only when the project's tests
+    run on more than one event loop, and the message says which loops.
 
     ## Why is this bad?
     Such a resource keeps connections that belong to the loop that opened them. The next test,
@@ -65,6 +68,8 @@ class GlobalAsyncResource(ScopedRule):
     def _assigned(self, targets: list[cst.BaseExpression], value: cst.BaseExpression) -> None:
         found = opened_resource(self.imports, value)
         if found is None:
+            if self.at_import_time and isinstance(value, cst.Call):
+                self._instance(targets, value)
             return
         call, resource = found
         if self.at_import_time:
@@ -78,6 +83,35 @@ class GlobalAsyncResource(ScopedRule):
         if cached:
             self._report(call, resource, f"module global `{cached[0].value}`")
 
+    def _instance(self, targets: list[cst.BaseExpression], call: cst.Call) -> None:
+        """``API = Api()`` at import time, where ``Api.__init__`` opens a resource: it is
+        kept for the whole process too."""
+        if not isinstance(call.func, (cst.Name, cst.Attribute)):
+            return
+        found = called_class(call, self.source, self.project)
+        if found is None:
+            return
+        owner, cls, _ = found
+        for method in init_methods(cls):
+            opened = _OpenedIn(owner)
+            method.body.visit(opened)
+            if opened.found is not None:
+                inner, resource = opened.found
+                where = "a class attribute" if self.frames[-1].kind == "class" else "module-level"
+                try:
+                    path = owner.path.relative_to(self.project.root).as_posix()
+                except ValueError:
+                    path = owner.path.as_posix()
+                line = owner.range_of(inner)[0].row
+                self._report(
+                    call,
+                    resource,
+                    f"{where} `{_names(targets)}` (its `{cls.name.value}.{method.name.value}` "
+                    f"opens it, {path}:{line})",
+                    label=owner.imports.qualified_name(inner.func),
+                )
+                return
+
     def visit_Return(self, node: cst.Return) -> None:
         function = self.function
         if node.value is None or function is None or not function.cached:
@@ -87,11 +121,13 @@ class GlobalAsyncResource(ScopedRule):
             call, resource = found
             self._report(call, resource, f"cached function `{function.node.name.value}()`")
 
-    def _report(self, call: cst.Call, resource: AsyncResource, where: str) -> None:
+    def _report(
+        self, call: cst.Call, resource: AsyncResource, where: str, label: str | None = None
+    ) -> None:
         loops = self.project.loop_use
         if not loops.multiple:
             return
-        qualified = self.imports.qualified_name(call.func) or resource.constructor
+        qualified = label or self.imports.qualified_name(call.func) or resource.constructor
         self.report(
             call,
             f"{resource.kind} from `{qualified}()` kept in {where} is shared by every test, "
@@ -102,3 +138,24 @@ class GlobalAsyncResource(ScopedRule):
 
 def _names(targets: list[cst.BaseExpression]) -> str:
     return ", ".join(dotted_name(t) or "..." for t in targets)
+
+
+class _OpenedIn(cst.CSTVisitor):
+    """The first resource a method's own body opens (nested functions excluded)."""
+
+    def __init__(self, owner: SourceFile) -> None:
+        self.owner = owner
+        self.found: tuple[cst.Call, AsyncResource] | None = None
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.found is None:
+            self.found = opened_resource(self.owner.imports, node)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False

@@ -33,11 +33,14 @@ class AsyncResourceNotClosed(ScopedRule):
     """
     ## What it does
     Reports a fixture (sync or async) that opens an async connection, pool, client or engine
-    (aiosqlite, asyncpg, SQLAlchemy's `create_async_engine`, `redis.asyncio`,
-    `httpx.AsyncClient`, `aiohttp.ClientSession`, `databases.Database`, Motor) and neither
-    closes it after its `yield` (`await x.close()`, `.aclose()`, `.dispose()`, `.terminate()`,
-    `.disconnect()`, `.wait_closed()`, or a callback such as `addfinalizer(x.close)`) nor opens
-    it with `async with`; and a fixture that `return`s such a resource, which nothing can close.
+    (aiosqlite, asyncpg, SQLAlchemy's `create_async_engine`, `redis.asyncio` clients and
+    connection pools, `httpx.AsyncClient`, `aiohttp.ClientSession`, `databases.Database`,
+    Motor, aiomysql, aiopg, asyncmy, psycopg's `AsyncConnection`, aio-pika connections,
+    aiokafka producers and consumers) and neither closes it after its `yield`
+    (`await x.close()`, `.aclose()`, `.dispose()`, `.terminate()`, `.disconnect()`,
+    `.wait_closed()`, `.ensure_closed()`, `await x.stop()`, or a callback such as
+    `addfinalizer(x.close)`) nor opens it with `async with`; and a fixture that `return`s such
+    a resource, which nothing can close.
     A resource handed to another object or an exit stack is that owner's to close and is not
     reported; nor is one cached in a module global (LL302, global-async-resource).
 

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import libcst as cst
 
 from leaklint.async_context import (
     GET_EVENT_LOOP,
+    GET_RUNNING_LOOP,
     SET_EVENT_LOOP,
+    USES_LOOP,
     NameUses,
     ScopedRule,
     built_class,
@@ -13,6 +17,7 @@ from leaklint.async_context import (
     is_call_to,
     is_new_event_loop,
     name_uses,
+    statements,
 )
 from leaklint.diagnostics import Applicability, Fix
 from leaklint.fixture_graph import Lookup
@@ -36,27 +41,40 @@ _GET_HELP = (
 class ImplicitOrUnclosedLoop(ScopedRule):
     """
     ## What it does
-    Reports `asyncio.new_event_loop()` whose loop is never closed in its function (directly,
-    in a `finally:` block, after a fixture's `yield`, or by a registered callback such as
-    `addfinalizer(loop.close)`), and `asyncio.get_event_loop()` where no loop can be running:
-    at import time, and in the sync code of test modules and conftest files (sync tests,
-    fixtures and helpers, and the sync `__init__` of a class that a sync fixture builds). Sync
-    application code is left alone: a running loop may be calling it. So are a helper that an
-    async function in the same file calls, a lambda, a call inside `pytest.raises(...)` or
-    `self.assertRaises(...)` (the test expects the error), a function that sets its own
-    current loop with `asyncio.set_event_loop(loop)`, and a sync test or fixture that uses
-    (directly, through other fixtures or autouse ones) an async fixture on a function loop or
-    on the narrowest loop scope in use: pytest-asyncio's runner has made that loop the current
-    one, so `get_event_loop()` returns it; the same holds for a `loop` or `event_loop`
-    fixture that no project file defines (aiohttp's and aiomisc's plugins set the loop they
-    provide as the current one). A class whose `__init__` calls `get_event_loop()`
-    only as a fallback (`loop or asyncio.get_event_loop()`, `if loop is None: ...`) is left
-    alone where the fixture passes that argument.
+    Reports `asyncio.new_event_loop()` (or `uvloop.new_event_loop()`) whose loop is never
+    closed in its function (directly, in a `finally:` block, after a fixture's `yield`, or by a
+    registered callback such as `addfinalizer(loop.close)`), including a fixture that returns
+    or yields a new loop without closing it (pytest closes nothing). Reports
+    `asyncio.get_event_loop()` where no loop can be running: at import time (a class
+    instantiated then whose `__init__` calls it included), in a script's
+    `if __name__ == "__main__":` block, in an `except RuntimeError:` after
+    `asyncio.get_running_loop()` failed, and in the sync code of test modules and conftest
+    files (sync tests, fixtures and helpers, and the sync `__init__` or `__post_init__` of a
+    class that a sync fixture builds).
+
+    Sync application code is left alone: a running loop may be calling it. So are methods of
+    test cases whose framework makes a loop current (unittest's `IsolatedAsyncioTestCase`,
+    tornado's `AsyncTestCase` and `AsyncHTTPTestCase`, also through base classes), bodies run
+    on a loop (`@gen_test`, `@gen.coroutine`), test modules under a plugin whose autouse
+    fixture makes a loop current (aiomisc, named in `pytest_plugins`; sync fixtures wider than
+    `function` are set up before it), and
+    `try: loop = asyncio.get_event_loop() except RuntimeError: ... else: loop.close()`, which
+    closes a loop left behind. So are a helper that an async function in the same file calls,
+    a lambda, a call inside `pytest.raises(...)` or `self.assertRaises(...)` (the test expects
+    the error), a function that sets its own current loop with `asyncio.set_event_loop(loop)`,
+    and a sync test or fixture that uses (directly, through other fixtures or autouse ones) an
+    async fixture on a function loop or on the narrowest loop scope in use: pytest-asyncio's
+    runner has made that loop the current one, so `get_event_loop()` returns it; the same
+    holds for a `loop` or `event_loop` fixture that no project file defines (aiohttp's and
+    aiomisc's plugins set the loop they provide as the current one). A class whose `__init__`
+    calls `get_event_loop()` only as a fallback (`loop or asyncio.get_event_loop()`,
+    `if loop is None: ...`) is left alone where the fixture passes that argument.
 
     A loop that is returned, stored or handed to another call is someone else's to close and
-    is not reported. `asyncio.get_event_loop().create_future()` is reported once, by LL301
-    (loop-bound-object-in-sync-code), which owns the objects made from a loop; this rule owns
-    every other `get_event_loop()` call.
+    is not reported (`asyncio.run_coroutine_threadsafe(coro, loop)` and
+    `loop.call_soon_threadsafe(...)` only use it). `asyncio.get_event_loop().create_future()`
+    is reported once, by LL301 (loop-bound-object-in-sync-code), which owns the objects made
+    from a loop; this rule owns every other `get_event_loop()` call.
 
     ## Why is this bad?
     An unclosed loop keeps its selector and socket pair open until garbage collection, which
@@ -102,6 +120,83 @@ class ImplicitOrUnclosedLoop(ScopedRule):
         self._uses: dict[tuple[int, str], NameUses] = {}  # (scope node, name) -> its uses
         self._helpers: list[tuple[cst.Call, str, Fix | None, str]] = []  # decided in finish()
         self._async_refs: set[str] = set()  # names that async functions mention
+        # ``except RuntimeError:`` handlers of a ``try`` whose ``get_running_loop()`` failed,
+        # as the frame depth they were entered at.
+        self._no_loop_handlers: set[int] = set()
+        self._handler_depths: list[int] = []
+        self._cleanup_calls: set[int] = set()  # ``get_event_loop()`` of a close-if-any block
+        self._plugin_loop: bool | None = None
+
+    # ---- try blocks around a loop --------------------------------------------------------
+
+    def visit_Try(self, node: cst.Try) -> None:
+        handlers = [h for h in node.handlers if _catches_runtime_error(h)]
+        if not handlers:
+            return
+        calls = _OwnCalls()
+        node.body.visit(calls)
+        if any(self.imports.matches(c.func, GET_RUNNING_LOOP) for c in calls.found):
+            self._no_loop_handlers.update(id(h) for h in handlers)
+        # ``try: loop = get_event_loop() except RuntimeError: ... else: loop.close()`` (or the
+        # close after the ``try``): code that closes whatever loop an earlier test left behind.
+        function = self.function
+        scope = function.node if function is not None else self.frames[0].node
+        for stmt in statements(node.body):
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                continue
+            for small in stmt.body:
+                if (
+                    isinstance(small, cst.Assign)
+                    and len(small.targets) == 1
+                    and isinstance(small.targets[0].target, cst.Name)
+                    and is_call_to(small.value, self.imports, GET_EVENT_LOOP)
+                ):
+                    name = small.targets[0].target.value
+                    if name_uses(scope, name, closing=_CLOSE, imports=self.imports).closed:
+                        self._cleanup_calls.add(id(small.value))
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        if id(node) in self._no_loop_handlers:
+            self._handler_depths.append(len(self.frames))
+
+    def leave_ExceptHandler(self, original_node: cst.ExceptHandler) -> None:
+        if id(original_node) in self._no_loop_handlers:
+            self._handler_depths.pop()
+
+    def _after_running_loop_failed(self) -> bool:
+        return bool(self._handler_depths) and self._handler_depths[-1] == len(self.frames)
+
+    def _plugin_loop_in_use(self) -> bool:
+        """An installed plugin whose autouse fixture makes a loop current for every test of
+        this module (aiomisc's ``loop``), named in ``pytest_plugins`` here or in a conftest."""
+        if self._plugin_loop is None:
+            names = list(self._own_plugins(self.source.path))
+            directory = self.source.path.parent
+            root = self.project.root
+            while True:
+                conftest = directory / "conftest.py"
+                if conftest.is_file():
+                    names.extend(self._own_plugins(conftest))
+                if directory == root or directory.parent == directory:
+                    break
+                if not directory.is_relative_to(root):
+                    break
+                directory = directory.parent
+            self._plugin_loop = any(n.split(".")[0] in _AUTOUSE_LOOP_PLUGINS for n in names)
+        return self._plugin_loop
+
+    def _on_plugin_loop(self) -> bool:
+        """A sync test, helper or function-scoped fixture of a module under such a plugin: its
+        function-scoped autouse loop is set up before them. A wider sync fixture is set up
+        before it, with no loop current."""
+        if not self._pytest_file or not self._plugin_loop_in_use():
+            return False
+        fixture = self.sync_fixture
+        return fixture is None or fixture.scope == "function"
+
+    def _own_plugins(self, path: Path) -> tuple[str, ...]:
+        model = self.project.file_model(path)
+        return model.plugins if model is not None else ()
 
     def visit_With(self, node: cst.With) -> None:
         if any(_expects_failure(item.item, self.imports) for item in node.items):
@@ -122,6 +217,27 @@ class ImplicitOrUnclosedLoop(ScopedRule):
             function.node.visit(finder)
             self._sets_loop[key] = finder.found
         return self._sets_loop[key]
+
+    def visit_Return(self, node: cst.Return) -> None:
+        if node.value is not None:
+            self._handed_to_pytest(node.value, "returns")
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        if isinstance(node.value, cst.BaseExpression):
+            self._handed_to_pytest(node.value, "yields")
+
+    def _handed_to_pytest(self, value: cst.BaseExpression, how: str) -> None:
+        """``return asyncio.new_event_loop()`` in a fixture: pytest closes nothing."""
+        frame = self.fixture_frame
+        if frame is None or frame.fixture is None or not is_new_event_loop(value, self.imports):
+            return
+        assert isinstance(value, cst.Call)
+        self.report(
+            value,
+            f"fixture `{frame.fixture.name}` {how} the event loop made by `{code_of(value)}`, "
+            "and nothing closes it",
+            help="bind it to a name, `yield` it, and close it after the `yield`",
+        )
 
     def visit_Call(self, node: cst.Call) -> None:
         receiver = create_future_receiver(node)
@@ -148,6 +264,9 @@ class ImplicitOrUnclosedLoop(ScopedRule):
             if id(node) not in self._owned_by_ll301:
                 self._get_event_loop(node)
             return
+        if self.at_import_time_or_main and isinstance(func, (cst.Name, cst.Attribute)):
+            self._built_at_import_time(node)
+            return
         fixture = self.sync_fixture
         if fixture is not None and isinstance(func, (cst.Name, cst.Attribute)):
             built = built_class(node, self.source, self.project)
@@ -164,12 +283,41 @@ class ImplicitOrUnclosedLoop(ScopedRule):
                     help=_GET_HELP,
                 )
 
+    def _built_at_import_time(self, node: cst.Call) -> None:
+        """``SERVICE = Service()`` at module level: ``Service.__init__`` runs at import time."""
+        built = built_class(node, self.source, self.project)
+        if built is None or (built.same_file and self._pytest_file):
+            return  # its __init__ is sync code of this test file: reported there
+        hits = [h for h in built.hits if h.kind == "get_event_loop"]
+        if hits:
+            self.report(
+                node,
+                f"`{built.name}()` at import time runs its `__init__`, which calls "
+                f"`asyncio.get_event_loop()` ({built.where(hits[0], self.project.root)}) while "
+                "no event loop is running: it warns on Python 3.12 and 3.13 and raises on 3.14",
+                help=_GET_HELP,
+            )
+
     def _get_event_loop(self, node: cst.Call) -> None:
-        if self._expecting or self._explicit_loop():
+        if self._expecting or id(node) in self._cleanup_calls or self._explicit_loop():
+            return
+        if self._after_running_loop_failed():
+            self.report(
+                node,
+                "`asyncio.get_event_loop()` in an `except RuntimeError:` after "
+                "`asyncio.get_running_loop()` failed runs where no event loop is running, and "
+                "hands out an implicit loop (it warns on Python 3.12 and 3.13 and raises on 3.14)",
+                help="create a loop with `asyncio.new_event_loop()` and close it, or use "
+                "`asyncio.run()`",
+            )
             return
         helper: str | None = None  # the name async code would call it by
         if self.at_import_time:
             where = "at import time"
+        elif self.at_import_time_or_main:
+            where = 'in the `if __name__ == "__main__":` block'
+        elif self.in_framework_loop_class or self._on_plugin_loop():
+            return  # the framework or plugin has made its loop current
         elif self._pytest_file and self.in_sync_code:
             fixture = self.sync_fixture
             function = self.function
@@ -305,14 +453,15 @@ class ImplicitOrUnclosedLoop(ScopedRule):
             return
         key = (id(scope), name)
         if key not in self._uses:
-            # A loop passed to anything but asyncio.set_event_loop() may be closed there
+            # A loop passed to anything but asyncio.set_event_loop() and
+            # asyncio.run_coroutine_threadsafe() (which use it) may be closed there
             # (``self.set_event_loop(loop)`` of unittest helpers registers its close).
             self._uses[key] = name_uses(
                 scope,
                 name,
                 closing=_CLOSE,
                 imports=self.imports,
-                harmless_calls=SET_EVENT_LOOP,
+                harmless_calls=SET_EVENT_LOOP | USES_LOOP,
                 statement_calls_use=False,
             )
         uses = self._uses[key]
@@ -333,6 +482,8 @@ class ImplicitOrUnclosedLoop(ScopedRule):
         self.report(value, message, help=_CLOSE_HELP)
 
 
+# Installed plugins with an autouse fixture that makes a loop current for every test.
+_AUTOUSE_LOOP_PLUGINS = frozenset({"aiomisc", "aiomisc_pytest"})
 # Loop fixtures of installed plugins (aiohttp's and aiomisc's ``loop``, the ``event_loop`` of
 # pytest-asyncio before 1.0) make their loop the current one for the test.
 _PLUGIN_LOOPS = frozenset({"loop", "event_loop"})
@@ -368,3 +519,28 @@ class _SetsLoop(cst.CSTVisitor):
             )
         ):
             self.found = True
+
+
+def _catches_runtime_error(handler: cst.ExceptHandler) -> bool:
+    kind = handler.type
+    names = [e.value for e in kind.elements] if isinstance(kind, cst.Tuple) else [kind]
+    return any(isinstance(n, cst.Name) and n.value == "RuntimeError" for n in names)
+
+
+class _OwnCalls(cst.CSTVisitor):
+    """Calls in a block, nested functions, lambdas and classes excluded."""
+
+    def __init__(self) -> None:
+        self.found: list[cst.Call] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.found.append(node)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
