@@ -9,6 +9,8 @@ done with it: the methods called on it, ``.daemon = ...``, ``with obj:``, and wh
 walk the tree themselves.
 
 Precision first: an object that escapes is someone else's to clean up and is never reported.
+A pytest fixture that returns or yields what it started hands it to pytest, which stops nothing:
+that is no escape, so the fixture itself must stop it (after ``yield``, or in a finalizer).
 Uses inside nested functions count (``request.addfinalizer(t.join)``, a ``def fin(): t.join()``),
 so do uses after ``yield`` in a fixture and in ``finally``: anywhere in the owning function.
 """
@@ -19,10 +21,12 @@ import dataclasses
 import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
 import libcst as cst
 
 from leaklint.diagnostics import Edit, Location
+from leaklint.pytest_model import fixture_decorator
 from leaklint.source import SourceFile, dotted_name
 from leaklint.walk import is_content_type
 
@@ -43,6 +47,9 @@ EXECUTOR_CLASSES = frozenset(
 )
 POPEN_CLASSES = frozenset({"subprocess.Popen"})
 GET_CONTEXT = frozenset({"multiprocessing.get_context", "multiprocessing.context.get_context"})
+# Calls that reap a child given its pid; ``os._exit`` ends the process (an exec emulation).
+PID_REAPERS = frozenset({"os.waitpid", "os.kill", "os.killpg", "os.wait4", "os.pidfd_open"})
+OS_EXIT = frozenset({"os._exit"})
 
 # Tokens one of which a file must contain to hold a tracked constructor (the rules' prefilter).
 THREAD_TOKENS = (b"Thread", b"Timer")
@@ -61,7 +68,10 @@ class Kind(enum.Enum):
 class Use:
     """One use of a tracked object: a method call, an attribute store, or an escape."""
 
-    kind: str  # "call" | "ref" | "store" | "escape" | "with" | "bind" | "neutral"
+    # "call" | "ref" | "store" | "escape" | "with" | "bind" | "neutral" | "handoff" (returned
+    # or yielded by a fixture, or given to ``set_default_executor``: ``method`` says which) |
+    # "append" (``items.append(obj)``: ``method`` names the list) | "item" (``items[0]``)
+    kind: str
     node: cst.CSTNode
     method: str = ""
     call: cst.Call | None = None
@@ -93,6 +103,8 @@ class Resource:
     statement: cst.SimpleStatementLine | None = None
     block: cst.BaseSuite | cst.Module | None = None
     function_body: bool = False  # ``block`` is the whole body of a function
+    handed: str = ""  # "return" / "yield": a fixture hands it to pytest, which stops nothing
+    exits: bool = False  # its function ends the process with ``os._exit()`` (exec emulation)
 
     @property
     def unowned(self) -> bool:
@@ -445,6 +457,10 @@ class _Scope:
     uses: dict[str, list[Use]] = field(default_factory=dict)
     aliases: dict[str, set[str]] = field(default_factory=dict)  # loop variable -> collections
     resources: list[Resource] = field(default_factory=list)
+    params: set[str] = field(default_factory=set)
+    fixture: bool = False  # a pytest fixture: what it returns or yields goes to pytest
+    exits: bool = False  # calls ``os._exit()``
+    made: list[Resource] = field(default_factory=list)  # every constructor call in this scope
 
 
 _NEUTRAL_PARENTS = (
@@ -478,6 +494,8 @@ class Analysis:
         self.self_resources: list[tuple[str, Resource]] = []
         self.foreign_attrs: set[str] = set()
         self.contexts: set[str] = set()  # names bound to multiprocessing.get_context(...)
+        # ``<loop>.set_default_executor(...)`` calls in source order: (scope, receiver, call).
+        self.default_executor_calls: list[tuple[_Scope, str, cst.Call]] = []
 
     # ---- generic bookkeeping ---------------------------------------------------------
 
@@ -508,6 +526,7 @@ class Analysis:
             self._close_scope(scope)
         if kind is cst.Module:
             self._close_self_attrs()
+            self._close_default_executors()
 
     def _enter_function(self, node: cst.FunctionDef) -> None:
         parent = self.scopes[-1] if self.scopes else None
@@ -519,6 +538,8 @@ class Analysis:
         if params.star_kwarg is not None:
             every.append(params.star_kwarg)
         scope.locals.update(p.name.value for p in every)
+        scope.params.update(p.name.value for p in every)
+        scope.fixture = fixture_decorator(node, self.imports) is not None
         positional = [*params.posonly_params, *params.params]
         if parent is not None and parent.is_class and positional:
             static = any(
@@ -548,7 +569,11 @@ class Analysis:
             for alias, targets in scope.aliases.items():
                 if resource.name in targets:
                     uses.extend(scope.uses.get(alias, ()))
+            uses.extend(self._appended_to(resource, uses, scope))
             self._settle(resource, uses)
+        if scope.exits:
+            for resource in scope.made:
+                resource.exits = True
         # Names this scope reads but does not bind belong to an enclosing function.
         parent = next((s for s in reversed(self.scopes) if not s.is_class), None)
         if parent is None or scope.is_class:
@@ -561,19 +586,72 @@ class Analysis:
                 use.nested = True
                 target.append(use)
 
+    def _appended_to(self, resource: Resource, uses: list[Use], scope: _Scope) -> list[Use]:
+        """The uses of the local lists ``resource`` is appended to, and of their loop variables:
+        ``threads.append(t)`` then ``for t in threads: t.join()`` joins it."""
+        found: list[Use] = []
+        for use in uses:
+            if use.kind != "append":
+                continue
+            items = use.method
+            item_uses = scope.uses.get(items, [])
+            # Only a list this function made: a parameter or a global list is someone else's.
+            own = (
+                items not in scope.params
+                and items not in scope.globals
+                and any(u.kind == "bind" for u in item_uses)
+            )
+            if not own or not resource.name:
+                resource.escaped = True
+                continue
+            resource.collection = True
+            resource.name = items
+            found.extend(u for u in item_uses if u.kind != "bind")
+            for alias, targets in scope.aliases.items():
+                if items in targets:
+                    found.extend(scope.uses.get(alias, ()))
+        return found
+
     def _close_self_attrs(self) -> None:
         for owner, resource in self.self_resources:
             assert resource.name is not None
             attr = resource.name.removeprefix("self.")
-            if attr in self.foreign_attrs or owner in self.open_families or not owner:
+            uses = self.self_uses.get(f"{owner}.{attr}", [])
+            # A class that assigns a thread or process to ``self.<attr>`` and starts it owns
+            # it, whatever its bases (a Popen or executor, started when made, may be its base
+            # class's to clean up).
+            started = resource.kind in (Kind.THREAD, Kind.PROCESS) and (
+                resource.started or any(u.kind == "call" and u.method == "start" for u in uses)
+            )
+            open_family = owner in self.open_families and not started
+            if attr in self.foreign_attrs or open_family or not owner:
                 resource.escaped = True
-            self._settle(resource, self.self_uses.get(f"{owner}.{attr}", []))
+            self._settle(resource, uses)
+
+    def _close_default_executors(self) -> None:
+        """An executor given to ``set_default_executor`` belongs to the loop, unless the same
+        function gives that loop another one later: the first is then never shut down."""
+        calls = self.default_executor_calls
+        for resource in self.resources:
+            for use in resource.uses:
+                if use.kind != "handoff" or use.method != "set_default_executor":
+                    continue
+                index = next((i for i, c in enumerate(calls) if c[2] is use.call), None)
+                if index is None:
+                    resource.escaped = True
+                    continue
+                scope, receiver, _ = calls[index]
+                replaced = any(s is scope and r == receiver for s, r, _ in calls[index + 1 :])
+                if not replaced:
+                    resource.escaped = True
 
     def _settle(self, resource: Resource, uses: list[Use]) -> None:
         resource.uses.extend(uses)
         for use in uses:
-            if use.kind == "escape":
+            if use.kind == "escape" or (use.kind in ("item", "append") and not resource.collection):
                 resource.escaped = True
+            elif use.kind == "handoff" and use.method in ("return", "yield"):
+                resource.handed = use.method
             elif use.method == "start" and use.kind == "call":
                 resource.started = True
             elif use.kind == "store" and use.method == "daemon" and use.value is not None:
@@ -611,6 +689,12 @@ class Analysis:
         return None
 
     def _call(self, call: cst.Call) -> None:
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "set_default_executor":
+            receiver = dotted_name(func.value) or ""
+            self.default_executor_calls.append((self.scopes[-1], receiver, call))
+        elif self.imports.matches(func, OS_EXIT) is not None:
+            self.scopes[-1].exits = True
         if self.imports.matches(call.func, GET_CONTEXT) is not None:
             parent = self.stack[-1] if self.stack else None
             if isinstance(parent, cst.Assign):
@@ -634,6 +718,7 @@ class Analysis:
             elif arg.star == "**":
                 resource.daemon = None
         self.resources.append(resource)
+        self.scopes[-1].made.append(resource)
         resource.expects_failure = self._expects_failure()
         self._bind(resource)
 
@@ -656,6 +741,14 @@ class Analysis:
             return
         if isinstance(parent, cst.Expr):
             return  # a bare constructor call: nothing keeps it
+        if isinstance(parent, (cst.Return, cst.Yield)) and parent.value is call and scope.fixture:
+            resource.handed = "return" if isinstance(parent, cst.Return) else "yield"
+            return
+        if isinstance(parent, cst.Arg) and parent.value is call and parent.keyword is None:
+            grand = stack[-2] if len(stack) > 1 else None
+            if _is_default_executor_call(grand):
+                resource.uses.append(Use("handoff", call, "set_default_executor", call=grand))
+                return
         container = parent
         depth = 1
         if isinstance(parent, cst.Element) and len(stack) > 2 and isinstance(stack[-2], cst.List):
@@ -691,6 +784,15 @@ class Analysis:
             self.self_resources.append((self.scopes[-1].owner, resource))
             return
         resource.escaped = True
+
+    def _in_assert(self, depth: int) -> bool:
+        """Whether the node whose parent is ``self.stack[-depth]`` is in an ``assert``."""
+        for node in reversed(self.stack[: len(self.stack) - depth + 1]):
+            if isinstance(node, cst.Assert):
+                return True
+            if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+                return False
+        return False
 
     def _in_while(self) -> bool:
         for node in reversed(self.stack):
@@ -746,7 +848,32 @@ class Analysis:
                 great = stack[-depth - 2] if len(stack) > depth + 1 else None
                 value = great.value if isinstance(great, cst.Assign) else None
                 return Use("store", ref, method, value=value)
+            if method == "pid" and self._in_assert(depth):
+                return Use("neutral", ref, "pid")  # read, not handed to os.waitpid/os.kill
             return Use("ref", ref, method)
+        if isinstance(parent, (cst.Return, cst.Yield)) and parent.value is ref:
+            if self.scopes[-1].fixture:
+                return Use("handoff", ref, "return" if isinstance(parent, cst.Return) else "yield")
+            return Use("escape", ref)
+        if isinstance(parent, cst.Arg) and parent.value is ref and parent.keyword is None:
+            if _is_default_executor_call(grand):
+                return Use("handoff", ref, "set_default_executor", call=grand)
+            if isinstance(grand, cst.Call) and _is_name_in(grand.func, _READERS):
+                return Use("neutral", ref)  # ``len(threads)``: looks, keeps nothing
+            if (
+                isinstance(grand, cst.Call)
+                and len(grand.args) == 1
+                and isinstance(grand.func, cst.Attribute)
+                and grand.func.attr.value == "append"
+                and isinstance(grand.func.value, cst.Name)
+            ):
+                return Use("append", ref, grand.func.value.value)
+        if isinstance(parent, cst.Subscript) and parent.value is ref:
+            # ``threads[0].join()`` acts on one item, not on the list; anything else may let
+            # the item out.
+            if isinstance(grand, cst.Attribute) and grand.value is parent:
+                return Use("item", ref)
+            return Use("escape", ref)
         if isinstance(parent, cst.WithItem) and parent.item is ref:
             return Use("with", ref)
         if isinstance(parent, (cst.AssignTarget, cst.AnnAssign)) and parent.target is ref:
@@ -786,6 +913,22 @@ class Analysis:
         use = self._use(node, 1)
         key = f"{self.scopes[-1].owner}.{node.attr.value}"
         self.self_uses.setdefault(key, []).append(use)
+
+
+# Builtins that look at an object and keep nothing of it.
+_READERS = frozenset({"len", "repr", "str", "bool", "id", "isinstance", "print"})
+
+
+def _is_name_in(expr: cst.BaseExpression, names: frozenset[str]) -> bool:
+    return isinstance(expr, cst.Name) and expr.value in names
+
+
+def _is_default_executor_call(node: cst.CSTNode | None) -> TypeGuard[cst.Call]:
+    return (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "set_default_executor"
+    )
 
 
 def _single_target(
@@ -884,7 +1027,9 @@ def with_rewrite(source: SourceFile, resource: Resource) -> Edit | None:
     statement, block, name = resource.statement, resource.block, resource.name
     if statement is None or not isinstance(block, cst.IndentedBlock) or name is None:
         return None
-    if resource.collection or any(u.nested for u in resource.uses):
+    if resource.collection or resource.handed == "return":
+        return None  # ``with`` would stop it before the caller or the test uses it
+    if any(u.nested or (u.kind == "handoff" and u.method != "yield") for u in resource.uses):
         return None
     assign = statement.body[0]
     if not isinstance(assign, (cst.Assign, cst.AnnAssign)) or assign.value is not resource.call:

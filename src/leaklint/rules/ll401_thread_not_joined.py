@@ -85,7 +85,7 @@ class ThreadNotJoined(FileRule):
             self.report(
                 resource.call,
                 f"non-daemon {described(resource)} started and never joined; "
-                "the interpreter waits for it at exit",
+                f"the interpreter waits for {'them' if resource.collection else 'it'} at exit",
                 fix=fix,
                 help=None if fix else f"Set `daemon = True` before start(), or {JOIN_ADVICE}",
             )

@@ -1,7 +1,16 @@
 from __future__ import annotations
 
+import libcst as cst
+
 from leaklint.diagnostics import Applicability
-from leaklint.lifecycle import THREAD_TOKENS, Kind, daemon_edit, described, resources_of
+from leaklint.lifecycle import (
+    THREAD_TOKENS,
+    Kind,
+    Resource,
+    daemon_edit,
+    described,
+    resources_of,
+)
 from leaklint.rule import FileRule, FixAvailability, register
 
 
@@ -46,6 +55,10 @@ class JoinTimeoutNonDaemon(FileRule):
     whole_words = True
 
     def finish(self) -> None:
+        # Threads joined by the same call (a list of them, joined in one loop) give one finding
+        # there, whose fix edits every constructor.
+        groups: dict[int, list[Resource]] = {}
+        joins: dict[int, cst.Call] = {}
         for resource in resources_of(self.source, (Kind.THREAD,)):
             if resource.unowned or not resource.started:
                 continue
@@ -56,18 +69,23 @@ class JoinTimeoutNonDaemon(FileRule):
             timed = resource.timed_joins
             if not timed:
                 continue
-            edit = daemon_edit(self.source, resource)
+            groups.setdefault(id(timed[0]), []).append(resource)
+            joins[id(timed[0])] = timed[0]
+        for key, group in groups.items():
+            edits = [daemon_edit(self.source, resource) for resource in group]
+            complete = all(edit is not None for edit in edits)
             advice = "stop the thread and join it without a timeout"
             self.report(
-                timed[0],
-                f"{described(resource)} only joined with a timeout and is not a daemon; "
-                "if it outlives the timeout the interpreter hangs at exit",
+                joins[key],
+                f"{described(group[0])} only joined with a timeout and "
+                + ("are not daemons" if group[0].collection else "is not a daemon")
+                + "; if it outlives the timeout the interpreter hangs at exit",
                 fix=self.make_fix(
-                    Applicability.UNSAFE, f"Add `daemon=True` to the constructor; or {advice}", edit
+                    Applicability.UNSAFE,
+                    f"Add `daemon=True` to the constructor; or {advice}",
+                    *(edit for edit in edits if edit is not None),
                 )
-                if edit is not None
+                if complete
                 else None,
-                help=None
-                if edit is not None
-                else f"Set `daemon = True` before start(), or {advice}",
+                help=None if complete else f"Set `daemon = True` before start(), or {advice}",
             )

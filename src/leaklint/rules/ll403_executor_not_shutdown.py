@@ -73,9 +73,14 @@ class ExecutorNotShutdown(FileRule):
                     f"Use `with {resource.label.rsplit('.', 1)[-1]}(...) as {resource.name}:`",
                     edit,
                 )
+            replaced = any(
+                u.kind == "handoff" and u.method == "set_default_executor" for u in resource.uses
+            )
             self.report(
                 resource.call,
-                f"{what} is never shut down; its workers outlive the code that made them",
+                f"{what} is "
+                + ("replaced as the loop's default executor and " if replaced else "")
+                + "never shut down; its workers outlive the code that made them",
                 fix=fix,
                 help=None
                 if fix

@@ -65,7 +65,7 @@ class ProcessNotReaped(FileRule):
 
     def finish(self) -> None:
         for resource in resources_of(self.source, (Kind.PROCESS, Kind.POPEN)):
-            if resource.unowned or reaped(resource):
+            if resource.unowned or resource.exits or reaped(resource):
                 continue
             if resource.kind is Kind.POPEN:
                 self._popen(resource)
