@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeGuard
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeGuard
 
 import libcst as cst
 
@@ -29,6 +31,9 @@ from leaklint.diagnostics import Edit, Location
 from leaklint.pytest_model import fixture_decorator
 from leaklint.source import SourceFile, dotted_name
 from leaklint.walk import is_content_type
+
+if TYPE_CHECKING:
+    from leaklint.project import Project
 
 THREAD_CLASSES = frozenset({"threading.Thread", "threading.Timer"})
 PROCESS_CLASSES = frozenset({"multiprocessing.Process", "multiprocessing.context.Process"})
@@ -282,20 +287,57 @@ class _Subclass:
 
 
 def _class_infos(module: cst.Module, source: SourceFile) -> dict[str, _ClassInfo]:
+    """The file's classes by name: those at module level first, then those defined inside
+    functions, classes and compound statements (a module-level class keeps its name)."""
     infos: dict[str, _ClassInfo] = {}
+    nested: list[cst.ClassDef] = []
     for stmt in module.body:
         if isinstance(stmt, cst.ClassDef):
-            bases: list[str] = []
-            for arg in stmt.bases:
-                if arg.keyword is not None:
-                    continue
-                qualified = source.imports.qualified_name(arg.value)
-                if qualified is not None:
-                    bases.append(qualified)
-                elif isinstance(arg.value, cst.Name):
-                    bases.append(arg.value.value)
-            infos[stmt.name.value] = _ClassInfo(stmt, bases)
+            infos[stmt.name.value] = _class_info(stmt, source)
+        if isinstance(stmt, cst.BaseCompoundStatement):
+            _nested_classes(stmt, nested)
+    for node in nested:
+        infos.setdefault(node.name.value, _class_info(node, source))
     return infos
+
+
+def _class_info(node: cst.ClassDef, source: SourceFile) -> _ClassInfo:
+    bases: list[str] = []
+    for arg in node.bases:
+        if arg.keyword is not None:
+            continue
+        qualified = source.imports.qualified_name(arg.value)
+        if qualified is not None:
+            bases.append(qualified)
+        elif isinstance(arg.value, cst.Name):
+            bases.append(arg.value.value)
+    return _ClassInfo(node, bases)
+
+
+def _nested_classes(stmt: cst.BaseCompoundStatement, found: list[cst.ClassDef]) -> None:
+    """Classes inside ``stmt``'s blocks (a ``Thread`` subclass defined in a test function)."""
+    suites: list[cst.BaseSuite] = []
+    if isinstance(stmt, cst.Match):
+        suites.extend(case.body for case in stmt.cases)
+    else:
+        suites.append(stmt.body)
+    if isinstance(stmt, (cst.Try, cst.TryStar)):
+        suites.extend(handler.body for handler in stmt.handlers)
+        if stmt.finalbody is not None:
+            suites.append(stmt.finalbody.body)
+    orelse = getattr(stmt, "orelse", None)
+    if isinstance(orelse, cst.If):
+        _nested_classes(orelse, found)
+    elif isinstance(orelse, cst.Else):
+        suites.append(orelse.body)
+    for suite in suites:
+        if not isinstance(suite, cst.IndentedBlock):
+            continue
+        for inner in suite.body:
+            if isinstance(inner, cst.BaseCompoundStatement):
+                if isinstance(inner, cst.ClassDef):
+                    found.append(inner)
+                _nested_classes(inner, found)
 
 
 class _DaemonFinder:
@@ -361,8 +403,11 @@ def _read_class_body(info: _ClassInfo) -> None:
     walk_visitor(info.node.body, _DaemonFinder(info))
 
 
-def _subclasses(infos: dict[str, _ClassInfo]) -> dict[str, _Subclass]:
-    """Classes of the file that derive (through each other) from Thread, Timer or Process."""
+def _subclasses(
+    infos: dict[str, _ClassInfo], external: Callable[[str], _Subclass | None] | None = None
+) -> dict[str, _Subclass]:
+    """Classes of the file that derive (through each other, or through ``external``: classes
+    of other project modules by qualified name) from Thread, Timer or Process."""
     result: dict[str, _Subclass] = {}
 
     def resolve(name: str, seen: frozenset[str]) -> _Subclass | None:
@@ -377,6 +422,8 @@ def _subclasses(infos: dict[str, _ClassInfo]) -> dict[str, _Subclass]:
                 parent = _Subclass(Kind.THREAD, False, False)
             elif base in PROCESS_CLASSES:
                 parent = _Subclass(Kind.PROCESS, False, False)
+            elif base not in infos and external is not None:
+                parent = external(base)
             else:
                 parent = resolve(base, seen | {name})
             if parent is not None:
@@ -396,6 +443,146 @@ def _subclasses(infos: dict[str, _ClassInfo]) -> dict[str, _Subclass]:
     for name in infos:
         resolve(name, frozenset())
     return result
+
+
+# --------------------------------------------------------------------------- other modules
+
+# ``class Name(bases):`` at the start of a line, for searches of a file's bytes.
+_CLASS_DEF = re.compile(rb"^[ \t]*class[ \t]+(\w+)[ \t]*\(([^)]*)\)", re.MULTILINE)
+_WORD = re.compile(rb"[A-Za-z_]\w*")
+_ROOT_CLASSES = {b"Thread": Kind.THREAD, b"Timer": Kind.THREAD, b"Process": Kind.PROCESS}
+
+
+class ProjectClasses:
+    """The Thread and Process subclasses of the project's own modules, by qualified name, for
+    a file that imports one (``from app.workers import Poller``). Modules are found the way
+    pytest's default import mode finds them: from the importing file's first folder that is
+    not a package, the rootdir and ``pythonpath``. Every module read, and the paths tried
+    before it, are noted as read on each use (the findings cache follows them); a module found
+    nowhere in the project (the standard library, an installed package) notes nothing, so
+    files that import only those keep their cache entries when other files come and go."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.files: dict[tuple[str, Path], tuple[Path | None, frozenset[Path]]] = {}
+        self.modules: dict[Path, tuple[bytes, dict[str, _Subclass], frozenset[Path]]] = {}
+        self.active: set[Path] = set()  # being read: an import cycle stops here
+
+    def lookup(self, qualified: str, origin: Path) -> _Subclass | None:
+        module, _, name = qualified.rpartition(".")
+        if not module.strip(".") or not name[:1].isupper():
+            return None  # classes are capitalised: other names are not worth a look
+        path = self.module_file(module, origin)
+        return None if path is None else self.classes(path).get(name)
+
+    def module_file(self, module: str, origin: Path) -> Path | None:
+        dots = len(module) - len(module.lstrip("."))
+        if dots:
+            base = origin.parent
+            for _ in range(dots - 1):
+                base = base.parent
+            roots: tuple[Path, ...] = (base,)
+        else:
+            roots = self._roots(origin.parent)
+        key = (module, roots[0])
+        if key not in self.files:
+            parts = module[dots:].split(".")
+            tried: list[Path] = []
+            found: Path | None = None
+            for root in roots:
+                target = root.joinpath(*parts)
+                for candidate in (target.with_name(target.name + ".py"), target / "__init__.py"):
+                    tried.append(candidate)
+                    if candidate.is_file():
+                        found = candidate
+                        break
+                if found is not None:
+                    break
+            self.files[key] = (found, frozenset(tried) if found is not None else frozenset())
+        path, tried_paths = self.files[key]
+        if tried_paths:
+            self.project.note_reads(tried_paths)
+        return path
+
+    def _roots(self, directory: Path) -> tuple[Path, ...]:
+        while (directory / "__init__.py").is_file() and directory.parent != directory:
+            directory = directory.parent
+        roots = [directory, self.project.root]
+        setting = self.project.config.get("pythonpath")
+        if setting is not None:
+            value = setting.value
+            items = value if isinstance(value, list) else str(value).split()
+            roots.extend(setting.path.parent / str(item) for item in items)
+        return tuple(dict.fromkeys(roots))
+
+    def classes(self, path: Path) -> dict[str, _Subclass]:
+        raw = self.project.read(path)
+        kept = self.modules.get(path)
+        if kept is not None and kept[0] is raw:
+            self.project.note_reads(kept[2])
+            return kept[1]
+        if not isinstance(raw, bytes) or path in self.active:
+            return {}
+        self.active.add(path)
+        try:
+            value, reads = self.project.tracked(lambda: self._read(path, raw))
+        finally:
+            self.active.discard(path)
+        self.modules[path] = (raw, value, reads)
+        return value
+
+    def _read(self, path: Path, raw: bytes) -> dict[str, _Subclass]:
+        if _CLASS_DEF.search(raw) is None:
+            return {}  # no class with a base: nothing to parse
+        source = self.project.source(path)
+        if isinstance(source, OSError) or source.module is None:
+            return {}
+        infos = _class_infos(source.module, source)
+        return _subclasses(infos, lambda qualified: self.lookup(qualified, path))
+
+
+_project_classes: ProjectClasses | None = None
+
+
+def project_classes(project: Project) -> ProjectClasses:
+    global _project_classes
+    if _project_classes is None or _project_classes.project is not project:
+        _project_classes = ProjectClasses(project)
+    return _project_classes
+
+
+_subclass_names: tuple[Project, dict[Kind, tuple[bytes, ...]]] | None = None
+
+
+def subclass_names(project: Project, kind: Kind) -> tuple[bytes, ...]:
+    """Names of the project's classes that derive, by the names of their bases, from Thread
+    and Timer (``Kind.THREAD``) or Process: read from bytes, for the prefilter of a file that
+    holds none of the rules' tokens but may construct such a class defined elsewhere."""
+    global _subclass_names
+    if _subclass_names is None or _subclass_names[0] is not project:
+        defs: list[tuple[bytes, list[bytes]]] = []
+        for path in project.python_files:
+            raw = project.read(path)
+            if isinstance(raw, bytes) and b"class" in raw:
+                for match in _CLASS_DEF.finditer(raw):
+                    defs.append((match[1], _WORD.findall(match[2])))
+        known = dict(_ROOT_CLASSES)
+        changed = True
+        while changed:
+            changed = False
+            for name, bases in defs:
+                if name in known:
+                    continue
+                parent = next((known[b] for b in bases if b in known), None)
+                if parent is not None:
+                    known[name] = parent
+                    changed = True
+        names = {
+            k: tuple(sorted(n for n, v in known.items() if v is k and n not in _ROOT_CLASSES))
+            for k in (Kind.THREAD, Kind.PROCESS)
+        }
+        _subclass_names = (project, names)
+    return _subclass_names[1].get(kind, ())
 
 
 # Bases known not to touch a subclass's own attributes: ``self.x`` there is the class's own.
@@ -478,12 +665,16 @@ _NEUTRAL_PARENTS = (
 class Analysis:
     """Walk a module once; ``resources`` holds every tracked constructor call afterwards."""
 
-    def __init__(self, source: SourceFile) -> None:
+    def __init__(self, source: SourceFile, project: Project | None = None) -> None:
         assert source.module is not None
         self.source = source
         self.imports = source.imports
         infos = _class_infos(source.module, source)
-        self.subclasses = _subclasses(infos)
+        self.external: Callable[[str], _Subclass | None] | None = None
+        if project is not None:
+            classes = project_classes(project)
+            self.external = lambda qualified: classes.lookup(qualified, source.path)
+        self.subclasses = _subclasses(infos, self.external)
         self.families = _families(infos)
         self.open_families = _open_families(infos, self.families)
         self.stack: list[cst.CSTNode] = []
@@ -676,6 +867,12 @@ class Analysis:
         if isinstance(func, cst.Name) and func.value in self.subclasses and qualified is None:
             sub = self.subclasses[func.value]
             return sub.kind, func.value, sub.daemon, sub.self_start
+        if qualified is not None and self.external is not None:
+            found = self.external(qualified)
+            if found is not None:
+                label = dotted_name(func) or qualified
+                self.subclasses.setdefault(label, found)
+                return found.kind, label, found.daemon, found.self_start
         if isinstance(func, cst.Attribute) and func.attr.value in ("Pool", "Process"):
             base = func.value
             from_context = (isinstance(base, cst.Name) and base.value in self.contexts) or (
@@ -963,13 +1160,14 @@ def _is_store(node: cst.Name, parent: cst.CSTNode | None) -> bool:
 _last: tuple[cst.Module, list[Resource]] | None = None
 
 
-def resources(source: SourceFile) -> list[Resource]:
-    """Every tracked constructor call of ``source``; computed once per file for all rules."""
+def resources(source: SourceFile, project: Project | None = None) -> list[Resource]:
+    """Every tracked constructor call of ``source``; computed once per file for all rules.
+    With ``project``, Thread and Process subclasses of the project's other modules count."""
     global _last
     assert source.module is not None
     if _last is not None and _last[0] is source.module:
         return _last[1]
-    analysis = Analysis(source)
+    analysis = Analysis(source, project)
     try:
         walk(source.module, analysis.on_visit, analysis.on_leave)
         found = analysis.resources
@@ -979,8 +1177,10 @@ def resources(source: SourceFile) -> list[Resource]:
     return found
 
 
-def resources_of(source: SourceFile, kinds: Sequence[Kind]) -> list[Resource]:
-    return [r for r in resources(source) if r.kind in kinds]
+def resources_of(
+    source: SourceFile, kinds: Sequence[Kind], project: Project | None = None
+) -> list[Resource]:
+    return [r for r in resources(source, project) if r.kind in kinds]
 
 
 # --------------------------------------------------------------------------- messages and fixes

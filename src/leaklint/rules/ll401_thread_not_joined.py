@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from leaklint.diagnostics import Applicability
 from leaklint.lifecycle import (
     THREAD_TOKENS,
@@ -8,8 +10,12 @@ from leaklint.lifecycle import (
     daemon_edit,
     described,
     resources_of,
+    subclass_names,
 )
 from leaklint.rule import FileRule, FixAvailability, register
+
+if TYPE_CHECKING:
+    from leaklint.project import Project
 
 JOIN_ADVICE = (
     "join it where it is started, in a `finally`, after the fixture's `yield`, "
@@ -72,8 +78,12 @@ class ThreadNotJoined(FileRule):
     tokens = THREAD_TOKENS
     whole_words = True
 
+    @classmethod
+    def project_tokens(cls, project: Project) -> tuple[bytes, ...]:
+        return subclass_names(project, Kind.THREAD)
+
     def finish(self) -> None:
-        for resource in resources_of(self.source, (Kind.THREAD,)):
+        for resource in resources_of(self.source, (Kind.THREAD,), self.project):
             if not never_joined(resource):
                 continue
             edit = daemon_edit(self.source, resource)

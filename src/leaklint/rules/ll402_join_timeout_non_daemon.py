@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import libcst as cst
 
 from leaklint.diagnostics import Applicability
@@ -10,8 +12,12 @@ from leaklint.lifecycle import (
     daemon_edit,
     described,
     resources_of,
+    subclass_names,
 )
 from leaklint.rule import FileRule, FixAvailability, register
+
+if TYPE_CHECKING:
+    from leaklint.project import Project
 
 
 @register
@@ -54,12 +60,16 @@ class JoinTimeoutNonDaemon(FileRule):
     tokens = THREAD_TOKENS
     whole_words = True
 
+    @classmethod
+    def project_tokens(cls, project: Project) -> tuple[bytes, ...]:
+        return subclass_names(project, Kind.THREAD)
+
     def finish(self) -> None:
         # Threads joined by the same call (a list of them, joined in one loop) give one finding
         # there, whose fix edits every constructor.
         groups: dict[int, list[Resource]] = {}
         joins: dict[int, cst.Call] = {}
-        for resource in resources_of(self.source, (Kind.THREAD,)):
+        for resource in resources_of(self.source, (Kind.THREAD,), self.project):
             if resource.unowned or not resource.started:
                 continue
             if resource.daemon is not False or resource.untimed_join:

@@ -57,7 +57,7 @@ class ExecutorNotShutdown(FileRule):
     tokens = EXECUTOR_TOKENS
 
     def finish(self) -> None:
-        for resource in resources_of(self.source, (Kind.EXECUTOR,)):
+        for resource in resources_of(self.source, (Kind.EXECUTOR,), self.project):
             if resource.unowned or shut_down(resource):
                 continue
             edit = with_rewrite(self.source, resource)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from leaklint.diagnostics import Applicability
 from leaklint.lifecycle import (
     PROCESS_TOKENS,
@@ -7,9 +9,13 @@ from leaklint.lifecycle import (
     Resource,
     described,
     resources_of,
+    subclass_names,
     with_rewrite,
 )
 from leaklint.rule import FileRule, FixAvailability, register
+
+if TYPE_CHECKING:
+    from leaklint.project import Project
 
 # ``pid`` handed to os.waitpid()/os.kill() means the caller reaps the child itself.
 POPEN_REAPED = frozenset({"wait", "communicate", "poll", "__exit__", "pid"})
@@ -63,8 +69,12 @@ class ProcessNotReaped(FileRule):
     tokens = PROCESS_TOKENS
     whole_words = True
 
+    @classmethod
+    def project_tokens(cls, project: Project) -> tuple[bytes, ...]:
+        return subclass_names(project, Kind.PROCESS)
+
     def finish(self) -> None:
-        for resource in resources_of(self.source, (Kind.PROCESS, Kind.POPEN)):
+        for resource in resources_of(self.source, (Kind.PROCESS, Kind.POPEN), self.project):
             if resource.unowned or resource.exits or reaped(resource):
                 continue
             if resource.kind is Kind.POPEN:
