@@ -2,8 +2,9 @@
 
 One pass over a file finds every constructor call of a tracked kind (``threading.Thread``,
 ``concurrent.futures.ThreadPoolExecutor``, ``subprocess.Popen``, a ``Thread`` subclass of the
-file, ...), follows the variable it is bound to (a local name, ``self.<attr>`` across the
-class, a list built by a comprehension and the loop variables that walk it), and records what is
+file or of another project module, ...), follows the variable it is bound to (a local name,
+``self.<attr>`` across the class, a list built by a comprehension or by ``append`` and the loop
+variables that walk it), and records what is
 done with it: the methods called on it, ``.daemon = ...``, ``with obj:``, and whether it
 *escapes* (is returned, stored, passed to a call). Rules LL401-LL404 read the result; they never
 walk the tree themselves.

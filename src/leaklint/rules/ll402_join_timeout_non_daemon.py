@@ -25,7 +25,8 @@ class JoinTimeoutNonDaemon(FileRule):
     """
     ## What it does
     Finds `join(timeout=...)` (or `join(5)`) on a non-daemon thread that is never joined
-    without a timeout.
+    without a timeout: in its function, a fixture's teardown, or the methods of the class that
+    started it. Threads joined in one loop over a list give one finding at that join.
 
     ## Why is this bad?
     `join(timeout)` returns when the time is up, whether or not the thread stopped. The test or

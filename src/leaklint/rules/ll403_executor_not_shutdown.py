@@ -24,8 +24,12 @@ class ExecutorNotShutdown(FileRule):
     ## Why is this bad?
     Worker threads and processes outlive the test that made them. Thread pools are joined at
     interpreter exit, so a worker stuck on a task hangs the end of the run; process pools leave
-    children behind and warn `ResourceWarning: unclosed running multiprocessing pool`. An
-    executor that is returned, stored elsewhere or passed on is not reported.
+    children behind and warn `ResourceWarning: unclosed running multiprocessing pool`. A
+    fixture that returns or yields an executor hands it to pytest, which shuts nothing down, so
+    it is reported unless the fixture shuts it down in teardown. An executor given to
+    `loop.set_default_executor()` is the loop's, unless the same function replaces it with
+    another: then nothing shuts the first one down. An executor that a plain function returns,
+    or that is stored elsewhere or passed on, is not reported.
 
     ## Example
     ```python

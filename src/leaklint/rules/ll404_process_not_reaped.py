@@ -32,15 +32,20 @@ def reaped(resource: Resource) -> bool:
 class ProcessNotReaped(FileRule):
     """
     ## What it does
-    Finds a non-daemon `multiprocessing.Process` (also from `get_context()`, or a subclass in
-    the same file) that is started and never joined, and a `subprocess.Popen` that is never
-    waited for: no `wait()`, `communicate()`, `poll()`, and not used in `with`.
+    Finds a non-daemon `multiprocessing.Process` (also from `get_context()`, or a subclass
+    defined anywhere in the project) that is started and never joined, and a `subprocess.Popen`
+    that is never waited for: no `wait()`, `communicate()`, `poll()`, its `pid` not handed to
+    `os.waitpid()`/`os.kill()` (reading it in an `assert` reaps nothing), and not used in
+    `with`. A function that ends with `os._exit()` after starting the child (an exec
+    emulation) is left alone.
 
     ## Why is this bad?
     A child that is never reaped stays a zombie, and Python warns
     `ResourceWarning: subprocess N is still running`. multiprocessing joins every non-daemon
     child at interpreter exit, so one that does not stop hangs the end of the test run. A
-    process object that is returned, stored elsewhere or passed on is not reported.
+    fixture that returns or yields a process hands it to pytest, which reaps nothing, so it is
+    reported unless the fixture stops it in teardown or a finalizer. A process object that a
+    plain function returns, or that is stored elsewhere or passed on, is not reported.
 
     ## Example
     ```python
