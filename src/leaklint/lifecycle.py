@@ -474,7 +474,20 @@ class ProjectClasses:
         if not module.strip(".") or not name[:1].isupper():
             return None  # classes are capitalised: other names are not worth a look
         path = self.module_file(module, origin)
-        return None if path is None else self.classes(path).get(name)
+        if path is None:
+            return None
+        if not self.candidate(name):
+            # No class of that name derives from Thread or Process, by the project's bytes:
+            # no parse. The answer still depends on the module's bytes.
+            self.project.note_reads(path)
+            return None
+        return self.classes(path).get(name)
+
+    def candidate(self, name: str) -> bool:
+        word = name.encode()
+        return word in subclass_names(self.project, Kind.THREAD) or word in subclass_names(
+            self.project, Kind.PROCESS
+        )
 
     def module_file(self, module: str, origin: Path) -> Path | None:
         dots = len(module) - len(module.lstrip("."))
@@ -558,15 +571,23 @@ _subclass_names: tuple[Project, dict[Kind, tuple[bytes, ...]]] | None = None
 def subclass_names(project: Project, kind: Kind) -> tuple[bytes, ...]:
     """Names of the project's classes that derive, by the names of their bases, from Thread
     and Timer (``Kind.THREAD``) or Process: read from bytes, for the prefilter of a file that
-    holds none of the rules' tokens but may construct such a class defined elsewhere."""
+    holds none of the rules' tokens but may construct such a class defined elsewhere.
+
+    The files read here are not noted as a file's dependencies (that would tie every cache
+    entry to every file): the prefilter's choice is part of a cache entry's key, and a module
+    that a lookup passes over on this account is noted by ``ProjectClasses.lookup``."""
     global _subclass_names
     if _subclass_names is None or _subclass_names[0] is not project:
         defs: list[tuple[bytes, list[bytes]]] = []
-        for path in project.python_files:
-            raw = project.read(path)
-            if isinstance(raw, bytes) and b"class" in raw:
-                for match in _CLASS_DEF.finditer(raw):
-                    defs.append((match[1], _WORD.findall(match[2])))
+        saved, project.access_log = project.access_log, None
+        try:
+            for path in project.python_files:
+                raw = project.read(path)
+                if isinstance(raw, bytes) and b"class" in raw:
+                    for match in _CLASS_DEF.finditer(raw):
+                        defs.append((match[1], _WORD.findall(match[2])))
+        finally:
+            project.access_log = saved
         known = dict(_ROOT_CLASSES)
         changed = True
         while changed:
@@ -584,6 +605,97 @@ def subclass_names(project: Project, kind: Kind) -> tuple[bytes, ...]:
         }
         _subclass_names = (project, names)
     return _subclass_names[1].get(kind, ())
+
+
+# --------------------------------------------------------------------------- fresh helpers
+
+# What stops an executor or a Popen: a helper that does any of it is not handing a fresh one out.
+_STOPS = frozenset(
+    {"shutdown", "terminate", "close", "join", "wait", "communicate", "kill", "poll", "__exit__"}
+)
+
+
+def _fresh_helpers(module: cst.Module, source: SourceFile) -> dict[str, Kind]:
+    """Module-level functions (undecorated) that end by returning a new executor or Popen:
+    ``return ThreadPoolExecutor()``, or ``ex = ThreadPoolExecutor()`` ... ``return ex`` where
+    ``ex`` is only called methods on in between (none that stops it). Each call of one makes a
+    fresh object that its caller owns."""
+    helpers: dict[str, Kind] = {}
+    for stmt in module.body:
+        if not isinstance(stmt, cst.FunctionDef) or stmt.decorators:
+            continue
+        body = stmt.body
+        if not isinstance(body, cst.IndentedBlock) or not body.body:
+            continue
+        last = body.body[-1]
+        if not (isinstance(last, cst.SimpleStatementLine) and len(last.body) == 1):
+            continue
+        ret = last.body[0]
+        if not isinstance(ret, cst.Return) or ret.value is None:
+            continue
+        kind = _fresh_kind(ret.value, source)
+        if kind is None and isinstance(ret.value, cst.Name):
+            kind = _fresh_local(body, ret.value.value, source)
+        if kind is not None:
+            helpers[stmt.name.value] = kind
+    return helpers
+
+
+def _fresh_kind(expr: cst.BaseExpression, source: SourceFile) -> Kind | None:
+    if not isinstance(expr, cst.Call):
+        return None
+    qualified = source.imports.qualified_name(expr.func)
+    if qualified in EXECUTOR_CLASSES:
+        return Kind.EXECUTOR
+    if qualified in POPEN_CLASSES:
+        return Kind.POPEN
+    return None
+
+
+def _fresh_local(body: cst.IndentedBlock, name: str, source: SourceFile) -> Kind | None:
+    kind: Kind | None = None
+    for stmt in body.body[:-1]:
+        line = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) else None
+        if (
+            isinstance(line, cst.Assign)
+            and len(line.targets) == 1
+            and _is_name(line.targets[0].target, name)
+        ):
+            if kind is not None:
+                return None  # bound twice
+            kind = _fresh_kind(line.value, source)
+            if kind is None:
+                return None
+            continue
+        if kind is None:
+            continue
+        if not _only_method_calls(stmt, name):
+            return None
+    return kind
+
+
+def _only_method_calls(stmt: cst.CSTNode, name: str) -> bool:
+    """Whether ``name`` appears in ``stmt`` only as ``name.method(...)``, no method that stops
+    an executor or a process."""
+    stack: list[cst.CSTNode] = []
+    ok = True
+
+    def enter(node: cst.CSTNode) -> None:
+        nonlocal ok
+        if isinstance(node, cst.Name) and node.value == name:
+            parent = stack[-1] if stack else None
+            grand = stack[-2] if len(stack) > 1 else None
+            ok = ok and (
+                isinstance(parent, cst.Attribute)
+                and parent.value is node
+                and isinstance(grand, cst.Call)
+                and grand.func is parent
+                and parent.attr.value not in _STOPS
+            )
+        stack.append(node)
+
+    walk(stmt, enter, lambda node: stack.pop())
+    return ok
 
 
 # Bases known not to touch a subclass's own attributes: ``self.x`` there is the class's own.
@@ -676,6 +788,7 @@ class Analysis:
             classes = project_classes(project)
             self.external = lambda qualified: classes.lookup(qualified, source.path)
         self.subclasses = _subclasses(infos, self.external)
+        self.helpers = _fresh_helpers(source.module, source)
         self.families = _families(infos)
         self.open_families = _open_families(infos, self.families)
         self.stack: list[cst.CSTNode] = []
@@ -868,6 +981,8 @@ class Analysis:
         if isinstance(func, cst.Name) and func.value in self.subclasses and qualified is None:
             sub = self.subclasses[func.value]
             return sub.kind, func.value, sub.daemon, sub.self_start
+        if isinstance(func, cst.Name) and func.value in self.helpers and qualified is None:
+            return self.helpers[func.value], f"{func.value}()", False, True
         if qualified is not None and self.external is not None:
             found = self.external(qualified)
             if found is not None:

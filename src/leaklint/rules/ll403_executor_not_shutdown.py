@@ -28,8 +28,9 @@ class ExecutorNotShutdown(FileRule):
     fixture that returns or yields an executor hands it to pytest, which shuts nothing down, so
     it is reported unless the fixture shuts it down in teardown. An executor given to
     `loop.set_default_executor()` is the loop's, unless the same function replaces it with
-    another: then nothing shuts the first one down. An executor that a plain function returns,
-    or that is stored elsewhere or passed on, is not reported.
+    another: then nothing shuts the first one down. A module-level helper that returns a new
+    executor gives each caller one to shut down: the calls of it in the same file are checked
+    as constructors. An executor stored elsewhere or passed on is not reported.
 
     ## Example
     ```python
@@ -65,7 +66,11 @@ class ExecutorNotShutdown(FileRule):
             if resource.unowned or shut_down(resource):
                 continue
             edit = with_rewrite(self.source, resource)
+            helper = resource.label.endswith("()")  # made by a helper of the file
             what = f"`{resource.name}` ({resource.label})" if resource.name else resource.label
+            if helper and not resource.name:
+                what = f"the executor `{resource.label}` returns"
+            made = resource.label if helper else f"{resource.label.rsplit('.', 1)[-1]}(...)"
             fix = None
             if edit is not None:
                 # concurrent.futures waits for pending work on exit; a multiprocessing pool's
@@ -74,7 +79,7 @@ class ExecutorNotShutdown(FileRule):
                 safe = waits and resource.function_body
                 fix = self.make_fix(
                     Applicability.SAFE if safe else Applicability.UNSAFE,
-                    f"Use `with {resource.label.rsplit('.', 1)[-1]}(...) as {resource.name}:`",
+                    f"Use `with {made} as {resource.name}:`",
                     edit,
                 )
             replaced = any(

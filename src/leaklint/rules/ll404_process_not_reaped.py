@@ -44,8 +44,10 @@ class ProcessNotReaped(FileRule):
     `ResourceWarning: subprocess N is still running`. multiprocessing joins every non-daemon
     child at interpreter exit, so one that does not stop hangs the end of the test run. A
     fixture that returns or yields a process hands it to pytest, which reaps nothing, so it is
-    reported unless the fixture stops it in teardown or a finalizer. A process object that a
-    plain function returns, or that is stored elsewhere or passed on, is not reported.
+    reported unless the fixture stops it in teardown or a finalizer. A module-level helper
+    that returns a new `Popen` gives each caller one to wait for: the calls of it in the same
+    file are checked as constructors. A process object stored elsewhere or passed on is not
+    reported.
 
     ## Example
     ```python
@@ -94,13 +96,17 @@ class ProcessNotReaped(FileRule):
 
     def _popen(self, resource: Resource) -> None:
         edit = with_rewrite(self.source, resource)
-        what = f"`{resource.name}` (subprocess.Popen)" if resource.name else "subprocess.Popen"
+        helper = resource.label.endswith("()")  # made by a helper of the file
+        label = resource.label if helper else "subprocess.Popen"
+        what = f"`{resource.name}` ({label})" if resource.name else label
+        if helper and not resource.name:
+            what = f"the process `{label}` returns"
+        made = label if helper else "subprocess.Popen(...)"
         fix = None
         if edit is not None:
             fix = self.make_fix(
                 Applicability.UNSAFE,
-                f"Use `with subprocess.Popen(...) as {resource.name}:`; leaving it waits for "
-                "the child",
+                f"Use `with {made} as {resource.name}:`; leaving it waits for the child",
                 edit,
             )
         self.report(
