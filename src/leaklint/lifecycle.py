@@ -1107,6 +1107,19 @@ class Analysis:
                 return False
         return False
 
+    def _waits_while(self, index: int) -> bool:
+        """Whether the call at ``self.stack[index]`` is a ``while`` loop's whole test, or one of
+        its ``or`` operands: the loop ends only when the call is false."""
+        node = self.stack[index] if index >= 0 else None
+        index -= 1
+        while index >= 0:
+            outer = self.stack[index]
+            if isinstance(outer, cst.BooleanOperation) and isinstance(outer.operator, cst.Or):
+                node, index = outer, index - 1
+                continue
+            return isinstance(outer, cst.While) and outer.test is node
+        return False
+
     def _in_while(self) -> bool:
         for node in reversed(self.stack):
             if isinstance(node, cst.While):
@@ -1155,6 +1168,9 @@ class Analysis:
         if isinstance(parent, cst.Attribute) and parent.value is ref:
             method = parent.attr.value
             if isinstance(grand, cst.Call) and grand.func is parent:
+                if method == "is_alive" and self._waits_while(len(self.stack) - depth - 1):
+                    # ``while t.is_alive(): ...`` goes on only once the thread has ended.
+                    return Use("call", ref, "join", call=grand, repeated=True)
                 repeated = method == "join" and self._in_while()
                 return Use("call", ref, method, call=grand, repeated=repeated)
             if isinstance(grand, cst.AssignTarget) and grand.target is parent:
@@ -1228,8 +1244,9 @@ class Analysis:
         self.self_uses.setdefault(key, []).append(use)
 
 
-# Builtins that look at an object and keep nothing of it.
-_READERS = frozenset({"len", "repr", "str", "bool", "id", "isinstance", "print"})
+# Builtins that look at a list of objects and keep nothing of it. (Not ``repr(proc)``: code
+# that shows an object is often code that mocks it.)
+_READERS = frozenset({"len"})
 
 
 def _is_name_in(expr: cst.BaseExpression, names: frozenset[str]) -> bool:
