@@ -288,8 +288,9 @@ class _Subclass:
 
 
 def _class_infos(module: cst.Module, source: SourceFile) -> dict[str, _ClassInfo]:
-    """The file's classes by name: those at module level first, then those defined inside
-    functions, classes and compound statements (a module-level class keeps its name)."""
+    """The file's classes by name: those at module level, and those defined inside functions,
+    classes and compound statements. A name that a nested class shares with another class
+    is left out: which one a call means depends on the scope."""
     infos: dict[str, _ClassInfo] = {}
     nested: list[cst.ClassDef] = []
     for stmt in module.body:
@@ -297,8 +298,15 @@ def _class_infos(module: cst.Module, source: SourceFile) -> dict[str, _ClassInfo
             infos[stmt.name.value] = _class_info(stmt, source)
         if isinstance(stmt, cst.BaseCompoundStatement):
             _nested_classes(stmt, nested)
+    ambiguous: set[str] = set()
     for node in nested:
-        infos.setdefault(node.name.value, _class_info(node, source))
+        name = node.name.value
+        if name in infos:
+            ambiguous.add(name)
+        else:
+            infos[name] = _class_info(node, source)
+    for name in ambiguous:
+        del infos[name]
     return infos
 
 
