@@ -192,3 +192,55 @@ def test_walk_reaches_every_name_and_call_libcst_does(which: str) -> None:
         lambda n: None,
     )
     assert seen == expected.seen
+
+
+def test_fixture_returning_an_executor_gets_no_with_rewrite(tmp_path: Path) -> None:
+    # ``with`` would shut the executor down before the test could use it.
+    code = (
+        "import pytest\nfrom concurrent.futures import ThreadPoolExecutor\n\n"
+        "@pytest.fixture\ndef ex():\n    ex = ThreadPoolExecutor()\n    return ex\n"
+    )
+    [found] = check(tmp_path, code, "LL403")
+    assert found.fix is None and found.help
+
+
+def test_list_literal_timed_join_fix_edits_every_constructor(tmp_path: Path) -> None:
+    code = (
+        "from threading import Thread as T\n\ndef test_x():\n"
+        "    threads = [T(), T(target=f)]\n    for t in threads:\n        t.start()\n"
+        "    for t in threads:\n        t.join(1)\n"
+    )
+    assert fixed(tmp_path, code, "LL402") == code.replace(
+        "[T(), T(target=f)]", "[T(daemon=True), T(target=f, daemon=True)]"
+    )
+
+
+SUBCLASS_TREE = {
+    "pytest.ini": "[pytest]\n",
+    "app/__init__.py": "",
+    "app/workers.py": "import threading\n\nclass Worker(threading.Thread):\n    pass\n",
+    "tests/test_w.py": "from app.workers import Worker\n\ndef test_w():\n    Worker().start()\n",
+}
+
+
+def test_an_edit_of_the_subclass_module_reaches_cached_findings(tmp_path: Path) -> None:
+    from harness import write_tree
+
+    root = write_tree(tmp_path / "p", SUBCLASS_TREE)
+    cache_dir = tmp_path / "cache"
+    rules = RuleSelection(select=("LL401",)).rules()
+
+    def run() -> list[str]:
+        result = lint(Project.load([root]), rules, cache=True, cache_dir=cache_dir)
+        return [f"{d.path.name}:{d.location.row}" for d in result.diagnostics]
+
+    assert run() == ["test_w.py:4"]
+    assert run() == ["test_w.py:4"]
+    workers = root / "app" / "workers.py"
+    workers.write_text(workers.read_text() + "    daemon = True\n")
+    assert run() == []
+    workers.write_text("class Worker:\n    pass\n")
+    assert run() == []
+    # The test module holds no thread token: the subclass's name brings its check back.
+    workers.write_text(SUBCLASS_TREE["app/workers.py"])
+    assert run() == ["test_w.py:4"]

@@ -362,7 +362,9 @@ def rules_for_file(
         if tokens and rule_cls.tokens and not found.any(rule_cls.tokens, rule_cls.whole_words):
             indirect = found.any(rule_cls.indirect_tokens)
             if not (indirect and project.holds_any(rule_cls.tokens)):
-                continue
+                extra = rule_cls.project_tokens(project)
+                if not (extra and found.any(extra, True)):
+                    continue
         wanted.append(rule_cls)
     return wanted
 

@@ -2,13 +2,16 @@
 
 One pass over a file finds every constructor call of a tracked kind (``threading.Thread``,
 ``concurrent.futures.ThreadPoolExecutor``, ``subprocess.Popen``, a ``Thread`` subclass of the
-file, ...), follows the variable it is bound to (a local name, ``self.<attr>`` across the
-class, a list built by a comprehension and the loop variables that walk it), and records what is
+file or of another project module, ...), follows the variable it is bound to (a local name,
+``self.<attr>`` across the class, a list built by a comprehension or by ``append`` and the loop
+variables that walk it), and records what is
 done with it: the methods called on it, ``.daemon = ...``, ``with obj:``, and whether it
 *escapes* (is returned, stored, passed to a call). Rules LL401-LL404 read the result; they never
 walk the tree themselves.
 
 Precision first: an object that escapes is someone else's to clean up and is never reported.
+A pytest fixture that returns or yields what it started hands it to pytest, which stops nothing:
+that is no escape, so the fixture itself must stop it (after ``yield``, or in a finalizer).
 Uses inside nested functions count (``request.addfinalizer(t.join)``, a ``def fin(): t.join()``),
 so do uses after ``yield`` in a fixture and in ``finally``: anywhere in the owning function.
 """
@@ -17,14 +20,21 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeGuard
 
 import libcst as cst
 
 from leaklint.diagnostics import Edit, Location
+from leaklint.pytest_model import fixture_decorator
 from leaklint.source import SourceFile, dotted_name
 from leaklint.walk import is_content_type
+
+if TYPE_CHECKING:
+    from leaklint.project import Project
 
 THREAD_CLASSES = frozenset({"threading.Thread", "threading.Timer"})
 PROCESS_CLASSES = frozenset({"multiprocessing.Process", "multiprocessing.context.Process"})
@@ -43,6 +53,9 @@ EXECUTOR_CLASSES = frozenset(
 )
 POPEN_CLASSES = frozenset({"subprocess.Popen"})
 GET_CONTEXT = frozenset({"multiprocessing.get_context", "multiprocessing.context.get_context"})
+# Calls that reap a child given its pid; ``os._exit`` ends the process (an exec emulation).
+PID_REAPERS = frozenset({"os.waitpid", "os.kill", "os.killpg", "os.wait4", "os.pidfd_open"})
+OS_EXIT = frozenset({"os._exit"})
 
 # Tokens one of which a file must contain to hold a tracked constructor (the rules' prefilter).
 THREAD_TOKENS = (b"Thread", b"Timer")
@@ -61,7 +74,10 @@ class Kind(enum.Enum):
 class Use:
     """One use of a tracked object: a method call, an attribute store, or an escape."""
 
-    kind: str  # "call" | "ref" | "store" | "escape" | "with" | "bind" | "neutral"
+    # "call" | "ref" | "store" | "escape" | "with" | "bind" | "neutral" | "handoff" (returned
+    # or yielded by a fixture, or given to ``set_default_executor``: ``method`` says which) |
+    # "append" (``items.append(obj)``: ``method`` names the list) | "item" (``items[0]``)
+    kind: str
     node: cst.CSTNode
     method: str = ""
     call: cst.Call | None = None
@@ -93,6 +109,8 @@ class Resource:
     statement: cst.SimpleStatementLine | None = None
     block: cst.BaseSuite | cst.Module | None = None
     function_body: bool = False  # ``block`` is the whole body of a function
+    handed: str = ""  # "return" / "yield": a fixture hands it to pytest, which stops nothing
+    exits: bool = False  # its function ends the process with ``os._exit()`` (exec emulation)
 
     @property
     def unowned(self) -> bool:
@@ -270,20 +288,65 @@ class _Subclass:
 
 
 def _class_infos(module: cst.Module, source: SourceFile) -> dict[str, _ClassInfo]:
+    """The file's classes by name: those at module level, and those defined inside functions,
+    classes and compound statements. A name that a nested class shares with another class
+    is left out: which one a call means depends on the scope."""
     infos: dict[str, _ClassInfo] = {}
+    nested: list[cst.ClassDef] = []
     for stmt in module.body:
         if isinstance(stmt, cst.ClassDef):
-            bases: list[str] = []
-            for arg in stmt.bases:
-                if arg.keyword is not None:
-                    continue
-                qualified = source.imports.qualified_name(arg.value)
-                if qualified is not None:
-                    bases.append(qualified)
-                elif isinstance(arg.value, cst.Name):
-                    bases.append(arg.value.value)
-            infos[stmt.name.value] = _ClassInfo(stmt, bases)
+            infos[stmt.name.value] = _class_info(stmt, source)
+        if isinstance(stmt, cst.BaseCompoundStatement):
+            _nested_classes(stmt, nested)
+    ambiguous: set[str] = set()
+    for node in nested:
+        name = node.name.value
+        if name in infos:
+            ambiguous.add(name)
+        else:
+            infos[name] = _class_info(node, source)
+    for name in ambiguous:
+        del infos[name]
     return infos
+
+
+def _class_info(node: cst.ClassDef, source: SourceFile) -> _ClassInfo:
+    bases: list[str] = []
+    for arg in node.bases:
+        if arg.keyword is not None:
+            continue
+        qualified = source.imports.qualified_name(arg.value)
+        if qualified is not None:
+            bases.append(qualified)
+        elif isinstance(arg.value, cst.Name):
+            bases.append(arg.value.value)
+    return _ClassInfo(node, bases)
+
+
+def _nested_classes(stmt: cst.BaseCompoundStatement, found: list[cst.ClassDef]) -> None:
+    """Classes inside ``stmt``'s blocks (a ``Thread`` subclass defined in a test function)."""
+    suites: list[cst.BaseSuite] = []
+    if isinstance(stmt, cst.Match):
+        suites.extend(case.body for case in stmt.cases)
+    else:
+        suites.append(stmt.body)
+    if isinstance(stmt, (cst.Try, cst.TryStar)):
+        suites.extend(handler.body for handler in stmt.handlers)
+        if stmt.finalbody is not None:
+            suites.append(stmt.finalbody.body)
+    orelse = getattr(stmt, "orelse", None)
+    if isinstance(orelse, cst.If):
+        _nested_classes(orelse, found)
+    elif isinstance(orelse, cst.Else):
+        suites.append(orelse.body)
+    for suite in suites:
+        if not isinstance(suite, cst.IndentedBlock):
+            continue
+        for inner in suite.body:
+            if isinstance(inner, cst.BaseCompoundStatement):
+                if isinstance(inner, cst.ClassDef):
+                    found.append(inner)
+                _nested_classes(inner, found)
 
 
 class _DaemonFinder:
@@ -349,8 +412,11 @@ def _read_class_body(info: _ClassInfo) -> None:
     walk_visitor(info.node.body, _DaemonFinder(info))
 
 
-def _subclasses(infos: dict[str, _ClassInfo]) -> dict[str, _Subclass]:
-    """Classes of the file that derive (through each other) from Thread, Timer or Process."""
+def _subclasses(
+    infos: dict[str, _ClassInfo], external: Callable[[str], _Subclass | None] | None = None
+) -> dict[str, _Subclass]:
+    """Classes of the file that derive (through each other, or through ``external``: classes
+    of other project modules by qualified name) from Thread, Timer or Process."""
     result: dict[str, _Subclass] = {}
 
     def resolve(name: str, seen: frozenset[str]) -> _Subclass | None:
@@ -365,6 +431,8 @@ def _subclasses(infos: dict[str, _ClassInfo]) -> dict[str, _Subclass]:
                 parent = _Subclass(Kind.THREAD, False, False)
             elif base in PROCESS_CLASSES:
                 parent = _Subclass(Kind.PROCESS, False, False)
+            elif base not in infos and external is not None:
+                parent = external(base)
             else:
                 parent = resolve(base, seen | {name})
             if parent is not None:
@@ -384,6 +452,258 @@ def _subclasses(infos: dict[str, _ClassInfo]) -> dict[str, _Subclass]:
     for name in infos:
         resolve(name, frozenset())
     return result
+
+
+# --------------------------------------------------------------------------- other modules
+
+# ``class Name(bases):`` at the start of a line, for searches of a file's bytes.
+_CLASS_DEF = re.compile(rb"^[ \t]*class[ \t]+(\w+)[ \t]*\(([^)]*)\)", re.MULTILINE)
+_WORD = re.compile(rb"[A-Za-z_]\w*")
+_ROOT_CLASSES = {b"Thread": Kind.THREAD, b"Timer": Kind.THREAD, b"Process": Kind.PROCESS}
+
+
+class ProjectClasses:
+    """The Thread and Process subclasses of the project's own modules, by qualified name, for
+    a file that imports one (``from app.workers import Poller``). Modules are found the way
+    pytest's default import mode finds them: from the importing file's first folder that is
+    not a package, the rootdir and ``pythonpath``. Every module read, and the paths tried
+    before it, are noted as read on each use (the findings cache follows them); a module found
+    nowhere in the project (the standard library, an installed package) notes nothing, so
+    files that import only those keep their cache entries when other files come and go."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.files: dict[tuple[str, Path], tuple[Path | None, frozenset[Path]]] = {}
+        self.modules: dict[Path, tuple[bytes, dict[str, _Subclass], frozenset[Path]]] = {}
+        self.active: set[Path] = set()  # being read: an import cycle stops here
+
+    def lookup(self, qualified: str, origin: Path) -> _Subclass | None:
+        module, _, name = qualified.rpartition(".")
+        if not module.strip(".") or not name[:1].isupper():
+            return None  # classes are capitalised: other names are not worth a look
+        path = self.module_file(module, origin)
+        if path is None:
+            return None
+        if not self.candidate(name):
+            # No class of that name derives from Thread or Process, by the project's bytes:
+            # no parse. The answer still depends on the module's bytes.
+            self.project.note_reads(path)
+            return None
+        return self.classes(path).get(name)
+
+    def candidate(self, name: str) -> bool:
+        word = name.encode()
+        return word in subclass_names(self.project, Kind.THREAD) or word in subclass_names(
+            self.project, Kind.PROCESS
+        )
+
+    def module_file(self, module: str, origin: Path) -> Path | None:
+        dots = len(module) - len(module.lstrip("."))
+        if dots:
+            base = origin.parent
+            for _ in range(dots - 1):
+                base = base.parent
+            roots: tuple[Path, ...] = (base,)
+        else:
+            roots = self._roots(origin.parent)
+        key = (module, roots[0])
+        if key not in self.files:
+            parts = module[dots:].split(".")
+            tried: list[Path] = []
+            found: Path | None = None
+            for root in roots:
+                target = root.joinpath(*parts)
+                for candidate in (target.with_name(target.name + ".py"), target / "__init__.py"):
+                    tried.append(candidate)
+                    if candidate.is_file():
+                        found = candidate
+                        break
+                if found is not None:
+                    break
+            self.files[key] = (found, frozenset(tried) if found is not None else frozenset())
+        path, tried_paths = self.files[key]
+        if tried_paths:
+            self.project.note_reads(tried_paths)
+        return path
+
+    def _roots(self, directory: Path) -> tuple[Path, ...]:
+        while (directory / "__init__.py").is_file() and directory.parent != directory:
+            directory = directory.parent
+        roots = [directory, self.project.root]
+        setting = self.project.config.get("pythonpath")
+        if setting is not None:
+            value = setting.value
+            items = value if isinstance(value, list) else str(value).split()
+            roots.extend(setting.path.parent / str(item) for item in items)
+        return tuple(dict.fromkeys(roots))
+
+    def classes(self, path: Path) -> dict[str, _Subclass]:
+        raw = self.project.read(path)
+        kept = self.modules.get(path)
+        if kept is not None and kept[0] is raw:
+            self.project.note_reads(kept[2])
+            return kept[1]
+        if not isinstance(raw, bytes) or path in self.active:
+            return {}
+        self.active.add(path)
+        try:
+            value, reads = self.project.tracked(lambda: self._read(path, raw))
+        finally:
+            self.active.discard(path)
+        self.modules[path] = (raw, value, reads)
+        return value
+
+    def _read(self, path: Path, raw: bytes) -> dict[str, _Subclass]:
+        if _CLASS_DEF.search(raw) is None:
+            return {}  # no class with a base: nothing to parse
+        source = self.project.source(path)
+        if isinstance(source, OSError) or source.module is None:
+            return {}
+        infos = _class_infos(source.module, source)
+        return _subclasses(infos, lambda qualified: self.lookup(qualified, path))
+
+
+_project_classes: ProjectClasses | None = None
+
+
+def project_classes(project: Project) -> ProjectClasses:
+    global _project_classes
+    if _project_classes is None or _project_classes.project is not project:
+        _project_classes = ProjectClasses(project)
+    return _project_classes
+
+
+_subclass_names: tuple[Project, dict[Kind, tuple[bytes, ...]]] | None = None
+
+
+def subclass_names(project: Project, kind: Kind) -> tuple[bytes, ...]:
+    """Names of the project's classes that derive, by the names of their bases, from Thread
+    and Timer (``Kind.THREAD``) or Process: read from bytes, for the prefilter of a file that
+    holds none of the rules' tokens but may construct such a class defined elsewhere.
+
+    The files read here are not noted as a file's dependencies (that would tie every cache
+    entry to every file): the prefilter's choice is part of a cache entry's key, and a module
+    that a lookup passes over on this account is noted by ``ProjectClasses.lookup``."""
+    global _subclass_names
+    if _subclass_names is None or _subclass_names[0] is not project:
+        defs: list[tuple[bytes, list[bytes]]] = []
+        saved, project.access_log = project.access_log, None
+        try:
+            for path in project.python_files:
+                raw = project.read(path)
+                if isinstance(raw, bytes) and b"class" in raw:
+                    for match in _CLASS_DEF.finditer(raw):
+                        defs.append((match[1], _WORD.findall(match[2])))
+        finally:
+            project.access_log = saved
+        known = dict(_ROOT_CLASSES)
+        changed = True
+        while changed:
+            changed = False
+            for name, bases in defs:
+                if name in known:
+                    continue
+                parent = next((known[b] for b in bases if b in known), None)
+                if parent is not None:
+                    known[name] = parent
+                    changed = True
+        names = {
+            k: tuple(sorted(n for n, v in known.items() if v is k and n not in _ROOT_CLASSES))
+            for k in (Kind.THREAD, Kind.PROCESS)
+        }
+        _subclass_names = (project, names)
+    return _subclass_names[1].get(kind, ())
+
+
+# --------------------------------------------------------------------------- fresh helpers
+
+# What stops an executor or a Popen: a helper that does any of it is not handing a fresh one out.
+_STOPS = frozenset(
+    {"shutdown", "terminate", "close", "join", "wait", "communicate", "kill", "poll", "__exit__"}
+)
+
+
+def _fresh_helpers(module: cst.Module, source: SourceFile) -> dict[str, Kind]:
+    """Module-level functions (undecorated) that end by returning a new executor or Popen:
+    ``return ThreadPoolExecutor()``, or ``ex = ThreadPoolExecutor()`` ... ``return ex`` where
+    ``ex`` is only called methods on in between (none that stops it). Each call of one makes a
+    fresh object that its caller owns."""
+    helpers: dict[str, Kind] = {}
+    for stmt in module.body:
+        if not isinstance(stmt, cst.FunctionDef) or stmt.decorators:
+            continue
+        body = stmt.body
+        if not isinstance(body, cst.IndentedBlock) or not body.body:
+            continue
+        last = body.body[-1]
+        if not (isinstance(last, cst.SimpleStatementLine) and len(last.body) == 1):
+            continue
+        ret = last.body[0]
+        if not isinstance(ret, cst.Return) or ret.value is None:
+            continue
+        kind = _fresh_kind(ret.value, source)
+        if kind is None and isinstance(ret.value, cst.Name):
+            kind = _fresh_local(body, ret.value.value, source)
+        if kind is not None:
+            helpers[stmt.name.value] = kind
+    return helpers
+
+
+def _fresh_kind(expr: cst.BaseExpression, source: SourceFile) -> Kind | None:
+    if not isinstance(expr, cst.Call):
+        return None
+    qualified = source.imports.qualified_name(expr.func)
+    if qualified in EXECUTOR_CLASSES:
+        return Kind.EXECUTOR
+    if qualified in POPEN_CLASSES:
+        return Kind.POPEN
+    return None
+
+
+def _fresh_local(body: cst.IndentedBlock, name: str, source: SourceFile) -> Kind | None:
+    kind: Kind | None = None
+    for stmt in body.body[:-1]:
+        line = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) else None
+        if (
+            isinstance(line, cst.Assign)
+            and len(line.targets) == 1
+            and _is_name(line.targets[0].target, name)
+        ):
+            if kind is not None:
+                return None  # bound twice
+            kind = _fresh_kind(line.value, source)
+            if kind is None:
+                return None
+            continue
+        if kind is None:
+            continue
+        if not _only_method_calls(stmt, name):
+            return None
+    return kind
+
+
+def _only_method_calls(stmt: cst.CSTNode, name: str) -> bool:
+    """Whether ``name`` appears in ``stmt`` only as ``name.method(...)``, no method that stops
+    an executor or a process."""
+    stack: list[cst.CSTNode] = []
+    ok = True
+
+    def enter(node: cst.CSTNode) -> None:
+        nonlocal ok
+        if isinstance(node, cst.Name) and node.value == name:
+            parent = stack[-1] if stack else None
+            grand = stack[-2] if len(stack) > 1 else None
+            ok = ok and (
+                isinstance(parent, cst.Attribute)
+                and parent.value is node
+                and isinstance(grand, cst.Call)
+                and grand.func is parent
+                and parent.attr.value not in _STOPS
+            )
+        stack.append(node)
+
+    walk(stmt, enter, lambda node: stack.pop())
+    return ok
 
 
 # Bases known not to touch a subclass's own attributes: ``self.x`` there is the class's own.
@@ -445,6 +765,10 @@ class _Scope:
     uses: dict[str, list[Use]] = field(default_factory=dict)
     aliases: dict[str, set[str]] = field(default_factory=dict)  # loop variable -> collections
     resources: list[Resource] = field(default_factory=list)
+    params: set[str] = field(default_factory=set)
+    fixture: bool = False  # a pytest fixture: what it returns or yields goes to pytest
+    exits: bool = False  # calls ``os._exit()``
+    made: list[Resource] = field(default_factory=list)  # every constructor call in this scope
 
 
 _NEUTRAL_PARENTS = (
@@ -462,12 +786,17 @@ _NEUTRAL_PARENTS = (
 class Analysis:
     """Walk a module once; ``resources`` holds every tracked constructor call afterwards."""
 
-    def __init__(self, source: SourceFile) -> None:
+    def __init__(self, source: SourceFile, project: Project | None = None) -> None:
         assert source.module is not None
         self.source = source
         self.imports = source.imports
         infos = _class_infos(source.module, source)
-        self.subclasses = _subclasses(infos)
+        self.external: Callable[[str], _Subclass | None] | None = None
+        if project is not None:
+            classes = project_classes(project)
+            self.external = lambda qualified: classes.lookup(qualified, source.path)
+        self.subclasses = _subclasses(infos, self.external)
+        self.helpers = _fresh_helpers(source.module, source)
         self.families = _families(infos)
         self.open_families = _open_families(infos, self.families)
         self.stack: list[cst.CSTNode] = []
@@ -478,6 +807,8 @@ class Analysis:
         self.self_resources: list[tuple[str, Resource]] = []
         self.foreign_attrs: set[str] = set()
         self.contexts: set[str] = set()  # names bound to multiprocessing.get_context(...)
+        # ``<loop>.set_default_executor(...)`` calls in source order: (scope, receiver, call).
+        self.default_executor_calls: list[tuple[_Scope, str, cst.Call]] = []
 
     # ---- generic bookkeeping ---------------------------------------------------------
 
@@ -508,6 +839,7 @@ class Analysis:
             self._close_scope(scope)
         if kind is cst.Module:
             self._close_self_attrs()
+            self._close_default_executors()
 
     def _enter_function(self, node: cst.FunctionDef) -> None:
         parent = self.scopes[-1] if self.scopes else None
@@ -519,6 +851,8 @@ class Analysis:
         if params.star_kwarg is not None:
             every.append(params.star_kwarg)
         scope.locals.update(p.name.value for p in every)
+        scope.params.update(p.name.value for p in every)
+        scope.fixture = fixture_decorator(node, self.imports) is not None
         positional = [*params.posonly_params, *params.params]
         if parent is not None and parent.is_class and positional:
             static = any(
@@ -548,7 +882,11 @@ class Analysis:
             for alias, targets in scope.aliases.items():
                 if resource.name in targets:
                     uses.extend(scope.uses.get(alias, ()))
+            uses.extend(self._appended_to(resource, uses, scope))
             self._settle(resource, uses)
+        if scope.exits:
+            for resource in scope.made:
+                resource.exits = True
         # Names this scope reads but does not bind belong to an enclosing function.
         parent = next((s for s in reversed(self.scopes) if not s.is_class), None)
         if parent is None or scope.is_class:
@@ -561,19 +899,72 @@ class Analysis:
                 use.nested = True
                 target.append(use)
 
+    def _appended_to(self, resource: Resource, uses: list[Use], scope: _Scope) -> list[Use]:
+        """The uses of the local lists ``resource`` is appended to, and of their loop variables:
+        ``threads.append(t)`` then ``for t in threads: t.join()`` joins it."""
+        found: list[Use] = []
+        for use in uses:
+            if use.kind != "append":
+                continue
+            items = use.method
+            item_uses = scope.uses.get(items, [])
+            # Only a list this function made: a parameter or a global list is someone else's.
+            own = (
+                items not in scope.params
+                and items not in scope.globals
+                and any(u.kind == "bind" for u in item_uses)
+            )
+            if not own or not resource.name:
+                resource.escaped = True
+                continue
+            resource.collection = True
+            resource.name = items
+            found.extend(u for u in item_uses if u.kind != "bind")
+            for alias, targets in scope.aliases.items():
+                if items in targets:
+                    found.extend(scope.uses.get(alias, ()))
+        return found
+
     def _close_self_attrs(self) -> None:
         for owner, resource in self.self_resources:
             assert resource.name is not None
             attr = resource.name.removeprefix("self.")
-            if attr in self.foreign_attrs or owner in self.open_families or not owner:
+            uses = self.self_uses.get(f"{owner}.{attr}", [])
+            # A class that assigns a thread or process to ``self.<attr>`` and starts it owns
+            # it, whatever its bases (a Popen or executor, started when made, may be its base
+            # class's to clean up).
+            started = resource.kind in (Kind.THREAD, Kind.PROCESS) and (
+                resource.started or any(u.kind == "call" and u.method == "start" for u in uses)
+            )
+            open_family = owner in self.open_families and not started
+            if attr in self.foreign_attrs or open_family or not owner:
                 resource.escaped = True
-            self._settle(resource, self.self_uses.get(f"{owner}.{attr}", []))
+            self._settle(resource, uses)
+
+    def _close_default_executors(self) -> None:
+        """An executor given to ``set_default_executor`` belongs to the loop, unless the same
+        function gives that loop another one later: the first is then never shut down."""
+        calls = self.default_executor_calls
+        for resource in self.resources:
+            for use in resource.uses:
+                if use.kind != "handoff" or use.method != "set_default_executor":
+                    continue
+                index = next((i for i, c in enumerate(calls) if c[2] is use.call), None)
+                if index is None:
+                    resource.escaped = True
+                    continue
+                scope, receiver, _ = calls[index]
+                replaced = any(s is scope and r == receiver for s, r, _ in calls[index + 1 :])
+                if not replaced:
+                    resource.escaped = True
 
     def _settle(self, resource: Resource, uses: list[Use]) -> None:
         resource.uses.extend(uses)
         for use in uses:
-            if use.kind == "escape":
+            if use.kind == "escape" or (use.kind in ("item", "append") and not resource.collection):
                 resource.escaped = True
+            elif use.kind == "handoff" and use.method in ("return", "yield"):
+                resource.handed = use.method
             elif use.method == "start" and use.kind == "call":
                 resource.started = True
             elif use.kind == "store" and use.method == "daemon" and use.value is not None:
@@ -598,6 +989,14 @@ class Analysis:
         if isinstance(func, cst.Name) and func.value in self.subclasses and qualified is None:
             sub = self.subclasses[func.value]
             return sub.kind, func.value, sub.daemon, sub.self_start
+        if isinstance(func, cst.Name) and func.value in self.helpers and qualified is None:
+            return self.helpers[func.value], f"{func.value}()", False, True
+        if qualified is not None and self.external is not None:
+            found = self.external(qualified)
+            if found is not None:
+                label = dotted_name(func) or qualified
+                self.subclasses.setdefault(label, found)
+                return found.kind, label, found.daemon, found.self_start
         if isinstance(func, cst.Attribute) and func.attr.value in ("Pool", "Process"):
             base = func.value
             from_context = (isinstance(base, cst.Name) and base.value in self.contexts) or (
@@ -611,6 +1010,12 @@ class Analysis:
         return None
 
     def _call(self, call: cst.Call) -> None:
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "set_default_executor":
+            receiver = dotted_name(func.value) or ""
+            self.default_executor_calls.append((self.scopes[-1], receiver, call))
+        elif self.imports.matches(func, OS_EXIT) is not None:
+            self.scopes[-1].exits = True
         if self.imports.matches(call.func, GET_CONTEXT) is not None:
             parent = self.stack[-1] if self.stack else None
             if isinstance(parent, cst.Assign):
@@ -634,6 +1039,7 @@ class Analysis:
             elif arg.star == "**":
                 resource.daemon = None
         self.resources.append(resource)
+        self.scopes[-1].made.append(resource)
         resource.expects_failure = self._expects_failure()
         self._bind(resource)
 
@@ -656,6 +1062,14 @@ class Analysis:
             return
         if isinstance(parent, cst.Expr):
             return  # a bare constructor call: nothing keeps it
+        if isinstance(parent, (cst.Return, cst.Yield)) and parent.value is call and scope.fixture:
+            resource.handed = "return" if isinstance(parent, cst.Return) else "yield"
+            return
+        if isinstance(parent, cst.Arg) and parent.value is call and parent.keyword is None:
+            grand = stack[-2] if len(stack) > 1 else None
+            if _is_default_executor_call(grand):
+                resource.uses.append(Use("handoff", call, "set_default_executor", call=grand))
+                return
         container = parent
         depth = 1
         if isinstance(parent, cst.Element) and len(stack) > 2 and isinstance(stack[-2], cst.List):
@@ -691,6 +1105,28 @@ class Analysis:
             self.self_resources.append((self.scopes[-1].owner, resource))
             return
         resource.escaped = True
+
+    def _in_assert(self, depth: int) -> bool:
+        """Whether the node whose parent is ``self.stack[-depth]`` is in an ``assert``."""
+        for node in reversed(self.stack[: len(self.stack) - depth + 1]):
+            if isinstance(node, cst.Assert):
+                return True
+            if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+                return False
+        return False
+
+    def _waits_while(self, index: int) -> bool:
+        """Whether the call at ``self.stack[index]`` is a ``while`` loop's whole test, or one of
+        its ``or`` operands: the loop ends only when the call is false."""
+        node = self.stack[index] if index >= 0 else None
+        index -= 1
+        while index >= 0:
+            outer = self.stack[index]
+            if isinstance(outer, cst.BooleanOperation) and isinstance(outer.operator, cst.Or):
+                node, index = outer, index - 1
+                continue
+            return isinstance(outer, cst.While) and outer.test is node
+        return False
 
     def _in_while(self) -> bool:
         for node in reversed(self.stack):
@@ -740,13 +1176,41 @@ class Analysis:
         if isinstance(parent, cst.Attribute) and parent.value is ref:
             method = parent.attr.value
             if isinstance(grand, cst.Call) and grand.func is parent:
+                if method == "is_alive" and self._waits_while(len(self.stack) - depth - 1):
+                    # ``while t.is_alive(): ...`` goes on only once the thread has ended.
+                    return Use("call", ref, "join", call=grand, repeated=True)
                 repeated = method == "join" and self._in_while()
                 return Use("call", ref, method, call=grand, repeated=repeated)
             if isinstance(grand, cst.AssignTarget) and grand.target is parent:
                 great = stack[-depth - 2] if len(stack) > depth + 1 else None
                 value = great.value if isinstance(great, cst.Assign) else None
                 return Use("store", ref, method, value=value)
+            if method == "pid" and self._in_assert(depth):
+                return Use("neutral", ref, "pid")  # read, not handed to os.waitpid/os.kill
             return Use("ref", ref, method)
+        if isinstance(parent, (cst.Return, cst.Yield)) and parent.value is ref:
+            if self.scopes[-1].fixture:
+                return Use("handoff", ref, "return" if isinstance(parent, cst.Return) else "yield")
+            return Use("escape", ref)
+        if isinstance(parent, cst.Arg) and parent.value is ref and parent.keyword is None:
+            if _is_default_executor_call(grand):
+                return Use("handoff", ref, "set_default_executor", call=grand)
+            if isinstance(grand, cst.Call) and _is_name_in(grand.func, _READERS):
+                return Use("neutral", ref)  # ``len(threads)``: looks, keeps nothing
+            if (
+                isinstance(grand, cst.Call)
+                and len(grand.args) == 1
+                and isinstance(grand.func, cst.Attribute)
+                and grand.func.attr.value == "append"
+                and isinstance(grand.func.value, cst.Name)
+            ):
+                return Use("append", ref, grand.func.value.value)
+        if isinstance(parent, cst.Subscript) and parent.value is ref:
+            # ``threads[0].join()`` acts on one item, not on the list; anything else may let
+            # the item out.
+            if isinstance(grand, cst.Attribute) and grand.value is parent:
+                return Use("item", ref)
+            return Use("escape", ref)
         if isinstance(parent, cst.WithItem) and parent.item is ref:
             return Use("with", ref)
         if isinstance(parent, (cst.AssignTarget, cst.AnnAssign)) and parent.target is ref:
@@ -788,6 +1252,23 @@ class Analysis:
         self.self_uses.setdefault(key, []).append(use)
 
 
+# Builtins that look at a list of objects and keep nothing of it. (Not ``repr(proc)``: code
+# that shows an object is often code that mocks it.)
+_READERS = frozenset({"len"})
+
+
+def _is_name_in(expr: cst.BaseExpression, names: frozenset[str]) -> bool:
+    return isinstance(expr, cst.Name) and expr.value in names
+
+
+def _is_default_executor_call(node: cst.CSTNode | None) -> TypeGuard[cst.Call]:
+    return (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "set_default_executor"
+    )
+
+
 def _single_target(
     owner: cst.CSTNode | None, value: cst.CSTNode | None
 ) -> cst.BaseExpression | None:
@@ -820,13 +1301,14 @@ def _is_store(node: cst.Name, parent: cst.CSTNode | None) -> bool:
 _last: tuple[cst.Module, list[Resource]] | None = None
 
 
-def resources(source: SourceFile) -> list[Resource]:
-    """Every tracked constructor call of ``source``; computed once per file for all rules."""
+def resources(source: SourceFile, project: Project | None = None) -> list[Resource]:
+    """Every tracked constructor call of ``source``; computed once per file for all rules.
+    With ``project``, Thread and Process subclasses of the project's other modules count."""
     global _last
     assert source.module is not None
     if _last is not None and _last[0] is source.module:
         return _last[1]
-    analysis = Analysis(source)
+    analysis = Analysis(source, project)
     try:
         walk(source.module, analysis.on_visit, analysis.on_leave)
         found = analysis.resources
@@ -836,8 +1318,10 @@ def resources(source: SourceFile) -> list[Resource]:
     return found
 
 
-def resources_of(source: SourceFile, kinds: Sequence[Kind]) -> list[Resource]:
-    return [r for r in resources(source) if r.kind in kinds]
+def resources_of(
+    source: SourceFile, kinds: Sequence[Kind], project: Project | None = None
+) -> list[Resource]:
+    return [r for r in resources(source, project) if r.kind in kinds]
 
 
 # --------------------------------------------------------------------------- messages and fixes
@@ -884,7 +1368,9 @@ def with_rewrite(source: SourceFile, resource: Resource) -> Edit | None:
     statement, block, name = resource.statement, resource.block, resource.name
     if statement is None or not isinstance(block, cst.IndentedBlock) or name is None:
         return None
-    if resource.collection or any(u.nested for u in resource.uses):
+    if resource.collection or resource.handed == "return":
+        return None  # ``with`` would stop it before the caller or the test uses it
+    if any(u.nested or (u.kind == "handoff" and u.method != "yield") for u in resource.uses):
         return None
     assign = statement.body[0]
     if not isinstance(assign, (cst.Assign, cst.AnnAssign)) or assign.value is not resource.call:

@@ -78,6 +78,13 @@ class Rule:
     needs_pytest_asyncio: ClassVar[bool] = False
 
     @classmethod
+    def project_tokens(cls, project: Project) -> tuple[bytes, ...]:
+        """Whole words, found from the bytes of the project's files, with which a file that
+        holds none of ``tokens`` can still hold a finding (the names of the project's own
+        ``Thread`` subclasses, constructed in another module)."""
+        return ()
+
+    @classmethod
     def docs(cls) -> str:
         return (cls.__doc__ or "").strip("\n")
 

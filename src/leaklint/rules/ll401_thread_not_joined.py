@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from leaklint.diagnostics import Applicability
 from leaklint.lifecycle import (
     THREAD_TOKENS,
@@ -8,8 +10,12 @@ from leaklint.lifecycle import (
     daemon_edit,
     described,
     resources_of,
+    subclass_names,
 )
 from leaklint.rule import FileRule, FixAvailability, register
+
+if TYPE_CHECKING:
+    from leaklint.project import Project
 
 JOIN_ADVICE = (
     "join it where it is started, in a `finally`, after the fixture's `yield`, "
@@ -30,15 +36,20 @@ def never_joined(resource: Resource) -> bool:
 class ThreadNotJoined(FileRule):
     """
     ## What it does
-    Finds a non-daemon `threading.Thread`, `threading.Timer` or `Thread` subclass that is started
-    and never joined: not in its function, not in a `finally`, not after a fixture's `yield`,
-    not in its owner's `close()`/`stop()`/`__exit__`.
+    Finds a non-daemon `threading.Thread`, `threading.Timer` or `Thread` subclass (defined in
+    any module of the project, or inside a function) that is started and never joined: not in
+    its function, not in a `finally`, not after a fixture's `yield` or in its finalizer, not in
+    its owner's `close()`/`stop()`/`__exit__`. Threads appended to a list the function made are
+    followed through the loops over that list; `threads[0].join()` joins only one of them.
 
     ## Why is this bad?
     Python waits for every non-daemon thread before the interpreter exits. A thread left running
     by a test or fixture keeps pytest alive after the last test: the run passes, then hangs until
     CI kills it. Runs on every Python file, since application code started from a test leaks the
-    same way. A thread that is returned, stored elsewhere or passed on is not reported.
+    same way. A fixture owns what it starts: returning or yielding a thread hands it to pytest,
+    which joins nothing. A class owns a thread it assigns to `self` and starts, whatever its
+    base classes. A thread that a plain function returns, or that is stored elsewhere or passed
+    on, is not reported.
 
     ## Example
     ```python
@@ -72,8 +83,12 @@ class ThreadNotJoined(FileRule):
     tokens = THREAD_TOKENS
     whole_words = True
 
+    @classmethod
+    def project_tokens(cls, project: Project) -> tuple[bytes, ...]:
+        return subclass_names(project, Kind.THREAD)
+
     def finish(self) -> None:
-        for resource in resources_of(self.source, (Kind.THREAD,)):
+        for resource in resources_of(self.source, (Kind.THREAD,), self.project):
             if not never_joined(resource):
                 continue
             edit = daemon_edit(self.source, resource)
@@ -85,7 +100,7 @@ class ThreadNotJoined(FileRule):
             self.report(
                 resource.call,
                 f"non-daemon {described(resource)} started and never joined; "
-                "the interpreter waits for it at exit",
+                f"the interpreter waits for {'them' if resource.collection else 'it'} at exit",
                 fix=fix,
                 help=None if fix else f"Set `daemon = True` before start(), or {JOIN_ADVICE}",
             )

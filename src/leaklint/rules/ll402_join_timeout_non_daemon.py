@@ -1,8 +1,23 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
 from leaklint.diagnostics import Applicability
-from leaklint.lifecycle import THREAD_TOKENS, Kind, daemon_edit, described, resources_of
+from leaklint.lifecycle import (
+    THREAD_TOKENS,
+    Kind,
+    Resource,
+    daemon_edit,
+    described,
+    resources_of,
+    subclass_names,
+)
 from leaklint.rule import FileRule, FixAvailability, register
+
+if TYPE_CHECKING:
+    from leaklint.project import Project
 
 
 @register
@@ -10,7 +25,8 @@ class JoinTimeoutNonDaemon(FileRule):
     """
     ## What it does
     Finds `join(timeout=...)` (or `join(5)`) on a non-daemon thread that is never joined
-    without a timeout.
+    without a timeout: in its function, a fixture's teardown, or the methods of the class that
+    started it. Threads joined in one loop over a list give one finding at that join.
 
     ## Why is this bad?
     `join(timeout)` returns when the time is up, whether or not the thread stopped. The test or
@@ -45,8 +61,16 @@ class JoinTimeoutNonDaemon(FileRule):
     tokens = THREAD_TOKENS
     whole_words = True
 
+    @classmethod
+    def project_tokens(cls, project: Project) -> tuple[bytes, ...]:
+        return subclass_names(project, Kind.THREAD)
+
     def finish(self) -> None:
-        for resource in resources_of(self.source, (Kind.THREAD,)):
+        # Threads joined by the same call (a list of them, joined in one loop) give one finding
+        # there, whose fix edits every constructor.
+        groups: dict[int, list[Resource]] = {}
+        joins: dict[int, cst.Call] = {}
+        for resource in resources_of(self.source, (Kind.THREAD,), self.project):
             if resource.unowned or not resource.started:
                 continue
             if resource.daemon is not False or resource.untimed_join:
@@ -56,18 +80,23 @@ class JoinTimeoutNonDaemon(FileRule):
             timed = resource.timed_joins
             if not timed:
                 continue
-            edit = daemon_edit(self.source, resource)
+            groups.setdefault(id(timed[0]), []).append(resource)
+            joins[id(timed[0])] = timed[0]
+        for key, group in groups.items():
+            edits = [daemon_edit(self.source, resource) for resource in group]
+            complete = all(edit is not None for edit in edits)
             advice = "stop the thread and join it without a timeout"
             self.report(
-                timed[0],
-                f"{described(resource)} only joined with a timeout and is not a daemon; "
-                "if it outlives the timeout the interpreter hangs at exit",
+                joins[key],
+                f"{described(group[0])} only joined with a timeout and "
+                + ("are not daemons" if group[0].collection else "is not a daemon")
+                + "; if it outlives the timeout the interpreter hangs at exit",
                 fix=self.make_fix(
-                    Applicability.UNSAFE, f"Add `daemon=True` to the constructor; or {advice}", edit
+                    Applicability.UNSAFE,
+                    f"Add `daemon=True` to the constructor; or {advice}",
+                    *(edit for edit in edits if edit is not None),
                 )
-                if edit is not None
+                if complete
                 else None,
-                help=None
-                if edit is not None
-                else f"Set `daemon = True` before start(), or {advice}",
+                help=None if complete else f"Set `daemon = True` before start(), or {advice}",
             )

@@ -24,8 +24,13 @@ class ExecutorNotShutdown(FileRule):
     ## Why is this bad?
     Worker threads and processes outlive the test that made them. Thread pools are joined at
     interpreter exit, so a worker stuck on a task hangs the end of the run; process pools leave
-    children behind and warn `ResourceWarning: unclosed running multiprocessing pool`. An
-    executor that is returned, stored elsewhere or passed on is not reported.
+    children behind and warn `ResourceWarning: unclosed running multiprocessing pool`. A
+    fixture that returns or yields an executor hands it to pytest, which shuts nothing down, so
+    it is reported unless the fixture shuts it down in teardown. An executor given to
+    `loop.set_default_executor()` is the loop's, unless the same function replaces it with
+    another: then nothing shuts the first one down. A module-level helper that returns a new
+    executor gives each caller one to shut down: the calls of it in the same file are checked
+    as constructors. An executor stored elsewhere or passed on is not reported.
 
     ## Example
     ```python
@@ -57,11 +62,15 @@ class ExecutorNotShutdown(FileRule):
     tokens = EXECUTOR_TOKENS
 
     def finish(self) -> None:
-        for resource in resources_of(self.source, (Kind.EXECUTOR,)):
+        for resource in resources_of(self.source, (Kind.EXECUTOR,), self.project):
             if resource.unowned or shut_down(resource):
                 continue
             edit = with_rewrite(self.source, resource)
+            helper = resource.label.endswith("()")  # made by a helper of the file
             what = f"`{resource.name}` ({resource.label})" if resource.name else resource.label
+            if helper and not resource.name:
+                what = f"the executor `{resource.label}` returns"
+            made = resource.label if helper else f"{resource.label.rsplit('.', 1)[-1]}(...)"
             fix = None
             if edit is not None:
                 # concurrent.futures waits for pending work on exit; a multiprocessing pool's
@@ -70,12 +79,17 @@ class ExecutorNotShutdown(FileRule):
                 safe = waits and resource.function_body
                 fix = self.make_fix(
                     Applicability.SAFE if safe else Applicability.UNSAFE,
-                    f"Use `with {resource.label.rsplit('.', 1)[-1]}(...) as {resource.name}:`",
+                    f"Use `with {made} as {resource.name}:`",
                     edit,
                 )
+            replaced = any(
+                u.kind == "handoff" and u.method == "set_default_executor" for u in resource.uses
+            )
             self.report(
                 resource.call,
-                f"{what} is never shut down; its workers outlive the code that made them",
+                f"{what} is "
+                + ("replaced as the loop's default executor and " if replaced else "")
+                + "never shut down; its workers outlive the code that made them",
                 fix=fix,
                 help=None
                 if fix

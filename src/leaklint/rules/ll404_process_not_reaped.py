@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from leaklint.diagnostics import Applicability
 from leaklint.lifecycle import (
     PROCESS_TOKENS,
@@ -7,9 +9,13 @@ from leaklint.lifecycle import (
     Resource,
     described,
     resources_of,
+    subclass_names,
     with_rewrite,
 )
 from leaklint.rule import FileRule, FixAvailability, register
+
+if TYPE_CHECKING:
+    from leaklint.project import Project
 
 # ``pid`` handed to os.waitpid()/os.kill() means the caller reaps the child itself.
 POPEN_REAPED = frozenset({"wait", "communicate", "poll", "__exit__", "pid"})
@@ -26,15 +32,22 @@ def reaped(resource: Resource) -> bool:
 class ProcessNotReaped(FileRule):
     """
     ## What it does
-    Finds a non-daemon `multiprocessing.Process` (also from `get_context()`, or a subclass in
-    the same file) that is started and never joined, and a `subprocess.Popen` that is never
-    waited for: no `wait()`, `communicate()`, `poll()`, and not used in `with`.
+    Finds a non-daemon `multiprocessing.Process` (also from `get_context()`, or a subclass
+    defined anywhere in the project) that is started and never joined, and a `subprocess.Popen`
+    that is never waited for: no `wait()`, `communicate()`, `poll()`, its `pid` not handed to
+    `os.waitpid()`/`os.kill()` (reading it in an `assert` reaps nothing), and not used in
+    `with`. A function that ends with `os._exit()` after starting the child (an exec
+    emulation) is left alone.
 
     ## Why is this bad?
     A child that is never reaped stays a zombie, and Python warns
     `ResourceWarning: subprocess N is still running`. multiprocessing joins every non-daemon
     child at interpreter exit, so one that does not stop hangs the end of the test run. A
-    process object that is returned, stored elsewhere or passed on is not reported.
+    fixture that returns or yields a process hands it to pytest, which reaps nothing, so it is
+    reported unless the fixture stops it in teardown or a finalizer. A module-level helper
+    that returns a new `Popen` gives each caller one to wait for: the calls of it in the same
+    file are checked as constructors. A process object stored elsewhere or passed on is not
+    reported.
 
     ## Example
     ```python
@@ -63,9 +76,13 @@ class ProcessNotReaped(FileRule):
     tokens = PROCESS_TOKENS
     whole_words = True
 
+    @classmethod
+    def project_tokens(cls, project: Project) -> tuple[bytes, ...]:
+        return subclass_names(project, Kind.PROCESS)
+
     def finish(self) -> None:
-        for resource in resources_of(self.source, (Kind.PROCESS, Kind.POPEN)):
-            if resource.unowned or reaped(resource):
+        for resource in resources_of(self.source, (Kind.PROCESS, Kind.POPEN), self.project):
+            if resource.unowned or resource.exits or reaped(resource):
                 continue
             if resource.kind is Kind.POPEN:
                 self._popen(resource)
@@ -79,13 +96,17 @@ class ProcessNotReaped(FileRule):
 
     def _popen(self, resource: Resource) -> None:
         edit = with_rewrite(self.source, resource)
-        what = f"`{resource.name}` (subprocess.Popen)" if resource.name else "subprocess.Popen"
+        helper = resource.label.endswith("()")  # made by a helper of the file
+        label = resource.label if helper else "subprocess.Popen"
+        what = f"`{resource.name}` ({label})" if resource.name else label
+        if helper and not resource.name:
+            what = f"the process `{label}` returns"
+        made = label if helper else "subprocess.Popen(...)"
         fix = None
         if edit is not None:
             fix = self.make_fix(
                 Applicability.UNSAFE,
-                f"Use `with subprocess.Popen(...) as {resource.name}:`; leaving it waits for "
-                "the child",
+                f"Use `with {made} as {resource.name}:`; leaving it waits for the child",
                 edit,
             )
         self.report(
