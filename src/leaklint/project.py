@@ -326,11 +326,15 @@ class Project:
     def loop_use(self) -> LoopUse:
         """How the async tests spread over event loops (see ``leaklint.loops``)."""
         if self.loop_use_facts is None:
-            from leaklint.loops import project_loop_use
+            from leaklint.loops import config_loop_use, project_loop_use
 
-            if self.defer_loop_use:
+            known, reads = self.tracked(lambda: config_loop_use(self))
+            if known is not None:
+                self.loop_use_facts = (known, reads)
+            elif self.defer_loop_use:  # only counting the graph's loops waits for the pool
                 raise LoopUseDeferred(str(self.root))
-            self.loop_use_facts = self.tracked(lambda: project_loop_use(self))
+            else:
+                self.loop_use_facts = self.tracked(lambda: project_loop_use(self))
             return self.loop_use_facts[0]
         use, reads = self.loop_use_facts
         self._note(reads)  # every caller depends on the files it was computed from

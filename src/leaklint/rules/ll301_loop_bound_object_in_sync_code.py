@@ -34,7 +34,8 @@ class LoopBoundObjectInSyncCode(ScopedRule):
     reported there. `asyncio.Queue`, `Lock`, `Event`, `Condition`, `Semaphore` and
     `BoundedSemaphore` bind the loop that first uses them, so they are reported only where they
     outlive that loop: in a sync fixture whose cache scope is wider than the tests' loop scope,
-    or at import time, and only when the project's tests run on more than one loop.
+    or at import time, and only when the project's tests can run on more than one loop (a
+    default test loop scope narrower than `session` is enough, however many tests are visible).
 
     Code in async functions and async fixtures is left alone: a loop is running there. So are
     objects bound on purpose to an explicit loop (`loop=` given, or `create_future()` on a loop
