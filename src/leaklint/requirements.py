@@ -32,6 +32,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from leaklint.snapshot import note_probe
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -125,6 +127,8 @@ def declared_range(root: Path, package: str) -> DeclaredRange:
 
 def declarations(root: Path) -> Iterator[tuple[Path, str]]:
     """Every requirement string the project in ``root`` declares, with its file."""
+    for name in ("pyproject.toml", "setup.cfg", "setup.py", "tox.ini"):
+        note_probe(root / name)  # a run's answer depends on their absence too
     pyproject = root / "pyproject.toml"
     document = _toml(pyproject)
     if document is not None:
