@@ -404,6 +404,13 @@ def check_file(
         if isinstance(source, OSError):
             found = [_unreadable(path, source)] if task.report_syntax_error else []
             return FileOutcome(found, [], parsed=False)
+        if source.error is not None and source.error.newer_syntax is not None:
+            # Valid code for a newer Python: not a finding of the project's code. Say so only
+            # when a rule needed to read the file.
+            row = source.error.location.row
+            newer = f"{path}:{row}: skipped: uses {source.error.newer_syntax}, which "
+            newer += f"Python {sys.version_info[0]}.{sys.version_info[1]} cannot read"
+            return FileOutcome([], [], parsed=True, warnings=[newer] if task.rules else [])
         if source.error is not None:
             found = [_syntax_error(source)] if task.report_syntax_error else []
             return FileOutcome(found, [], parsed=True)
