@@ -88,7 +88,6 @@ def config_loop_use(project: Project) -> LoopUse | None:
             return LoopUse(
                 frozenset({scope}), 2, f"{per} gets its own event loop ({scope} loop scope)"
             )
-        return None
     if _uses_anyio_plugin(project):
         return LoopUse(
             frozenset({"function"}),
