@@ -197,6 +197,9 @@ def lint(
     if tasks:
         # Bytes-only, and read by many rules: settle it once, before any worker starts.
         _ = project.uses_pytest_asyncio
+        if project.uses_pytest_asyncio:
+            # Read here, where the run records what it looked at (workers get it shipped).
+            _ = project.pytest_asyncio_range
     outcomes = _check_files(project, file_rules, tasks, jobs=jobs, store=store, result=result)
     if store is not None:
         store.save()

@@ -45,7 +45,12 @@ LoopUseFacts = tuple[LoopUse, frozenset[Path]]
 # the per-chunk overhead negligible.
 CHUNKS_PER_WORKER = 8
 # Cached project facts that are cheap to ship and may be costly to recompute in each worker.
-SHIPPED_FACTS = ("uses_pytest_asyncio", "declares_pytest_asyncio", "uses_other_async_plugin")
+SHIPPED_FACTS = (
+    "uses_pytest_asyncio",
+    "declares_pytest_asyncio",
+    "uses_other_async_plugin",
+    "pytest_asyncio_range",
+)
 
 
 @dataclass(frozen=True)
