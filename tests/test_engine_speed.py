@@ -36,6 +36,7 @@ from leaklint.diagnostics import (
     diagnostic_to_dict,
 )
 from leaklint.engine import FileTask, LintResult, check_file, lint, worker_count
+from leaklint.parallel import ProjectState
 from leaklint.project import LoopUseDeferred, Project
 from leaklint.pytest_model import FixtureDef
 from leaklint.rule import FileRule, Rule, all_rules
@@ -325,10 +326,14 @@ def test_workers_see_cross_file_facts(tmp_path: Path) -> None:
     assert test_codes == {"LL901", "LL902", "LL903", "LL904"}
 
 
-def _several_loops_and_a_module_client(tmp_path: Path) -> Path:
+def _several_loops_and_a_module_client(tmp_path: Path, default: str = "session") -> Path:
+    """Tests on the session loop by default, one module on its own loop: only the marks tell
+    (with a narrower ``default`` the config alone does)."""
     root = tmp_path / "proj"
     (root / "tests").mkdir(parents=True)
-    (root / "pytest.ini").write_text("[pytest]\nasyncio_mode = auto\n")
+    (root / "pytest.ini").write_text(
+        f"[pytest]\nasyncio_mode = auto\nasyncio_default_test_loop_scope = {default}\n"
+    )
     (root / "tests/test_a.py").write_text(
         "import pytest\n\npytestmark = pytest.mark.asyncio(loop_scope='module')\n\n"
         "async def test_a():\n    pass\n"
@@ -365,6 +370,29 @@ def test_a_worker_defers_what_needs_the_projects_loop_use(
     one_process = Project.load([root])
     assert project.loop_use_facts[0] == one_process.loop_use
     assert project.loop_use_facts[1] >= one_process.loop_use_facts[1]  # type: ignore[index]
+
+
+def test_a_worker_knows_from_the_config_alone_that_the_tests_run_on_several_loops(
+    tmp_path: Path,
+) -> None:
+    """Each test gets its own loop: no worker defers, and nothing is parsed to count loops."""
+    root = _several_loops_and_a_module_client(tmp_path, default="function")
+    rules = [r for r in all_rules() if r.code == "LL302"]
+    serial = lint_path(root, rules, jobs=1)
+    assert [(d.code, d.path.name) for d in serial.diagnostics] == [
+        ("LL302", "test_c.py"),
+        ("LL302", "test_d.py"),
+    ]
+    assert all("each test gets its own event loop" in d.message for d in serial.diagnostics)
+    project = Project.load([root])
+    parallel = lint(project, rules, jobs=2)
+    assert _key(parallel) == _key(serial)
+    assert project.loop_use_facts is None  # no file came back deferred
+    assert "fixture_graph" not in project.__dict__
+    worker = ProjectState.of(Project.load([root])).build()
+    assert worker.defer_loop_use
+    assert worker.loop_use.multiple
+    assert not any(worker.is_parsed(path) for path in worker.python_files)
 
 
 def test_loop_use_in_a_worker_is_deferred(tmp_path: Path) -> None:
@@ -641,6 +669,10 @@ def test_a_module_that_starts_using_anyio_changes_the_strict_mode_findings(
 
 def test_entries_that_read_other_files_follow_them(tmp_path: Path) -> None:
     root = _project_tree(tmp_path)
+    # Tests on the session loop by default: the marks of the test modules decide the loops.
+    (root / "pytest.ini").write_text(
+        "[pytest]\nasyncio_mode = auto\nasyncio_default_test_loop_scope = session\n"
+    )
     first = lint_path(root, cache=True)
     assert "LL904" not in {d.code for d in first.diagnostics}
     # A second loop appears in another file: test_a's finding must change.

@@ -705,9 +705,20 @@ def test_loop_use(tmp_path: Path) -> None:
         },
     )
     assert not project.loop_use.multiple
+    # Linted in part, the project may hold tests the marks do not put on the session loop.
+    (one / "tests").mkdir()
+    (one / "tests" / "test_t.py").write_text("def test_sync():\n    pass\n")
+    assert Project.load([one / "tests"]).loop_use.multiple
     many = project_of(tmp_path / "many", LAYERED)
     assert many.loop_use.multiple
-    assert many.loop_use.describe().startswith("the tests run on ")
+    assert many.loop_use.describe() == "each test gets its own event loop (function loop scope)"
+    # Marks alone decide only where the config's default is the session loop.
+    counted = project_of(tmp_path / "counted", LAYERED)
+    config = counted.root / "pytest.ini"
+    config.write_text(config.read_text() + "asyncio_default_test_loop_scope = session\n")
+    counted = Project.load([counted.root])
+    assert counted.loop_use.multiple
+    assert counted.loop_use.describe().startswith("the tests run on ")
 
 
 def test_fixtures_command(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from leaklint.cli import main
 from leaklint.engine import lint
 from leaklint.project import Project
 from leaklint.rule import FileRule, RuleSelection
+from leaklint.source import SourceFile, newer_syntax
 
 MARKER = "LL999"
 
@@ -295,3 +296,34 @@ def test_a_working_directory_that_is_gone_is_one_line_and_exit_2(tmp_path: Path)
     )
     assert done.returncode == 2
     assert done.stderr == "leaklint: error: the working directory no longer exists\n"
+
+
+# --------------------------------------------------------------------------- newer syntax
+
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "fixtures" / "syntax" / "template_strings"
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 14), reason="template strings compile here")
+def test_template_strings_are_no_finding_and_warn_only_where_a_rule_needed_the_file() -> None:
+    """Valid code for a newer Python than leaklint's is not LL001: a file that a rule needed
+    and that cannot be read gets one warning; a file only checked for syntax, none."""
+    result = lint(Project.load([TEMPLATES]), RuleSelection().rules())
+    assert [(d.code, d.path.name) for d in result.diagnostics] == [
+        ("LL401", "daemon.py"),
+        ("LL001", "test_broken_too.py"),
+    ]
+    (warning,) = result.warnings
+    assert warning.startswith(f"{TEMPLATES / 'app' / 'worker.py'}:8: skipped: uses a PEP 750")
+    assert warning.endswith(f"which Python {sys.version_info[0]}.{sys.version_info[1]} cannot read")
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 14), reason="template strings compile here")
+def test_a_real_syntax_error_beside_a_template_string_is_reported_where_it_is() -> None:
+    raw = b'x = tr"{y}"\n\n\ndef f(:\n    pass\n'
+    error = SourceFile.parse(Path("m.py"), raw).error
+    assert error is not None and error.newer_syntax is None
+    assert error.location.row == 4
+    quoted = b'x = "t"\ny = "a" "tr" rt\n'  # no template string: names and plain strings
+    assert SourceFile.parse(Path("m.py"), quoted).error is not None
+    assert newer_syntax(quoted) is None

@@ -22,8 +22,10 @@ CONFIG = "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = fu
 TWO_LOOPS = "async def test_a(x=None):\n    pass\n\n\nasync def test_b():\n    pass\n"
 
 
-def run(tmp_path: Path, files: dict[str, str], select: str = "LL3") -> list[Diagnostic]:
-    (tmp_path / "pytest.ini").write_text(CONFIG)
+def run(
+    tmp_path: Path, files: dict[str, str], select: str = "LL3", config: str = CONFIG
+) -> list[Diagnostic]:
+    (tmp_path / "pytest.ini").write_text(config)
     for name, text in files.items():
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -135,9 +137,16 @@ def test_lazy_objects_need_several_loops(tmp_path: Path) -> None:
             return asyncio.Queue()
         """
     one_test = {"conftest.py": conftest, "test_x.py": "async def test_a(queue):\n    pass\n"}
-    assert run(tmp_path, one_test) == []
-    (found,) = run(tmp_path, {**one_test, "test_y.py": TWO_LOOPS})
-    assert "3 event loops" in found.message and found.fix is None
+    # One visible async test is no proof of one loop: each test gets its own.
+    (found,) = run(tmp_path, one_test)
+    assert found.message.endswith(
+        "outlives the function-scoped loop that first uses it: each test gets its own event "
+        "loop (function loop scope)"
+    )
+    assert found.fix is None
+    # Every test on the session loop, by the config: the session fixture outlives no loop.
+    session = CONFIG + "asyncio_default_test_loop_scope = session\n"
+    assert run(tmp_path, {**one_test, "test_y.py": TWO_LOOPS}, config=session) == []
 
 
 def test_ll303_adds_teardown_after_yield(tmp_path: Path) -> None:
@@ -393,10 +402,13 @@ def test_module_container_needs_several_loops(tmp_path: Path) -> None:
         def lock_for(name):
             return _LOCKS.setdefault(name, asyncio.Lock())
         """
-    one_test = {"registry.py": registry, "test_x.py": "async def test_a():\n    pass\n"}
-    assert run(tmp_path, one_test, select="LL301") == []
-    found = run(tmp_path, {**one_test, "test_y.py": TWO_LOOPS}, select="LL301")
-    assert [(d.location.row, "event loops" in d.message) for d in found] == [
+    files = {"registry.py": registry, "test_x.py": "async def test_a():\n    pass\n"}
+    # Every test on the session loop, by the config: one loop for the whole process.
+    session = CONFIG + "asyncio_default_test_loop_scope = session\n"
+    assert run(tmp_path, {**files, "test_y.py": TWO_LOOPS}, select="LL301", config=session) == []
+    # One visible async test under the function default: each test gets its own loop.
+    found = run(tmp_path, files, select="LL301")
+    assert [(d.location.row, "its own event loop" in d.message) for d in found] == [
         (11, True),
         (15, True),
     ]

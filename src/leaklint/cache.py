@@ -8,7 +8,8 @@ A file's findings are reused only when nothing they can depend on has changed:
 * the run key: the cache format, leaklint's version and code (size and mtime of its modules),
   libcst's version, the selected rules, the rootdir, the pytest config file's path and bytes
   (asyncio_mode, loop scopes, python_files/functions/classes, addopts all live there),
-  whether pytest-asyncio is in play (and then whether anyio's or trio's plugin is), and the
+  whether pytest-asyncio is in play (and then whether anyio's or trio's plugin is, and which
+  of its releases the project's declarations allow), and the
   path and bytes of every conftest.py (the fixture graph), including those above the linted
   paths up to the rootdir. Any change drops every entry;
 * the file's own bytes (content hash), and what was asked of it (which rules ran on it: the
@@ -234,6 +235,9 @@ class Cache:
         if project.uses_pytest_asyncio:
             # Read from every test module by LL207; any module can turn it on.
             parts.append(f"anyio or trio plugin {project.uses_other_async_plugin}")
+            # The releases the project's declarations allow (version-specific rules).
+            versions = ",".join(map(str, project.pytest_asyncio_range.versions()))
+            parts.append(f"pytest-asyncio versions {versions}")
         config_path = config.path
         if config_path is not None:
             parts.append(f"config {config_path} {_file_hash(config_path)}")

@@ -197,6 +197,9 @@ def lint(
     if tasks:
         # Bytes-only, and read by many rules: settle it once, before any worker starts.
         _ = project.uses_pytest_asyncio
+        if project.uses_pytest_asyncio:
+            # Read here, where the run records what it looked at (workers get it shipped).
+            _ = project.pytest_asyncio_range
     outcomes = _check_files(project, file_rules, tasks, jobs=jobs, store=store, result=result)
     if store is not None:
         store.save()
@@ -427,6 +430,13 @@ def check_file(
         if isinstance(source, OSError):
             found = [_unreadable(path, source)] if task.report_syntax_error else []
             return FileOutcome(found, [], parsed=False)
+        if source.error is not None and source.error.newer_syntax is not None:
+            # Valid code for a newer Python: not a finding of the project's code. Say so only
+            # when a rule needed to read the file.
+            row = source.error.location.row
+            newer = f"{path}:{row}: skipped: uses {source.error.newer_syntax}, which "
+            newer += f"Python {sys.version_info[0]}.{sys.version_info[1]} cannot read"
+            return FileOutcome([], [], parsed=True, warnings=[newer] if task.rules else [])
         if source.error is not None:
             found = [_syntax_error(source)] if task.report_syntax_error else []
             return FileOutcome(found, [], parsed=True)

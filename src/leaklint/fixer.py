@@ -44,7 +44,7 @@ from leaklint.diagnostics import Applicability, Diagnostic, Fix
 from leaklint.engine import LintResult, add_result, lint
 from leaklint.project import Project
 from leaklint.rule import Rule
-from leaklint.source import SourceFile
+from leaklint.source import SourceFile, newer_syntax
 from leaklint.workspace import Workspace
 
 if sys.version_info >= (3, 11):
@@ -173,7 +173,9 @@ def parse_problem(document: Document, text: str) -> str | None:
         try:
             compile(data, str(document.path), "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
         except (SyntaxError, ValueError) as exc:
-            return f"syntax error: {exc}"
+            newer = newer_syntax(data)
+            if newer is None or newer[2] is not None:  # not only syntax of a newer Python
+                return f"syntax error: {exc}"
         except (RecursionError, MemoryError):
             return "the result is too deeply nested to parse"
     elif document.kind == "toml":

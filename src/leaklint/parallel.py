@@ -7,8 +7,10 @@ process boundary. Workers return ``FileOutcome`` values (diagnostics and interna
 caller puts them back in file order, so the findings and their order are those of a serial run.
 Project rules never run here.
 
-A rule that needs the project's loop use (how the async tests spread over event loops) does
-not work it out in a worker, which would parse every async test module again in each worker:
+A rule that needs the project's loop use (how the async tests spread over event loops) gets it
+in the worker when the configuration alone proves several loops (nothing is parsed for that).
+Otherwise it does not work it out in a worker, which would parse every async test module again
+in each worker:
 the file comes back deferred, the pool works out the loop use once (from the loops of the test
 modules it already resolved, parsing only the others), and the deferred files are checked again.
 
@@ -43,7 +45,12 @@ LoopUseFacts = tuple[LoopUse, frozenset[Path]]
 # the per-chunk overhead negligible.
 CHUNKS_PER_WORKER = 8
 # Cached project facts that are cheap to ship and may be costly to recompute in each worker.
-SHIPPED_FACTS = ("uses_pytest_asyncio", "declares_pytest_asyncio", "uses_other_async_plugin")
+SHIPPED_FACTS = (
+    "uses_pytest_asyncio",
+    "declares_pytest_asyncio",
+    "uses_other_async_plugin",
+    "pytest_asyncio_range",
+)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -22,17 +21,13 @@ import pathspec
 from leaklint.loops import LoopUse
 from leaklint.pytest_config import PytestConfig, discover
 from leaklint.pytest_model import Collection, FileModel, FixtureDef, read_file_model
+from leaklint.requirements import DeclaredRange, pytest_asyncio_range
 from leaklint.settings import Settings
 from leaklint.snapshot import note_probe
 from leaklint.source import SourceFile
 
 if TYPE_CHECKING:
     from leaklint.fixture_graph import FixtureGraph, Loop
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 SKIP_DIRS = frozenset(
     {
@@ -332,11 +327,15 @@ class Project:
     def loop_use(self) -> LoopUse:
         """How the async tests spread over event loops (see ``leaklint.loops``)."""
         if self.loop_use_facts is None:
-            from leaklint.loops import project_loop_use
+            from leaklint.loops import config_loop_use, project_loop_use
 
-            if self.defer_loop_use:
+            known, reads = self.tracked(lambda: config_loop_use(self))
+            if known is not None:
+                self.loop_use_facts = (known, reads)
+            elif self.defer_loop_use:  # only counting the graph's loops waits for the pool
                 raise LoopUseDeferred(str(self.root))
-            self.loop_use_facts = self.tracked(lambda: project_loop_use(self))
+            else:
+                self.loop_use_facts = self.tracked(lambda: project_loop_use(self))
             return self.loop_use_facts[0]
         use, reads = self.loop_use_facts
         self._note(reads)  # every caller depends on the files it was computed from
@@ -386,25 +385,14 @@ class Project:
         return False
 
     @cached_property
+    def pytest_asyncio_range(self) -> DeclaredRange:
+        """pytest-asyncio as the project declares it (``leaklint.requirements``)."""
+        return pytest_asyncio_range(self.root)
+
+    @cached_property
     def declares_pytest_asyncio(self) -> bool:
-        """pytest-asyncio named in pyproject dependencies, dependency groups or requirements."""
-        root = self.root
-        pyproject = root / "pyproject.toml"
-        if pyproject.is_file():
-            try:
-                document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-                document = {}
-            if any(_is_pytest_asyncio(req) for req in _declared_requirements(document)):
-                return True
-        for requirements in sorted(root.glob("requirements*.txt")):
-            try:
-                lines = requirements.read_text(encoding="utf-8", errors="replace").splitlines()
-            except OSError:
-                continue
-            if any(_is_pytest_asyncio(line) for line in lines):
-                return True
-        return False
+        """pytest-asyncio named in any of the project's dependency declarations."""
+        return self.pytest_asyncio_range.declared
 
 
 # A fixture scoped wider than ``function`` says so: ``scope=`` (``loop_scope=`` is not it), or a
@@ -415,32 +403,6 @@ _OTHER_ASYNC_PLUGIN = re.compile(
 )
 # pytest_asyncio / mark.asyncio in code, not in a comment (a URL to pytest-asyncio's source).
 PYTEST_ASYNCIO_USE = re.compile(rb"^[^#\n]*(?:\bpytest_asyncio\b|\bmark\.asyncio\b)", re.MULTILINE)
-_REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
-
-
-def _is_pytest_asyncio(requirement: str) -> bool:
-    match = _REQUIREMENT_NAME.match(requirement)
-    if match is None:
-        return False
-    return re.sub(r"[-_.]+", "-", match[1]).lower() == "pytest-asyncio"
-
-
-def _declared_requirements(document: dict[str, object]) -> Iterator[str]:
-    project = document.get("project")
-    if isinstance(project, dict):
-        deps = project.get("dependencies")
-        if isinstance(deps, list):
-            yield from (d for d in deps if isinstance(d, str))
-        optional = project.get("optional-dependencies")
-        if isinstance(optional, dict):
-            for group in optional.values():
-                if isinstance(group, list):
-                    yield from (d for d in group if isinstance(d, str))
-    groups = document.get("dependency-groups")
-    if isinstance(groups, dict):
-        for group in groups.values():
-            if isinstance(group, list):
-                yield from (d for d in group if isinstance(d, str))
 
 
 def resolve_paths(paths: Sequence[Path]) -> list[Path]:

@@ -9,8 +9,11 @@ and ends (``_Spans``): the positions libcst's ``PositionProvider`` and
 from __future__ import annotations
 
 import bisect
+import io
 import itertools
 import re
+import sys
+import tokenize
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -26,10 +29,13 @@ from leaklint.diagnostics import Location
 
 @dataclass(frozen=True)
 class ParseError:
-    """Why a file could not be read or parsed; becomes an LL001 diagnostic."""
+    """Why a file could not be read or parsed; becomes an LL001 diagnostic, unless the file is
+    valid Python of a release newer than leaklint's interpreter (``newer_syntax``)."""
 
     message: str
     location: Location
+    # What the file uses that this interpreter and libcst cannot read (``newer_syntax``).
+    newer_syntax: str | None = None
 
 
 @dataclass
@@ -51,7 +57,7 @@ class SourceFile:
             module = cst.parse_module(raw)
         except cst.ParserSyntaxError as exc:
             if verdict is not None:
-                return cls(path, raw, error=verdict.error)
+                return cls(path, raw, error=_newer_or(verdict.error, raw))
             location = Location(max(exc.raw_line, 1), exc.raw_column + 1)
             message = " ".join(exc.message.split()) or "invalid syntax"
             return cls(path, raw, error=ParseError(f"syntax error: {message}", location))
@@ -64,7 +70,7 @@ class SourceFile:
             return cls(path, raw, error=nested)
         except Exception as exc:  # libcst raises a few other types on hostile input
             if verdict is not None:
-                return cls(path, raw, error=verdict.error)
+                return cls(path, raw, error=_newer_or(verdict.error, raw))
             return cls(path, raw, error=ParseError(f"cannot parse file: {exc}", Location(1, 1)))
         return cls(path, raw, module=module)
 
@@ -154,6 +160,68 @@ def cpython_verdict(raw: bytes) -> _Verdict | None:
     except (RecursionError, MemoryError):
         return _Verdict(ParseError("file too deeply nested to parse", Location(1, 1)), True)
     return None
+
+
+def _newer_or(error: ParseError, raw: bytes) -> ParseError:
+    """``error``, marked as newer syntax when it is only that; when the file holds newer syntax
+    and a real error too, the real one (CPython stops at the first, the newer syntax)."""
+    newer = newer_syntax(raw)
+    if newer is None:
+        return error
+    what, where, real = newer
+    if real is None:
+        return ParseError(error.message, where, newer_syntax=what)
+    return real
+
+
+_TEMPLATE_PREFIXES = frozenset({"t", "tr", "rt"})
+_TEMPLATE_STRINGS = "a PEP 750 template string (Python 3.14)"
+
+
+def newer_syntax(raw: bytes) -> tuple[str, Location, ParseError | None] | None:
+    """What in ``raw`` is syntax of a Python newer than this interpreter, where, and the error
+    that remains once it is set aside (``None`` when the file then compiles); ``None`` when the
+    file holds no such syntax. Covers PEP 750 template strings (``t"..."``, Python 3.14): read
+    as f-strings, which share their grammar."""
+    if sys.version_info >= (3, 14):
+        return None
+    try:
+        text = raw.decode(tokenize.detect_encoding(io.BytesIO(raw).readline)[0])
+    except (SyntaxError, LookupError, UnicodeDecodeError):
+        return None
+    prefixes: list[tuple[int, int]] = []  # (row, column) of each template string's prefix
+    previous: tokenize.TokenInfo | None = None
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if (
+                token.type == tokenize.STRING
+                and previous is not None
+                and previous.type == tokenize.NAME
+                and previous.string.lower() in _TEMPLATE_PREFIXES
+                and previous.end == token.start
+            ):
+                prefixes.append(previous.start)
+            previous = token
+    except (tokenize.TokenError, SyntaxError):
+        pass  # what was read so far counts
+    if not prefixes:
+        return None
+    lines = io.StringIO(text).readlines()  # the lines the tokenizer numbered
+    for row, column in prefixes:
+        line = lines[row - 1]
+        at = column + line[column:].lower().index("t")
+        lines[row - 1] = line[:at] + ("f" if line[at] == "t" else "F") + line[at + 1 :]
+    first = Location(prefixes[0][0], prefixes[0][1] + 1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile("".join(lines), "<file>", "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        location = Location(max(exc.lineno or 1, 1), max(exc.offset or 1, 1))
+        return _TEMPLATE_STRINGS, first, ParseError(f"syntax error: {exc.msg}", location)
+    except (ValueError, RecursionError, MemoryError):
+        return None
+    return _TEMPLATE_STRINGS, first, None
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")

@@ -13,7 +13,7 @@ from leaklint.cstedit import (
     string_like,
 )
 from leaklint.diagnostics import Applicability, Edit, Fix, Location
-from leaklint.loops import is_asyncio_test
+from leaklint.loops import is_asyncio_fixture, is_asyncio_test
 from leaklint.pytest_model import SCOPES, FileModel, FixtureDef, Mark, TestDef
 from leaklint.rule import FileRule, FixAvailability, register
 
@@ -28,7 +28,11 @@ class EventLoopFixtureOverride(FileRule):
     """
     ## What it does
     Reports a fixture named `event_loop` (by its function name or by `name=`) in a test module
-    or conftest.py of a project that uses pytest-asyncio.
+    or conftest.py of a project that uses pytest-asyncio, where pytest-asyncio would have run
+    tests on it: in a conftest.py, or in a test module with an async test (that the fixture
+    covers) or an async fixture. An `event_loop` fixture that only sync tests request is their
+    own helper and keeps working. Only reported when the pytest-asyncio range the project
+    declares allows 1.0 or later (with no declared range, the current release is assumed).
 
     ## Why is this bad?
     pytest-asyncio 1.0 removed the `event_loop` fixture. An override that used to choose the
@@ -79,11 +83,25 @@ class EventLoopFixtureOverride(FileRule):
 
     def finish(self) -> None:
         model = self.pytest_asyncio_model()
-        if model is None:
-            return
+        if model is None or not self.project.pytest_asyncio_range.allows_at_least("1.0"):
+            return  # before 1.0 the override still chooses the loop (with a deprecation)
         for fixture in model.fixtures:
-            if fixture.name == EVENT_LOOP:
+            if fixture.name == EVENT_LOOP and self._was_the_loop(fixture, model):
                 self._report(fixture, model)
+
+    def _was_the_loop(self, fixture: FixtureDef, model: FileModel) -> bool:
+        """Whether pytest-asyncio before 1.0 would have run something on this fixture's loop:
+        an async test it covers, or an async fixture of its module. In a test module with only
+        sync tests, the fixture is the tests' own helper, which 1.0 leaves working. A conftest's
+        fixture serves modules leaklint does not look at here: always."""
+        if self.project.is_conftest(self.source.path):
+            return True
+        if any(
+            self._covers(fixture, test) and is_asyncio_test(test, self.project)
+            for test in model.tests
+        ):
+            return True
+        return any(is_asyncio_fixture(other, self.project) for other in model.fixtures)
 
     def _report(self, fixture: FixtureDef, model: FileModel) -> None:
         scope = fixture.scope

@@ -31,7 +31,8 @@ class EventLoopFixtureRequest(FileRule):
     with `request.getfixturevalue("event_loop")`.
 
     A parameter that `pytest.mark.parametrize` supplies is not a fixture request and is left
-    alone.
+    alone. Only reported when the pytest-asyncio range the project declares allows 1.0 or
+    later (with no declared range, the current release is assumed).
 
     ## Why is this bad?
     pytest-asyncio 1.0 removed the `event_loop` fixture. Without a fixture of that name in the
@@ -121,6 +122,8 @@ class EventLoopFixtureRequest(FileRule):
     def _request(self, node: cst.CSTNode, who: str, *, in_async: bool) -> None:
         if not self.project.uses_pytest_asyncio:
             return
+        if not self.project.pytest_asyncio_range.allows_at_least("1.0"):
+            return  # the fixture is still there before 1.0
         defined = self._project_event_loop()
         if defined is None:
             message = (

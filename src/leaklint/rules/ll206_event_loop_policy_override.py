@@ -8,7 +8,9 @@ class EventLoopPolicyOverride(FileRule):
     """
     ## What it does
     Reports a fixture named `event_loop_policy` (by its function name or by `name=`) in a test
-    module or conftest.py of a project that uses pytest-asyncio.
+    module or conftest.py of a project that uses pytest-asyncio, when the pytest-asyncio range
+    the project declares allows 1.4 or later (with no declared range, the current release is
+    assumed).
 
     ## Why is this bad?
     Overriding `event_loop_policy` is deprecated since pytest-asyncio 1.4 and will be removed;
@@ -44,8 +46,8 @@ class EventLoopPolicyOverride(FileRule):
 
     def finish(self) -> None:
         model = self.pytest_asyncio_model()
-        if model is None:
-            return
+        if model is None or not self.project.pytest_asyncio_range.allows_at_least("1.4"):
+            return  # not deprecated before 1.4
         for fixture in model.fixtures:
             if fixture.name != "event_loop_policy":
                 continue

@@ -36,8 +36,9 @@ class LoopBoundObjectInSyncCode(ScopedRule):
     `asyncio.Queue`, `Lock`, `Event`, `Condition`, `Semaphore` and `BoundedSemaphore` bind the
     loop that first uses them, so they are reported only where they outlive that loop: in a
     sync fixture whose cache scope is wider than the tests' loop scope, or at import time, and
-    only when the project's tests run on more than one loop. An object any function stores
-    into a module-level container (`_LOCKS.setdefault(name, asyncio.Lock())`,
+    only when the project's tests can run on more than one loop (a default test loop scope
+    narrower than `session` is enough, however many tests are visible). An object any function
+    stores into a module-level container (`_LOCKS.setdefault(name, asyncio.Lock())`,
     `_WAITERS.append(...)`, `_LOCKS[name] = ...`) lives as long as the process, like one made
     at import time, and is reported on the same terms.
 

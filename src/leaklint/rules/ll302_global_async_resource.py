@@ -25,7 +25,12 @@ class GlobalAsyncResource(ScopedRule):
     (`global conn; conn = await connect(...)`), returned by an `lru_cache`/`cache` function,
     or opened by the `__init__` (or `__post_init__`) of a project class instantiated at module
     level or as a class attribute (`API = Api()`). It reports only when the project's tests
-    run on more than one event loop, and the message says which loops.
+    can run on more than one event loop, and the message says which loops. The configuration
+    decides first: with pytest-asyncio's default test loop scope narrower than `session`, each
+    test (class, module) gets its own loop however many async tests are visible, and so does
+    each test under anyio's pytest plugin or `unittest.IsolatedAsyncioTestCase`. Only a
+    project whose async tests and async fixtures all run on one loop (the config's session
+    default, or marks on every async test module) is left alone.
 
     ## Why is this bad?
     Such a resource keeps connections that belong to the loop that opened them. The next test,
