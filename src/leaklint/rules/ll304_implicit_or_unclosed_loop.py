@@ -698,7 +698,8 @@ def _sets_loop_on_entry(
 
 
 class _ClosesCurrentLoop(cst.CSTVisitor):
-    """Finds ``asyncio.get_event_loop().close()`` and ``loop.close()`` of a name bound to
+    """Finds ``asyncio.get_event_loop().close()``, and the ``close`` (called, or handed over as
+    in ``addCleanup(loop.close)``) of a name or attribute bound to
     ``asyncio.get_event_loop()``, and the current loop returned to the caller, who owns it
     then (``return asyncio.get_event_loop()``)."""
 
@@ -721,25 +722,29 @@ class _ClosesCurrentLoop(cst.CSTVisitor):
     def visit_Assign(self, node: cst.Assign) -> None:
         if self._current(node.value):
             for target in node.targets:
-                if isinstance(target.target, cst.Name):
-                    self.current_names.add(target.target.value)
+                name = dotted_name(target.target)
+                if name is not None:
+                    self.current_names.add(name)
 
-    def visit_Call(self, node: cst.Call) -> None:
-        func = node.func
-        if not (isinstance(func, cst.Attribute) and func.attr.value == "close"):
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value != "close":
             return
-        if self._current(func.value):
+        if self._current(node.value):
             self.closed = True
-        elif isinstance(func.value, cst.Name):
-            self.closed_names.add(func.value.value)
+            return
+        name = dotted_name(node.value)
+        if name is not None:
+            self.closed_names.add(name)
 
     def visit_Return(self, node: cst.Return) -> None:
         if node.value is None:
             return
         if self._current(node.value):
             self.closed = True
-        elif isinstance(node.value, cst.Name):
-            self.closed_names.add(node.value.value)
+            return
+        name = dotted_name(node.value)
+        if name is not None:
+            self.closed_names.add(name)
 
     def closes(self) -> bool:
         return self.closed or bool(self.closed_names & self.current_names)
