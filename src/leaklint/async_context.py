@@ -420,10 +420,55 @@ def _sync_method(cls: cst.ClassDef, name: str) -> cst.FunctionDef | None:
     return None
 
 
+def called_function(
+    call: cst.Call, source: SourceFile, project: Project
+) -> tuple[SourceFile, cst.FunctionDef] | None:
+    """The module-level function ``call`` calls when it is defined in this file or a project
+    file, with the file that defines it."""
+    assert source.module is not None
+    func = call.func
+    if isinstance(func, cst.Name) and func.value not in source.imports.bindings:
+        found = _module_function(source.module, func.value)
+        return (source, found) if found is not None else None
+    qualified = source.imports.qualified_name(func)
+    if qualified is None or "." not in qualified:
+        return None
+    module_name, _, function_name = qualified.rpartition(".")
+    for path in _project_modules(project, source.path, module_name):
+        other = project.source(path)
+        if isinstance(other, OSError) or other.module is None:
+            continue
+        found = _module_function(other.module, function_name)
+        if found is not None:
+            return other, found
+    return None
+
+
+def _module_function(module: cst.Module, name: str) -> cst.FunctionDef | None:
+    found = None
+    for stmt in module.body:
+        if isinstance(stmt, cst.FunctionDef) and stmt.name.value == name:
+            found = stmt
+    return found
+
+
 def _project_class(
     project: Project, here: Path, qualified: str
 ) -> tuple[SourceFile, cst.ClassDef] | None:
     module_name, _, class_name = qualified.rpartition(".")
+    for path in _project_modules(project, here, module_name):
+        other = project.source(path)
+        if isinstance(other, OSError) or other.module is None:
+            continue
+        cls = _module_class(other.module, class_name)
+        if cls is not None:
+            return other, cls
+    return None
+
+
+def _project_modules(project: Project, here: Path, module_name: str) -> list[Path]:
+    """The project files that ``module_name`` (absolute, or relative to ``here``) may name,
+    nearest to the root first."""
     dots = len(module_name) - len(module_name.lstrip("."))
     parts = [p for p in module_name.lstrip(".").split(".") if p]
     candidates: list[Path] = []
@@ -444,14 +489,7 @@ def _project_class(
                 pieces[-1] == "__init__" and pieces[-n - 1 : -1] == tuple(parts)
             ):
                 candidates.append(path)
-    for path in sorted(candidates, key=lambda p: (len(p.parts), p)):
-        other = project.source(path)
-        if isinstance(other, OSError) or other.module is None:
-            continue
-        cls = _module_class(other.module, class_name)
-        if cls is not None:
-            return other, cls
-    return None
+    return sorted(candidates, key=lambda p: (len(p.parts), p))
 
 
 # Project files by module name (``client`` for ``client.py`` and ``client/__init__.py``), built

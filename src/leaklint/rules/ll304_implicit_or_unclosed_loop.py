@@ -6,12 +6,14 @@ import libcst as cst
 
 from leaklint.async_context import (
     GET_EVENT_LOOP,
+    GET_POLICY,
     GET_RUNNING_LOOP,
     SET_EVENT_LOOP,
     USES_LOOP,
     NameUses,
     ScopedRule,
     built_class,
+    called_function,
     code_of,
     create_future_receiver,
     is_call_to,
@@ -21,8 +23,10 @@ from leaklint.async_context import (
 )
 from leaklint.diagnostics import Applicability, Fix
 from leaklint.fixture_graph import Lookup
+from leaklint.lifecycle import OS_EXIT
+from leaklint.loops import fixture_loop_scope
 from leaklint.project import Project
-from leaklint.pytest_model import FixtureDef, scope_rank
+from leaklint.pytest_model import SCOPES, FixtureDef, scope_rank
 from leaklint.rule import FixAvailability, register
 from leaklint.source import ImportMap, SourceFile, dotted_name
 
@@ -44,7 +48,10 @@ class ImplicitOrUnclosedLoop(ScopedRule):
     Reports `asyncio.new_event_loop()` (or `uvloop.new_event_loop()`) whose loop is never
     closed in its function (directly, in a `finally:` block, after a fixture's `yield`, or by a
     registered callback such as `addfinalizer(loop.close)`), including a fixture that returns
-    or yields a new loop without closing it (pytest closes nothing). Reports
+    or yields a new loop without closing it (pytest closes nothing), and
+    `asyncio.set_event_loop(asyncio.new_event_loop())` unless the class (`tearDown`...), the
+    function or the fixture's teardown closes the current loop
+    (`asyncio.get_event_loop().close()`) or returns it to the caller. Reports
     `asyncio.get_event_loop()` where no loop can be running: at import time (a class
     instantiated then whose `__init__` calls it included), in a script's
     `if __name__ == "__main__":` block, in an `except RuntimeError:` after
@@ -62,17 +69,25 @@ class ImplicitOrUnclosedLoop(ScopedRule):
     closes a loop left behind. So are a helper that an async function in the same file calls,
     a lambda, a call inside `pytest.raises(...)` or `self.assertRaises(...)` (the test expects
     the error), a function that sets its own current loop with `asyncio.set_event_loop(loop)`,
-    and a sync test or fixture that uses (directly, through other fixtures or autouse ones) an
-    async fixture on a function loop or on the narrowest loop scope in use: pytest-asyncio's
-    runner has made that loop the current one, so `get_event_loop()` returns it; the same
-    holds for a `loop` or `event_loop` fixture that no project file defines (aiohttp's and
-    aiomisc's plugins set the loop they provide as the current one). A class whose `__init__`
+    the block of a context manager that makes a loop current on entry (`asyncio.Runner()`
+    without a `loop_factory`, aiohttp's `loop_context()`, or a project function that calls
+    `asyncio.set_event_loop(loop)` before its `yield`, itself or through a helper), a sync
+    fixture under `@pytest_asyncio.fixture` (pytest-asyncio 1.x runs it with its runner's loop
+    current), and a sync test or fixture that uses (directly, through other fixtures or
+    autouse ones) a fixture that leaves a loop current on a function loop or on the narrowest
+    loop scope in use: an async fixture or a sync `@pytest_asyncio.fixture` (pytest-asyncio's
+    runner has made its loop the current one), or a fixture that calls
+    `asyncio.set_event_loop(loop)` before its `yield` (its cache scope counts). A requested
+    fixture that no project file defines and that pytest does not provide (a plugin's `loop`,
+    a `db` from a conftest outside the linted tree) may make a loop current too, so such a
+    test is left alone. A class whose `__init__`
     calls `get_event_loop()` only as a fallback (`loop or asyncio.get_event_loop()`,
     `if loop is None: ...`) is left alone where the fixture passes that argument.
 
     A loop that is returned, stored or handed to another call is someone else's to close and
     is not reported (`asyncio.run_coroutine_threadsafe(coro, loop)` and
-    `loop.call_soon_threadsafe(...)` only use it). `asyncio.get_event_loop().create_future()`
+    `loop.call_soon_threadsafe(...)` only use it). Neither is a loop made in a function that
+    ends the process with `os._exit()` (a forked child): nothing outlives it. `asyncio.get_event_loop().create_future()`
     is reported once, by LL301 (loop-bound-object-in-sync-code), which owns the objects made
     from a loop; this rule owns every other `get_event_loop()` call.
 
@@ -126,6 +141,13 @@ class ImplicitOrUnclosedLoop(ScopedRule):
         self._handler_depths: list[int] = []
         self._cleanup_calls: set[int] = set()  # ``get_event_loop()`` of a close-if-any block
         self._plugin_loop: bool | None = None
+        # ``with loop_context() as loop:`` blocks that make a loop current, with the frame
+        # depth they were entered at.
+        self._loop_blocks: list[tuple[cst.With, int]] = []
+        self._loop_block_found: dict[int, bool] = {}  # with node -> makes a loop current
+        self._closes_current: dict[int, bool] = {}  # scope node -> closes the current loop
+        self._current_loop_scopes: dict[FixtureDef, str | None] = {}
+        self._ends: dict[int, bool] = {}  # function node -> calls os._exit()
 
     # ---- try blocks around a loop --------------------------------------------------------
 
@@ -201,10 +223,41 @@ class ImplicitOrUnclosedLoop(ScopedRule):
     def visit_With(self, node: cst.With) -> None:
         if any(_expects_failure(item.item, self.imports) for item in node.items):
             self._expecting.append(node)
+        if any(isinstance(item.item, cst.Call) for item in node.items):
+            self._loop_blocks.append((node, len(self.frames)))
 
     def leave_With(self, original_node: cst.With) -> None:
         if self._expecting and self._expecting[-1] is original_node:
             self._expecting.pop()
+        if self._loop_blocks and self._loop_blocks[-1][0] is original_node:
+            self._loop_blocks.pop()
+
+    def _sets_loop_block(self, expr: cst.BaseExpression) -> bool:
+        """``asyncio.Runner()`` (without a ``loop_factory``), aiohttp's ``loop_context()``, or
+        a project context manager that calls ``asyncio.set_event_loop(loop)`` on entry."""
+        if not isinstance(expr, cst.Call):
+            return False
+        qualified = self.imports.matches(expr.func, _LOOP_BLOCKS | _RUNNERS)
+        if qualified in _RUNNERS:
+            return all(a.keyword is None or a.keyword.value != "loop_factory" for a in expr.args)
+        if qualified is not None:
+            return True
+        found = called_function(expr, self.source, self.project)
+        return found is not None and _sets_loop_on_entry(found[1], found[0], self.project, 1)
+
+    def _in_loop_block(self) -> bool:
+        """Inside (not in a function nested in) a ``with`` block that makes a loop current."""
+        for node, depth in self._loop_blocks:
+            if depth != len(self.frames):
+                continue
+            key = id(node)
+            if key not in self._loop_block_found:
+                self._loop_block_found[key] = any(
+                    self._sets_loop_block(item.item) for item in node.items
+                )
+            if self._loop_block_found[key]:
+                return True
+        return False
 
     def _explicit_loop(self) -> bool:
         """The enclosing function sets a current loop itself: get_event_loop() returns it."""
@@ -264,6 +317,21 @@ class ImplicitOrUnclosedLoop(ScopedRule):
             if id(node) not in self._owned_by_ll301:
                 self._get_event_loop(node)
             return
+        if (
+            imports.matches(func, SET_EVENT_LOOP) is not None
+            and node.args
+            and is_new_event_loop(node.args[0].value, imports)
+            and not self._closes_current_loop()
+            and not self._ends_process()
+        ):
+            made = node.args[0].value
+            self.report(
+                made,
+                f"the loop made by `{code_of(made)}` is set as the current loop and never closed",
+                help="bind it to a name and close it when done (after "
+                "`asyncio.set_event_loop(None)`), or use `asyncio.run()`",
+            )
+            return
         if self.at_import_time_or_main and isinstance(func, (cst.Name, cst.Attribute)):
             self._built_at_import_time(node)
             return
@@ -283,6 +351,37 @@ class ImplicitOrUnclosedLoop(ScopedRule):
                     help=_GET_HELP,
                 )
 
+    def _closes_current_loop(self) -> bool:
+        """The enclosing class (``tearDown``, ``close``...), else the outermost enclosing
+        function (a fixture's teardown), else the module closes whatever loop is current
+        (``asyncio.get_event_loop().close()``, or ``loop = asyncio.get_event_loop()`` and
+        ``loop.close()``) or returns it to its caller."""
+        scope = next((f.node for f in reversed(self.frames) if f.kind == "class"), None)
+        if scope is None:
+            functions = [f for f in self.frames if f.kind in ("function", "lambda")]
+            scope = functions[0].node if functions else self.frames[0].node
+        key = id(scope)
+        if key not in self._closes_current:
+            finder = _ClosesCurrentLoop(self.imports)
+            scope.visit(finder)
+            self._closes_current[key] = finder.closes()
+        return self._closes_current[key]
+
+    def _ends_process(self) -> bool:
+        """The enclosing function ends the process with ``os._exit()`` (a forked child, an
+        exec emulation): nothing it made outlives it, closed or not."""
+        function = self.function
+        if function is None:
+            return False
+        key = id(function.node)
+        if key not in self._ends:
+            calls = _OwnCalls()
+            function.node.body.visit(calls)
+            self._ends[key] = any(
+                self.imports.matches(call.func, OS_EXIT) is not None for call in calls.found
+            )
+        return self._ends[key]
+
     def _built_at_import_time(self, node: cst.Call) -> None:
         """``SERVICE = Service()`` at module level: ``Service.__init__`` runs at import time."""
         built = built_class(node, self.source, self.project)
@@ -299,7 +398,12 @@ class ImplicitOrUnclosedLoop(ScopedRule):
             )
 
     def _get_event_loop(self, node: cst.Call) -> None:
-        if self._expecting or id(node) in self._cleanup_calls or self._explicit_loop():
+        if (
+            self._expecting
+            or id(node) in self._cleanup_calls
+            or self._explicit_loop()
+            or self._in_loop_block()
+        ):
             return
         if self._after_running_loop_failed():
             self.report(
@@ -322,7 +426,7 @@ class ImplicitOrUnclosedLoop(ScopedRule):
             fixture = self.sync_fixture
             function = self.function
             if fixture is not None:
-                if self._on_current_loop(fixture=fixture):
+                if self._runs_on_runner(fixture) or self._on_current_loop(fixture=fixture):
                     return
                 where = f"in sync fixture `{fixture.name}`"
             elif function is not None and isinstance(function.node, cst.FunctionDef):
@@ -368,14 +472,45 @@ class ImplicitOrUnclosedLoop(ScopedRule):
             if resolved is None:
                 return False
             uses, unknown = resolved.uses, resolved.unknown
-        if _PLUGIN_LOOPS.intersection(unknown):
+        if any(name not in _NO_LOOP_FIXTURES for name in unknown):
+            # A plugin's fixture, or one from a conftest outside the linted tree: it may make
+            # a loop current (aiohttp's and aiomisc's ``loop``), so no-loop is not known.
             return True
-        scopes = {s for s in (graph.fixture_loop_scope(use.fixture) for use in uses) if s}
+        scopes = {s for s in (self._current_loop_scope(use.fixture) for use in uses) if s}
         if not scopes:
             return False
         in_use = {loop.scope for loop in graph.loops} | scopes
         narrowest = min(in_use, key=scope_rank)
         return "function" in scopes or narrowest in scopes
+
+    def _runs_on_runner(self, fixture: FixtureDef) -> bool:
+        """A sync fixture under ``@pytest_asyncio.fixture``: pytest-asyncio 1.x runs it with
+        its runner's loop set as the current one."""
+        graph = self.project.fixture_graph
+        return fixture.kind == "pytest_asyncio" and not graph.asyncio_disabled
+
+    def _current_loop_scope(self, fixture: FixtureDef) -> str | None:
+        """The scope of the loop that ``fixture`` leaves current for whoever requests it: the
+        loop scope of a fixture that pytest-asyncio runs on its runner (an async one, or a sync
+        one under ``@pytest_asyncio.fixture``), or the cache scope of a fixture that calls
+        ``asyncio.set_event_loop(loop)`` before it yields."""
+        if fixture in self._current_loop_scopes:
+            return self._current_loop_scopes[fixture]
+        graph = self.project.fixture_graph
+        scope = graph.fixture_loop_scope(fixture)
+        if scope is None and not fixture.is_async:
+            if self._runs_on_runner(fixture):
+                scope = fixture_loop_scope(fixture, self.project)
+            elif fixture.scope in SCOPES:
+                owner = self.project.source(fixture.path)
+                if not isinstance(owner, OSError) and _sets_loop_on_entry(
+                    fixture.node, owner, self.project, 2
+                ):
+                    scope = fixture.scope
+        if scope not in SCOPES:
+            scope = None
+        self._current_loop_scopes[fixture] = scope
+        return scope
 
     def _callable_name(self, function: cst.FunctionDef) -> str:
         """``__init__`` runs when its class is called; anything else by its own name."""
@@ -465,7 +600,7 @@ class ImplicitOrUnclosedLoop(ScopedRule):
                 statement_calls_use=False,
             )
         uses = self._uses[key]
-        if uses.closed or uses.escapes:
+        if uses.closed or uses.escapes or self._ends_process():
             return
         function = self.function
         fixture = function.fixture if function is not None else None
@@ -484,9 +619,43 @@ class ImplicitOrUnclosedLoop(ScopedRule):
 
 # Installed plugins with an autouse fixture that makes a loop current for every test.
 _AUTOUSE_LOOP_PLUGINS = frozenset({"aiomisc", "aiomisc_pytest"})
-# Loop fixtures of installed plugins (aiohttp's and aiomisc's ``loop``, the ``event_loop`` of
-# pytest-asyncio before 1.0) make their loop the current one for the test.
-_PLUGIN_LOOPS = frozenset({"loop", "event_loop"})
+# Fixtures that pytest itself (and pytest-asyncio) provides, none of which makes a loop
+# current: a test that requests no other fixture the project does not define has no loop.
+_NO_LOOP_FIXTURES = frozenset(
+    {
+        "cache",
+        "capfd",
+        "capfdbinary",
+        "caplog",
+        "capsys",
+        "capsysbinary",
+        "capteesys",
+        "doctest_namespace",
+        "monkeypatch",
+        "pytestconfig",
+        "pytester",
+        "record_property",
+        "record_testsuite_property",
+        "record_xml_attribute",
+        "recwarn",
+        "request",
+        "subtests",
+        "testdir",
+        "tmp_path",
+        "tmp_path_factory",
+        "tmpdir",
+        "tmpdir_factory",
+        "event_loop_policy",
+        "unused_tcp_port",
+        "unused_tcp_port_factory",
+        "unused_udp_port",
+        "unused_udp_port_factory",
+    }
+)
+# Context managers that make a loop current in their block: aiohttp's ``loop_context()``, and
+# ``asyncio.Runner()``, which sets its loop current on entry unless given a ``loop_factory``.
+_LOOP_BLOCKS = frozenset({"aiohttp.test_utils.loop_context"})
+_RUNNERS = frozenset({"asyncio.Runner", "asyncio.runners.Runner"})
 _EXPECTING = frozenset({"pytest.raises", "pytest.warns", "pytest.deprecated_call"})
 _UNITTEST_EXPECTING = frozenset(
     {"assertRaises", "assertRaisesRegex", "assertWarns", "assertWarnsRegex"}
@@ -521,6 +690,85 @@ class _SetsLoop(cst.CSTVisitor):
             self.found = True
 
 
+def _sets_loop_on_entry(
+    function: cst.FunctionDef, owner: SourceFile, project: Project, depth: int
+) -> bool:
+    """``function`` calls ``asyncio.set_event_loop(x)`` (``x`` not ``None``) before its first
+    ``yield`` (a fixture's setup, a context manager's entry), itself or through the project
+    functions it calls, ``depth`` calls deep."""
+    calls = _EntryCalls()
+    function.body.visit(calls)
+    for call in calls.found:
+        if owner.imports.matches(call.func, SET_EVENT_LOOP) is not None:
+            if call.args and not (
+                isinstance(call.args[0].value, cst.Name) and call.args[0].value.value == "None"
+            ):
+                return True
+            continue
+        if depth > 0 and isinstance(call.func, (cst.Name, cst.Attribute)):
+            found = called_function(call, owner, project)
+            if (
+                found is not None
+                and found[1] is not function
+                and _sets_loop_on_entry(found[1], found[0], project, depth - 1)
+            ):
+                return True
+    return False
+
+
+class _ClosesCurrentLoop(cst.CSTVisitor):
+    """Finds ``asyncio.get_event_loop().close()``, and the ``close`` (called, or handed over as
+    in ``addCleanup(loop.close)``) of a name or attribute bound to
+    ``asyncio.get_event_loop()``, and the current loop returned to the caller, who owns it
+    then (``return asyncio.get_event_loop()``)."""
+
+    def __init__(self, imports: ImportMap) -> None:
+        self.imports = imports
+        self.closed_names: set[str] = set()
+        self.current_names: set[str] = set()
+        self.closed = False
+
+    def _current(self, expr: cst.BaseExpression) -> bool:
+        if is_call_to(expr, self.imports, GET_EVENT_LOOP):
+            return True
+        return (
+            isinstance(expr, cst.Call)
+            and isinstance(expr.func, cst.Attribute)
+            and expr.func.attr.value == "get_event_loop"
+            and is_call_to(expr.func.value, self.imports, GET_POLICY)
+        )
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if self._current(node.value):
+            for target in node.targets:
+                name = dotted_name(target.target)
+                if name is not None:
+                    self.current_names.add(name)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value != "close":
+            return
+        if self._current(node.value):
+            self.closed = True
+            return
+        name = dotted_name(node.value)
+        if name is not None:
+            self.closed_names.add(name)
+
+    def visit_Return(self, node: cst.Return) -> None:
+        if node.value is None:
+            return
+        if self._current(node.value):
+            self.closed = True
+            return
+        name = dotted_name(node.value)
+        if name is not None:
+            self.closed_names.add(name)
+
+    def closes(self) -> bool:
+        return self.closed or bool(self.closed_names & self.current_names)
+
+
 def _catches_runtime_error(handler: cst.ExceptHandler) -> bool:
     kind = handler.type
     names = [e.value for e in kind.elements] if isinstance(kind, cst.Tuple) else [kind]
@@ -543,4 +791,20 @@ class _OwnCalls(cst.CSTVisitor):
         return False
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+
+class _EntryCalls(_OwnCalls):
+    """Calls in a function body up to its first ``yield``, in source order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.done = False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not self.done:
+            self.found.append(node)
+
+    def visit_Yield(self, node: cst.Yield) -> bool:
+        self.done = True
         return False
