@@ -87,9 +87,10 @@ class ImplicitOrUnclosedLoop(ScopedRule):
     A loop that is returned, stored or handed to another call is someone else's to close and
     is not reported (`asyncio.run_coroutine_threadsafe(coro, loop)` and
     `loop.call_soon_threadsafe(...)` only use it). Neither is a loop made in a function that
-    ends the process with `os._exit()` (a forked child): nothing outlives it. `asyncio.get_event_loop().create_future()`
-    is reported once, by LL301 (loop-bound-object-in-sync-code), which owns the objects made
-    from a loop; this rule owns every other `get_event_loop()` call.
+    ends the process with `os._exit()` (a forked child): nothing outlives it.
+    `asyncio.get_event_loop().create_future()` is reported once, by LL301
+    (loop-bound-object-in-sync-code), which owns the objects made from a loop; this rule owns
+    every other `get_event_loop()` call.
 
     ## Why is this bad?
     An unclosed loop keeps its selector and socket pair open until garbage collection, which
@@ -337,19 +338,9 @@ class ImplicitOrUnclosedLoop(ScopedRule):
             return
         fixture = self.sync_fixture
         if fixture is not None and isinstance(func, (cst.Name, cst.Attribute)):
-            built = built_class(node, self.source, self.project)
-            if built is None or (built.same_file and self._pytest_file):
-                return  # its __init__ is sync code of this test file: reported there
-            hits = [h for h in built.hits if h.kind == "get_event_loop"]
-            if hits:
-                self.report(
-                    node,
-                    f"sync fixture `{fixture.name}` builds `{built.name}`, whose `__init__` "
-                    f"calls `asyncio.get_event_loop()` ({built.where(hits[0], self.project.root)})"
-                    " while no event loop is running: it warns on Python 3.12 and 3.13 and "
-                    "raises on 3.14",
-                    help=_GET_HELP,
-                )
+            self._report_built(
+                node, f"sync fixture `{fixture.name}` builds `{{name}}`, whose `__init__` calls"
+            )
 
     def _closes_current_loop(self) -> bool:
         """The enclosing class (``tearDown``, ``close``...), else the outermost enclosing
@@ -371,7 +362,7 @@ class ImplicitOrUnclosedLoop(ScopedRule):
         """The enclosing function ends the process with ``os._exit()`` (a forked child, an
         exec emulation): nothing it made outlives it, closed or not."""
         function = self.function
-        if function is None:
+        if function is None or not isinstance(function.node, cst.FunctionDef):
             return False
         key = id(function.node)
         if key not in self._ends:
@@ -384,6 +375,11 @@ class ImplicitOrUnclosedLoop(ScopedRule):
 
     def _built_at_import_time(self, node: cst.Call) -> None:
         """``SERVICE = Service()`` at module level: ``Service.__init__`` runs at import time."""
+        self._report_built(node, "`{name}()` at import time runs its `__init__`, which calls")
+
+    def _report_built(self, node: cst.Call, opening: str) -> None:
+        """``node`` builds a project class whose ``__init__`` calls ``get_event_loop()`` where
+        no loop is running; ``opening`` says how, up to "calls" (``{name}``: the class)."""
         built = built_class(node, self.source, self.project)
         if built is None or (built.same_file and self._pytest_file):
             return  # its __init__ is sync code of this test file: reported there
@@ -391,8 +387,8 @@ class ImplicitOrUnclosedLoop(ScopedRule):
         if hits:
             self.report(
                 node,
-                f"`{built.name}()` at import time runs its `__init__`, which calls "
-                f"`asyncio.get_event_loop()` ({built.where(hits[0], self.project.root)}) while "
+                f"{opening.format(name=built.name)} `asyncio.get_event_loop()`"
+                f" ({built.where(hits[0], self.project.root)}) while "
                 "no event loop is running: it warns on Python 3.12 and 3.13 and raises on 3.14",
                 help=_GET_HELP,
             )
