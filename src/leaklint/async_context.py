@@ -14,9 +14,10 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import libcst as cst
 
@@ -25,6 +26,8 @@ from leaklint.project import Project
 from leaklint.pytest_model import FixtureDef, literal, scope_rank
 from leaklint.rule import FileRule
 from leaklint.source import ImportMap, SourceFile, dotted_name
+
+Defined = TypeVar("Defined", cst.FunctionDef, cst.ClassDef)
 
 # --------------------------------------------------------------------------- names
 
@@ -433,15 +436,7 @@ def called_function(
     qualified = source.imports.qualified_name(func)
     if qualified is None or "." not in qualified:
         return None
-    module_name, _, function_name = qualified.rpartition(".")
-    for path in _project_modules(project, source.path, module_name):
-        other = project.source(path)
-        if isinstance(other, OSError) or other.module is None:
-            continue
-        found = _module_function(other.module, function_name)
-        if found is not None:
-            return other, found
-    return None
+    return _in_project(project, source.path, qualified, _module_function)
 
 
 def _module_function(module: cst.Module, name: str) -> cst.FunctionDef | None:
@@ -455,14 +450,25 @@ def _module_function(module: cst.Module, name: str) -> cst.FunctionDef | None:
 def _project_class(
     project: Project, here: Path, qualified: str
 ) -> tuple[SourceFile, cst.ClassDef] | None:
-    module_name, _, class_name = qualified.rpartition(".")
+    return _in_project(project, here, qualified, _module_class)
+
+
+def _in_project(
+    project: Project,
+    here: Path,
+    qualified: str,
+    find: Callable[[cst.Module, str], Defined | None],
+) -> tuple[SourceFile, Defined] | None:
+    """The module-level definition ``qualified`` names in a project file (``find`` looks for
+    it in one module), with that file."""
+    module_name, _, name = qualified.rpartition(".")
     for path in _project_modules(project, here, module_name):
         other = project.source(path)
         if isinstance(other, OSError) or other.module is None:
             continue
-        cls = _module_class(other.module, class_name)
-        if cls is not None:
-            return other, cls
+        found = find(other.module, name)
+        if found is not None:
+            return other, found
     return None
 
 
