@@ -161,3 +161,18 @@ def test_the_declared_range(
     declared = pytest_asyncio_range(_write(tmp_path, files))
     assert declared.allows_at_least("1.0") is from_1_0
     assert declared.allows_at_least("1.4") is from_1_4
+
+
+def test_a_requirements_name_that_is_no_regular_file_is_not_read(tmp_path: Path) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "requirements-dev.txt")  # reading it would block for ever
+    (tmp_path / "requirements.txt").write_text("pytest-asyncio<1.0\n")
+    declared = pytest_asyncio_range(tmp_path)
+    assert [d.path.name for d in declared.declarations] == ["requirements.txt"]
+
+
+def test_a_setup_py_too_deep_for_the_parser_declares_nothing(tmp_path: Path) -> None:
+    deep = "X = " + "+".join(['"a"'] * 200_000) + "\nsetup(install_requires=X)\n"
+    (tmp_path / "setup.py").write_text(deep)
+    assert not pytest_asyncio_range(tmp_path).declared

@@ -133,7 +133,8 @@ def declarations(root: Path) -> Iterator[tuple[Path, str]]:
     document = _toml(pyproject)
     if document is not None:
         yield from ((pyproject, r) for r in pyproject_requirements(document))
-    for path in sorted(root.glob("requirements*.txt")):
+    # Only regular files: a FIFO of that name would block the read for ever.
+    for path in sorted(p for p in root.glob("requirements*.txt") if p.is_file()):
         yield from ((path, r) for r in requirements_txt(_text(path)))
     setup_cfg = root / "setup.cfg"
     if setup_cfg.is_file():
@@ -276,7 +277,7 @@ def setup_py_requirements(text: str) -> Iterator[str]:
     keyword may name a module-level variable bound to a literal."""
     try:
         tree = ast.parse(text)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # too deep for the parser
         return
     bound: dict[str, ast.expr] = {}
     for statement in tree.body:
