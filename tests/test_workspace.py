@@ -98,6 +98,28 @@ def test_a_linted_subproject_is_one_project_as_before() -> None:
     assert project.outer_conftests == [MONOREPO / "server" / "conftest.py"]
 
 
+@pytest.mark.parametrize(
+    "paths",
+    [
+        ("server/tests", "packages/x/tests"),
+        ("server/tests/test_api.py", "packages/x/tests/test_x.py"),
+    ],
+)
+def test_paths_inside_several_projects_keep_their_own(paths: tuple[str, ...]) -> None:
+    workspace = Workspace.load([MONOREPO / p for p in paths])
+    configs = [project.config.path for project in workspace.projects]
+    assert configs == [
+        MONOREPO / "packages" / "x" / "pytest.ini",
+        MONOREPO / "server" / "pyproject.toml",
+    ]
+
+
+def test_paths_inside_several_projects_find_what_each_project_finds(repo: Path) -> None:
+    together = findings("server/tests", "packages/x/tests")
+    alone = findings("server/tests") + findings("packages/x/tests")
+    assert sorted(map(key, together)) == sorted(map(key, alone))
+
+
 def test_config_forces_one_project() -> None:
     workspace = Workspace.load([MONOREPO], config_file=MONOREPO / "pytest.ini")
     [project] = workspace.projects

@@ -1,12 +1,13 @@
 """The pytest projects in the linted tree.
 
 A repository may keep several pytest projects (``server/``, ``packages/x/``), each with its own
-config. Each linted file belongs to the project of its nearest enclosing directory, inside the
-linted tree, that holds a pytest config (``pytest_config.holds_config``): what ``pytest`` run
-on that directory would use. Each such directory is a project of its own (rootdir, conftest
-tree, fixture graph, loop use, cache). The files above or beside every such directory form one
-more project, whose config is discovered from the linted paths as pytest does. ``--config``
-forces one project for everything, as pytest's ``-c`` does.
+config. Each linted file belongs to the project of its nearest enclosing directory, up to the
+common ancestor of the linted paths, that holds a pytest config
+(``pytest_config.holds_config``): what ``pytest`` run on that directory would use. Each such
+directory is a project of its own (rootdir, conftest tree, fixture graph, loop use, cache). The
+files above or beside every such directory form one more project, whose config is discovered
+from the linted paths as pytest does. ``--config`` forces one project for everything, as
+pytest's ``-c`` does.
 """
 
 from __future__ import annotations
@@ -76,12 +77,9 @@ class Workspace:
 def _split(resolved: Sequence[Path], files: Sequence[Path]) -> list[_Spec]:
     """One spec per nested project, after the outer one; none when there is no nested project
     (then the caller builds the one project as before)."""
-    linted_dirs = {str(path) for path in resolved if path.is_dir()}
-    if not linted_dirs:
-        return []
     homes: dict[Path, list[Path]] = {}
     outer: list[Path] = []
-    home_of = _Homes(linted_dirs)
+    home_of = _Homes(str(common_ancestor(resolved)))
     for path in files:
         home = home_of(os.path.dirname(path))
         if home is None:
@@ -100,23 +98,20 @@ def _split(resolved: Sequence[Path], files: Sequence[Path]) -> list[_Spec]:
 
 
 class _Homes:
-    """The nearest directory at or above a directory, inside the linted tree, that holds a
-    pytest config (``None``: none does). Files share their directory's answer, so each
-    directory is asked once; paths are strings, which hash faster than ``Path``."""
+    """The nearest directory at or above a directory, and at or below ``top`` (the common
+    ancestor of the linted paths), that holds a pytest config (``None``: none does; the
+    config above ``top`` is the one pytest finds for all the paths). Files share their
+    directory's answer, so each directory is asked once; paths are strings, which hash faster
+    than ``Path``."""
 
-    def __init__(self, linted_dirs: set[str]) -> None:
-        self._linted = linted_dirs
-        self._inside: dict[str, bool] = {}
+    def __init__(self, top: str) -> None:
+        self._top = top
+        self._below = top.rstrip(os.sep) + os.sep
         self._homes: dict[str, str | None] = {}
 
     def inside(self, directory: str) -> bool:
-        """Whether ``directory`` is a linted directory or below one."""
-        known = self._inside.get(directory)
-        if known is None:
-            parent = os.path.dirname(directory)
-            known = directory in self._linted or (parent != directory and self.inside(parent))
-            self._inside[directory] = known
-        return known
+        """Whether ``directory`` is ``top`` or below it."""
+        return directory == self._top or directory.startswith(self._below)
 
     def __call__(self, directory: str) -> str | None:
         if directory in self._homes:
