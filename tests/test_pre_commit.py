@@ -122,3 +122,28 @@ def test_hook_at_a_monorepo_root_lints_each_project_under_its_own_config(
     assert direct.exit_code == 1
     assert sorted(HEADER.findall(output)) == sorted(HEADER.findall(direct.stdout))
     assert len(HEADER.findall(direct.stdout)) == 7
+
+
+@pytest.mark.parametrize(
+    ("name", "read"),
+    [
+        ("tests/test_api.py", True),
+        ("setup.py", True),
+        ("server/pyproject.toml", True),
+        ("pytest.ini", True),
+        ("setup.cfg", True),
+        ("tox.ini", True),
+        ("requirements-dev.txt", True),  # declares the pytest-asyncio range
+        ("crate/Cargo.toml", True),
+        ("README.md", False),
+        ("notes.txt", False),
+    ],
+)
+def test_the_hook_runs_when_a_file_leaklint_reads_changes(name: str, read: bool) -> None:
+    import re
+
+    import yaml
+
+    hooks = yaml.safe_load((HERE.parent / ".pre-commit-hooks.yaml").read_text())
+    for hook in hooks:
+        assert bool(re.search(hook["files"], name)) is read, (hook["id"], name)
