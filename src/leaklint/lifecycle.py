@@ -83,7 +83,13 @@ class Use:
     call: cst.Call | None = None
     value: cst.BaseExpression | None = None
     nested: bool = False  # seen inside a nested function
-    repeated: bool = False  # inside a ``while`` loop: ``while t.is_alive(): t.join(1)``
+    # Inside a ``while`` loop: ``while t.is_alive(): t.join(1)``; for an "append", inside any
+    # loop (the list may get several objects from it).
+    repeated: bool = False
+    # For an "item" use of ``items[0]`` or ``items[-1]``: what is done with that one item
+    # ("call", "ref", "store", ...; ``method``, ``call`` and ``value`` describe it). Empty for
+    # other indexes.
+    item: str = ""
 
 
 @dataclass
@@ -769,6 +775,9 @@ class _Scope:
     fixture: bool = False  # a pytest fixture: what it returns or yields goes to pytest
     exits: bool = False  # calls ``os._exit()``
     made: list[Resource] = field(default_factory=list)  # every constructor call in this scope
+    # Objects that nested functions append to a list they do not bind (a closure variable),
+    # with the "append" use: the function that binds the list follows them.
+    closure_appends: list[tuple[Resource, Use]] = field(default_factory=list)
 
 
 _NEUTRAL_PARENTS = (
@@ -884,6 +893,8 @@ class Analysis:
                     uses.extend(scope.uses.get(alias, ()))
             uses.extend(self._appended_to(resource, uses, scope))
             self._settle(resource, uses)
+        for resource, append in scope.closure_appends:
+            self._close_closure_append(resource, append, scope)
         if scope.exits:
             for resource in scope.made:
                 resource.exits = True
@@ -901,12 +912,27 @@ class Analysis:
 
     def _appended_to(self, resource: Resource, uses: list[Use], scope: _Scope) -> list[Use]:
         """The uses of the local lists ``resource`` is appended to, and of their loop variables:
-        ``threads.append(t)`` then ``for t in threads: t.join()`` joins it."""
+        ``threads.append(t)`` then ``for t in threads: t.join()`` joins it.
+
+        A list this function does not bind, and that an enclosing function does (a closure
+        variable, reached from a nested function or a nested class's method), is followed in
+        the function that binds it, once that function's uses are all known."""
         found: list[Use] = []
-        for use in uses:
-            if use.kind != "append":
-                continue
+        appends = [use for use in uses if use.kind == "append"]
+        for use in appends:
             items = use.method
+            if (
+                resource.name
+                and len(appends) == 1
+                and items not in scope.locals
+                and items not in scope.globals
+            ):
+                enclosing = self._enclosing_function()
+                if enclosing is not None:
+                    resource.collection = True
+                    resource.name = items
+                    enclosing.closure_appends.append((resource, use))
+                    continue
             item_uses = scope.uses.get(items, [])
             # Only a list this function made: a parameter or a global list is someone else's.
             own = (
@@ -919,11 +945,71 @@ class Analysis:
                 continue
             resource.collection = True
             resource.name = items
-            found.extend(u for u in item_uses if u.kind != "bind")
-            for alias, targets in scope.aliases.items():
-                if items in targets:
-                    found.extend(scope.uses.get(alias, ()))
+            found.extend(self._list_uses(items, use, scope))
         return found
+
+    def _close_closure_append(self, resource: Resource, append: Use, scope: _Scope) -> None:
+        """``resource`` was appended to ``append.method`` by a function nested in ``scope``:
+        follow that list if ``scope`` made it, look further out if ``scope`` does not bind it,
+        and count it handed off otherwise (a parameter, a global, not a new list)."""
+        items = append.method
+        if items in scope.globals:
+            resource.escaped = True
+            return
+        if items not in scope.locals:
+            enclosing = self._enclosing_function()
+            if enclosing is None:
+                resource.escaped = True
+            else:
+                enclosing.closure_appends.append((resource, append))
+            return
+        binds = [u for u in scope.uses.get(items, ()) if u.kind == "bind"]
+        if items in scope.params or not binds or not all(_is_list(u.value) for u in binds):
+            resource.escaped = True
+            return
+        self._settle(resource, self._list_uses(items, append, scope))
+
+    def _list_uses(self, items: str, append: Use, scope: _Scope) -> list[Use]:
+        """What ``scope`` does with the list ``items`` and with the loop variables that walk it.
+        When the list holds exactly what ``append`` put in it (bound once to an empty list,
+        that one append, not in a loop, and no other method called on it), ``items[0]`` and
+        ``items[-1]`` are that object: what is done with them is done with it."""
+        item_uses = [u for u in scope.uses.get(items, ()) if u.kind != "bind"]
+        binds = [u for u in scope.uses.get(items, ()) if u.kind == "bind"]
+        single = (
+            not append.repeated
+            and len(binds) == 1
+            and _is_empty_list(binds[0].value)
+            and [u.method for u in item_uses if u.kind == "call"] == ["append"]
+        )
+        found: list[Use] = []
+        for use in item_uses:
+            if single and use.kind == "item" and use.item:
+                found.append(
+                    Use(
+                        use.item,
+                        use.node,
+                        use.method,
+                        call=use.call,
+                        value=use.value,
+                        nested=use.nested,
+                        repeated=use.repeated,
+                    )
+                )
+            else:
+                found.append(use)
+        for alias, targets in scope.aliases.items():
+            if items in targets:
+                found.extend(scope.uses.get(alias, ()))
+        return found
+
+    def _enclosing_function(self) -> _Scope | None:
+        """The nearest function around the scope being closed (classes between are skipped:
+        their methods see the function's names, not the class body's)."""
+        parent = next((s for s in reversed(self.scopes) if not s.is_class), None)
+        if parent is None or not isinstance(parent.node, cst.FunctionDef):
+            return None
+        return parent
 
     def _close_self_attrs(self) -> None:
         for owner, resource in self.self_resources:
@@ -1128,6 +1214,11 @@ class Analysis:
             return isinstance(outer, cst.While) and outer.test is node
         return False
 
+    def _in_loop(self) -> bool:
+        """Inside a loop, in this function or around it (a nested function may be defined, or
+        called, once per iteration)."""
+        return any(isinstance(node, (cst.For, cst.While, cst.CompFor)) for node in self.stack)
+
     def _in_while(self) -> bool:
         for node in reversed(self.stack):
             if isinstance(node, cst.While):
@@ -1204,17 +1295,30 @@ class Analysis:
                 and grand.func.attr.value == "append"
                 and isinstance(grand.func.value, cst.Name)
             ):
-                return Use("append", ref, grand.func.value.value)
+                return Use("append", ref, grand.func.value.value, repeated=self._in_loop())
         if isinstance(parent, cst.Subscript) and parent.value is ref:
             # ``threads[0].join()`` acts on one item, not on the list; anything else may let
             # the item out.
             if isinstance(grand, cst.Attribute) and grand.value is parent:
-                return Use("item", ref)
+                if not _end_index(parent):
+                    return Use("item", ref)
+                of_item = self._use(parent, depth + 1)
+                return Use(
+                    "item",
+                    ref,
+                    of_item.method,
+                    call=of_item.call,
+                    value=of_item.value,
+                    repeated=of_item.repeated,
+                    item=of_item.kind,
+                )
             return Use("escape", ref)
         if isinstance(parent, cst.WithItem) and parent.item is ref:
             return Use("with", ref)
         if isinstance(parent, (cst.AssignTarget, cst.AnnAssign)) and parent.target is ref:
-            return Use("bind", ref)
+            owner = grand if isinstance(parent, cst.AssignTarget) else parent
+            bound = owner.value if isinstance(owner, (cst.Assign, cst.AnnAssign)) else None
+            return Use("bind", ref, value=bound)
         if isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Not):
             return Use("neutral", ref)
         if isinstance(parent, _NEUTRAL_PARENTS):
@@ -1255,6 +1359,33 @@ class Analysis:
 # Builtins that look at a list of objects and keep nothing of it. (Not ``repr(proc)``: code
 # that shows an object is often code that mocks it.)
 _READERS = frozenset({"len"})
+
+
+def _end_index(subscript: cst.Subscript) -> bool:
+    """``items[0]`` or ``items[-1]``: the one item of a list that holds one."""
+    if len(subscript.slice) != 1:
+        return False
+    index = subscript.slice[0].slice
+    if not isinstance(index, cst.Index) or index.star is not None:
+        return False
+    value = index.value
+    if isinstance(value, cst.UnaryOperation) and isinstance(value.operator, cst.Minus):
+        return isinstance(value.expression, cst.Integer) and value.expression.value == "1"
+    return isinstance(value, cst.Integer) and value.value == "0"
+
+
+def _is_empty_list(expr: cst.BaseExpression | None) -> bool:
+    """``[]`` or ``list()``."""
+    if isinstance(expr, cst.List):
+        return not expr.elements
+    return isinstance(expr, cst.Call) and _is_name(expr.func, "list") and not expr.args
+
+
+def _is_list(expr: cst.BaseExpression | None) -> bool:
+    """A new list: a literal, a comprehension or ``list(...)``."""
+    if isinstance(expr, (cst.List, cst.ListComp)):
+        return True
+    return isinstance(expr, cst.Call) and _is_name(expr.func, "list")
 
 
 def _is_name_in(expr: cst.BaseExpression, names: frozenset[str]) -> bool:
