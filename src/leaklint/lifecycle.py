@@ -86,10 +86,12 @@ class Use:
     # Inside a ``while`` loop: ``while t.is_alive(): t.join(1)``; for an "append", inside any
     # loop (the list may get several objects from it).
     repeated: bool = False
-    # For an "item" use of ``items[0]`` or ``items[-1]``: what is done with that one item
-    # ("call", "ref", "store", ...; ``method``, ``call`` and ``value`` describe it). Empty for
-    # other indexes.
+    # For an "item" use of ``items[0]``, ``items[-1]`` or ``items.pop()``: what is done with
+    # that one item ("call", "ref", "store", ...; ``method``, ``call`` and ``value`` describe
+    # it). Empty for other indexes.
     item: str = ""
+    # An "item" use that reaches every item: ``while items: items.pop().join()``.
+    every: bool = False
 
 
 @dataclass
@@ -984,7 +986,7 @@ class Analysis:
         )
         found: list[Use] = []
         for use in item_uses:
-            if single and use.kind == "item" and use.item:
+            if (single or use.every) and use.kind == "item" and use.item:
                 found.append(
                     Use(
                         use.item,
@@ -1266,6 +1268,16 @@ class Analysis:
         grand = stack[-depth - 1] if len(stack) > depth else None
         if isinstance(parent, cst.Attribute) and parent.value is ref:
             method = parent.attr.value
+            popped = stack[-depth - 2] if len(stack) > depth + 1 else None
+            if (
+                method == "pop"
+                and isinstance(grand, cst.Call)
+                and grand.func is parent
+                and isinstance(popped, cst.Attribute)
+                and popped.value is grand
+            ):
+                # ``items.pop().join()`` acts on one item; in a ``while`` loop, on each.
+                return self._item_use(ref, grand, depth + 2, every=self._in_while())
             if isinstance(grand, cst.Call) and grand.func is parent:
                 if method == "is_alive" and self._waits_while(len(self.stack) - depth - 1):
                     # ``while t.is_alive(): ...`` goes on only once the thread has ended.
@@ -1302,16 +1314,7 @@ class Analysis:
             if isinstance(grand, cst.Attribute) and grand.value is parent:
                 if not _end_index(parent):
                     return Use("item", ref)
-                of_item = self._use(parent, depth + 1)
-                return Use(
-                    "item",
-                    ref,
-                    of_item.method,
-                    call=of_item.call,
-                    value=of_item.value,
-                    repeated=of_item.repeated,
-                    item=of_item.kind,
-                )
+                return self._item_use(ref, parent, depth + 1)
             return Use("escape", ref)
         if isinstance(parent, cst.WithItem) and parent.item is ref:
             return Use("with", ref)
@@ -1328,6 +1331,24 @@ class Analysis:
                 return Use("iter", ref, parent.target.value)
             return Use("escape", ref)
         return Use("escape", ref)
+
+    def _item_use(
+        self, ref: cst.BaseExpression, item: cst.BaseExpression, depth: int, every: bool = False
+    ) -> Use:
+        """An "item" use of the list ``ref``: what is done with ``item`` (one of its items,
+        whose parent is ``self.stack[-depth]``)."""
+        of_item = self._use(item, depth)
+        return Use(
+            "item",
+            ref,
+            of_item.method,
+            call=of_item.call,
+            value=of_item.value,
+            # Each turn of the ``while`` loop pops another item: no repeated join of one.
+            repeated=of_item.repeated and not every,
+            item=of_item.kind,
+            every=every,
+        )
 
     def _name(self, node: cst.Name) -> None:
         parent = self.stack[-1] if self.stack else None
