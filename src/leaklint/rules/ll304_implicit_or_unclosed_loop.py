@@ -742,22 +742,19 @@ class _ClosesCurrentLoop(cst.CSTVisitor):
                     self.current_names.add(name)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
-        if node.attr.value != "close":
-            return
-        if self._current(node.value):
-            self.closed = True
-            return
-        name = dotted_name(node.value)
-        if name is not None:
-            self.closed_names.add(name)
+        if node.attr.value == "close":
+            self._done_with(node.value)
 
     def visit_Return(self, node: cst.Return) -> None:
-        if node.value is None:
-            return
-        if self._current(node.value):
+        if node.value is not None:
+            self._done_with(node.value)
+
+    def _done_with(self, loop: cst.BaseExpression) -> None:
+        """``loop`` is closed or handed back to the caller: the current loop, or a name."""
+        if self._current(loop):
             self.closed = True
             return
-        name = dotted_name(node.value)
+        name = dotted_name(loop)
         if name is not None:
             self.closed_names.add(name)
 
