@@ -78,9 +78,9 @@ class ImplicitOrUnclosedLoop(ScopedRule):
     loop scope in use: an async fixture or a sync `@pytest_asyncio.fixture` (pytest-asyncio's
     runner has made its loop the current one), or a fixture that calls
     `asyncio.set_event_loop(loop)` before its `yield` (its cache scope counts). A requested
-    fixture that no project file defines and that pytest does not provide (a plugin's `loop`,
-    a `db` from a conftest outside the linted tree) may make a loop current too, so such a
-    test is left alone. A class whose `__init__`
+    fixture that no project file defines and that neither pytest nor pytest-mock provides (a
+    plugin's `loop`, a `db` from a conftest outside the linted tree) may make a loop current
+    too, so such a test is left alone. A class whose `__init__`
     calls `get_event_loop()` only as a fallback (`loop or asyncio.get_event_loop()`,
     `if loop is None: ...`) is left alone where the fixture passes that argument.
 
@@ -615,8 +615,9 @@ class ImplicitOrUnclosedLoop(ScopedRule):
 
 # Installed plugins with an autouse fixture that makes a loop current for every test.
 _AUTOUSE_LOOP_PLUGINS = frozenset({"aiomisc", "aiomisc_pytest"})
-# Fixtures that pytest itself (and pytest-asyncio) provides, none of which makes a loop
-# current: a test that requests no other fixture the project does not define has no loop.
+# Fixtures that pytest itself (and pytest-asyncio, and pytest-mock) provides, none of which
+# makes a loop current: a test that requests no other fixture the project does not define has
+# no loop.
 _NO_LOOP_FIXTURES = frozenset(
     {
         "cache",
@@ -646,6 +647,11 @@ _NO_LOOP_FIXTURES = frozenset(
         "unused_tcp_port_factory",
         "unused_udp_port",
         "unused_udp_port_factory",
+        "mocker",
+        "class_mocker",
+        "module_mocker",
+        "package_mocker",
+        "session_mocker",
     }
 )
 # Context managers that make a loop current in their block: aiohttp's ``loop_context()``, and
