@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from leaklint.cli import main
-from leaklint.settings import SettingsError, find_settings_file, load_settings
+from leaklint.config.settings import SettingsError, find_settings_file, load_settings
 
 BROKEN = "def test_x(:\n    pass\n"
 
