@@ -344,7 +344,13 @@ def _settings(paths: Sequence[Path]) -> Settings:
     found = find_settings_file(common_ancestor([p.absolute() for p in paths]))
     if found is None:
         return Settings()
-    return load_settings(found, tuple(REPORTERS))
+    return load_settings(found, tuple(REPORTERS), known_codes=_rule_codes)
+
+
+def _rule_codes() -> list[str]:
+    from leaklint.rules.base import all_rules  # loaded only when the settings name a code
+
+    return [rule.code for rule in all_rules()]
 
 
 def _summary(

@@ -32,7 +32,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from leaklint.run.snapshot import note_probe
+from leaklint.config.probes import note_probe
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,11 +112,16 @@ def _has_leaklint_table(pyproject: Path) -> bool:
     return isinstance(tool, dict) and "leaklint" in tool
 
 
+KnownCodes = Callable[[], Iterable[str]]
+
+
 def load_settings(
-    path: Path, output_formats: Sequence[str] = (), *, check_codes: bool = True
+    path: Path, output_formats: Sequence[str] = (), *, known_codes: KnownCodes | None = None
 ) -> Settings:
-    """Read and check one settings file. ``check_codes=False`` leaves the rule codes
-    unchecked, and the rules unloaded: for reading a file that was checked before."""
+    """Read and check one settings file. ``known_codes`` gives the codes of every rule, and is
+    called only when the file names a code (the CLI passes the registry, which loads the
+    rules); without it the rule codes are left unchecked: for reading a file that was checked
+    before."""
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -132,7 +137,7 @@ def load_settings(
         where = "top level"
     if not isinstance(table, dict):
         raise SettingsError(f"{path}: [tool.leaklint] must be a table")
-    return _from_table(path, table, where, output_formats, check_codes)
+    return _from_table(path, table, where, output_formats, known_codes)
 
 
 def _from_table(
@@ -140,7 +145,7 @@ def _from_table(
     table: dict[str, object],
     where: str,
     output_formats: Sequence[str],
-    check_codes: bool,
+    known_codes: KnownCodes | None,
 ) -> Settings:
     for key in table:
         if key not in KNOWN_KEYS:
@@ -148,8 +153,8 @@ def _from_table(
             raise SettingsError(f"{path}: unknown key `{key}` in {where} (known keys: {known})")
     lists = {key: _string_list(path, key, table[key]) for key in _LIST_KEYS if key in table}
     for key in ("select", "ignore", "extend-select"):
-        for code in lists.get(key, ()) if check_codes else ():
-            _check_code(path, key, code)
+        for code in lists.get(key, ()):
+            _check_code(path, key, code, known_codes)
     per_file: dict[str, tuple[str, ...]] = {}
     raw_per_file = table.get("per-file-ignores", {})
     if not isinstance(raw_per_file, dict):
@@ -157,8 +162,8 @@ def _from_table(
     for glob, codes in raw_per_file.items():
         key = f"per-file-ignores.{glob!r}"
         values = _string_list(path, key, codes)
-        for code in values if check_codes else ():
-            _check_code(path, key, code)
+        for code in values:
+            _check_code(path, key, code, known_codes)
         per_file[glob] = values
     output_format = table.get("output-format")
     valid = isinstance(output_format, str) and (
@@ -193,11 +198,9 @@ def _string_list(path: Path, key: str, value: object) -> tuple[str, ...]:
     return tuple(item.strip() for item in value if item.strip())
 
 
-def _check_code(path: Path, key: str, code: str) -> None:
-    from leaklint.rules.base import all_rules
-
+def _check_code(path: Path, key: str, code: str, known_codes: KnownCodes | None) -> None:
     selector = code.upper()
-    if selector == "ALL":
+    if known_codes is None or selector == "ALL":
         return
-    if not any(rule.code.startswith(selector) for rule in all_rules()):
+    if not any(known.startswith(selector) for known in known_codes()):
         raise SettingsError(f"{path}: unknown rule code {code!r} in `{key}`")

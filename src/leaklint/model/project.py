@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, TypeVar
 
 import pathspec
 
+from leaklint.config.probes import note_probe
 from leaklint.config.pytest_config import PytestConfig, discover
 from leaklint.config.requirements import DeclaredRange, pytest_asyncio_range
 from leaklint.config.settings import Settings
 from leaklint.model.loops import LoopUse
 from leaklint.model.pytest_model import Collection, FileModel, FixtureDef, read_file_model
 from leaklint.python.source import SourceFile
-from leaklint.run.snapshot import note_probe
 
 if TYPE_CHECKING:
     from leaklint.model.fixture_graph import FixtureGraph, Loop

@@ -42,12 +42,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import leaklint
+from leaklint.config.probes import note_probe
 from leaklint.diagnostics import Diagnostic, diagnostic_from_dict, diagnostic_to_dict
 from leaklint.model.project import Project
 from leaklint.rules.base import Rule
 from leaklint.run import cachedir
 from leaklint.run.cachedir import content_hash
-from leaklint.run.snapshot import note_probe
 
 Entries = dict[str, dict[str, object]]
 TokenFacts = tuple[dict[bytes, bool], dict[bytes, bool]]

@@ -37,9 +37,9 @@ from leaklint.python.source import SourceFile, cpython_verdict
 from leaklint.python.walk import walk_batched
 from leaklint.rules.base import FileRule, ProjectRule, Rule, get_rule
 from leaklint.rules.suppress import Suppressor
+from leaklint.run.tasks import FileOutcome, FileTask
 
 if TYPE_CHECKING:
-    from leaklint.model.fixture_graph import Loop
     from leaklint.run.cache import Cache
 
 SYNTAX_ERROR = "LL001"
@@ -108,34 +108,6 @@ class LintResult:
     files_checked: int = 0
     files_parsed: int = 0
     files_cached: int = 0  # findings taken from the cache, file not parsed
-
-
-@dataclass(frozen=True)
-class FileTask:
-    """One file to parse: which file rules run on it, and whether a syntax error is reported."""
-
-    path: Path
-    rules: tuple[int, ...]  # indexes into the run's file-rule list
-    report_syntax_error: bool
-
-
-@dataclass
-class FileOutcome:
-    """What one file produced. ``reads``: what its rules read besides the file itself and the
-    conftests: their paths when there are few (the ``pytest_plugins`` modules a test module
-    sees), else ``"tests"`` (only test modules, e.g. for the project's loop use) or ``"all"``;
-    ``None`` when nothing. The cache keys the findings on those files too."""
-
-    diagnostics: list[Diagnostic]
-    internal_errors: list[str]
-    parsed: bool
-    reads: str | tuple[str, ...] | None = None
-    warnings: list[str] = field(default_factory=list)
-    # A worker's rule asked for the project's loop use: check the file again once it is known.
-    deferred: bool = False
-    # A test module's loops, and the files they depend on, when its rules resolved its tests
-    # (the project's loop use is their union over the async test modules).
-    loops: tuple[frozenset[Loop], frozenset[Path]] | None = None
 
 
 def lint(
@@ -293,7 +265,7 @@ def _check_files(
         # Files a project rule already parsed are finished here, not parsed again elsewhere.
         here = [task for task in todo if project.is_parsed(task.path)]
         away = [task for task in todo if not project.is_parsed(task.path)]
-        outcomes.update(check_in_workers(project, file_rules, away, workers))
+        outcomes.update(check_in_workers(project, file_rules, away, workers, check_file))
         todo = here
     for task in todo:
         outcomes[task.path] = check_file(project, task, file_rules)

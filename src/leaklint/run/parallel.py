@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -33,13 +33,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from leaklint.model.loops import LoopUse, loop_use_of
 from leaklint.model.project import Project
 from leaklint.rules.base import FileRule
+from leaklint.run.tasks import FileOutcome, FileTask
 
 if TYPE_CHECKING:
     from leaklint.model.fixture_graph import Loop
-    from leaklint.run.engine import FileOutcome, FileTask
 
 T = TypeVar("T")
 LoopUseFacts = tuple[LoopUse, frozenset[Path]]
+# ``leaklint.run.engine.check_file``, passed in (the engine imports this module, not the reverse).
+CheckFile = Callable[[Project, FileTask, Sequence[type[FileRule]]], FileOutcome]
 
 # Chunks per worker: enough to even out files of very different sizes, few enough to keep
 # the per-chunk overhead negligible.
@@ -94,19 +96,21 @@ class ProjectState:
 
 _worker_project: Project | None = None
 _worker_rules: Sequence[type[FileRule]] = ()
+_worker_check: CheckFile | None = None
 
 
-def _init_worker(state: ProjectState, file_rules: Sequence[type[FileRule]]) -> None:
-    global _worker_project, _worker_rules
+def _init_worker(
+    state: ProjectState, file_rules: Sequence[type[FileRule]], check_file: CheckFile
+) -> None:
+    global _worker_project, _worker_rules, _worker_check
     _worker_project = state.build()
     _worker_rules = file_rules
+    _worker_check = check_file
 
 
 def _check_chunk(tasks: Sequence[FileTask]) -> list[FileOutcome]:
-    from leaklint.run.engine import check_file
-
-    assert _worker_project is not None
-    return [check_file(_worker_project, task, _worker_rules) for task in tasks]
+    assert _worker_project is not None and _worker_check is not None
+    return [_worker_check(_worker_project, task, _worker_rules) for task in tasks]
 
 
 def _check_chunk_knowing(job: tuple[Sequence[FileTask], LoopUseFacts]) -> list[FileOutcome]:
@@ -172,15 +176,14 @@ def check_in_workers(
     file_rules: Sequence[type[FileRule]],
     tasks: Sequence[FileTask],
     workers: int,
+    check_file: CheckFile,
 ) -> dict[Path, FileOutcome]:
     """The outcome of every task, checked by ``workers`` processes.
 
     A rule that needs the project's loop use (LL301, LL302: a hazard only when the tests run
     on several loops) defers its file in a worker. Once every file is through, the pool works
     out the loop use (each worker reads some of the async test modules), and the deferred
-    files are checked again knowing it."""
-    from leaklint.run.engine import check_file
-
+    files are checked again knowing it. ``check_file`` checks one file (the engine's)."""
     if not tasks:
         return {}
     chunks = _chunks(tasks, workers)
@@ -189,7 +192,7 @@ def check_in_workers(
         with ProcessPoolExecutor(
             max_workers=workers,
             initializer=_init_worker,
-            initargs=(ProjectState.of(project), tuple(file_rules)),
+            initargs=(ProjectState.of(project), tuple(file_rules), check_file),
         ) as pool:
             for chunk, results in zip(chunks, pool.map(_check_chunk, chunks), strict=True):
                 for task, outcome in zip(chunk, results, strict=True):

@@ -47,6 +47,7 @@ from functools import cached_property
 from pathlib import Path
 
 import leaklint
+from leaklint.config.probes import listen, stop_listening
 from leaklint.run import cachedir
 
 FORMAT = 1
@@ -123,17 +124,12 @@ class Recorder:
             _HOOKED.append(True)
         self.started_ns = time.time_ns()
         _ACTIVE.append(self)
+        listen(self.probes)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        stop_listening(self.probes)
         _ACTIVE.remove(self)
-
-
-def note_probe(path: Path) -> None:
-    """``path`` was tested for existence only (no audit event says so): a recorded run
-    depends on whether it is there."""
-    for recorder in _ACTIVE:
-        recorder.probes.add(os.path.abspath(path))
 
 
 def _audit(event: str, args: tuple[object, ...]) -> None:
@@ -350,7 +346,7 @@ def replay(invocation: Invocation) -> Recorded | None:
     try:
         ancestor = common_ancestor(list(invocation.targets))
         found = find_settings_file(ancestor)
-        setting = None if found is None else load_settings(found, check_codes=False).cache_dir
+        setting = None if found is None else load_settings(found).cache_dir
         target = _find(invocation, setting, ancestor)
         if target is None:
             return None

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from leaklint.diagnostics import Diagnostic, Severity
 
 if TYPE_CHECKING:
-    from leaklint.output.reporters import ReportContext
+    from leaklint.output.reporters.context import ReportContext
 
 
 def escape_data(text: str) -> str:

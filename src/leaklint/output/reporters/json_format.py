@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from leaklint.diagnostics import Diagnostic, Location
 
 if TYPE_CHECKING:
-    from leaklint.output.reporters import ReportContext
+    from leaklint.output.reporters.context import ReportContext
 
 
 def _location(location: Location) -> dict[str, int]:

@@ -10,7 +10,7 @@ from leaklint.diagnostics import Diagnostic
 from leaklint.output.reporters.json_format import diagnostic_to_dict
 
 if TYPE_CHECKING:
-    from leaklint.output.reporters import ReportContext
+    from leaklint.output.reporters.context import ReportContext
 
 
 def render_json_lines(diagnostics: Sequence[Diagnostic], ctx: ReportContext) -> str:

@@ -19,7 +19,7 @@ from urllib.parse import quote
 from leaklint.diagnostics import Diagnostic, Edit, Location, Severity
 
 if TYPE_CHECKING:
-    from leaklint.output.reporters import ReportContext
+    from leaklint.output.reporters.context import ReportContext
     from leaklint.rules.base import Rule
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from leaklint.diagnostics import Diagnostic, Severity
 
 if TYPE_CHECKING:
-    from leaklint.output.reporters import ReportContext
+    from leaklint.output.reporters.context import ReportContext
 
 _RESET = "\x1b[0m"
 _BOLD = "\x1b[1m"
