@@ -7,6 +7,10 @@ the common ancestor of the paths and, in each directory, take the first of ``pyt
 ``[tool:pytest]``). Files are never merged. What pytest would reject (a file that does not parse,
 both pyproject tables, ``[pytest]`` in setup.cfg) is recorded as a problem, not raised: a linter
 reports and goes on.
+
+Over 500 lines: it mirrors pytest's discovery and the parsing of each of its config formats
+(TOML, INI, ``setup.cfg``, ``addopts``) with the file and line of every value, one format after
+the other.
 """
 
 from __future__ import annotations

@@ -19,6 +19,9 @@ Guarantees:
 
 Anything in doubt leaves the file as it was, with one line saying why (``FixOutcome.problems``).
 In diff mode nothing is written: pending contents are fed to the next pass's project instead.
+
+Over 500 lines: the guarantees above hold only because one module owns the whole pass (resolving,
+choosing, applying, verifying and writing share the per-file state of a pass).
 """
 
 from __future__ import annotations

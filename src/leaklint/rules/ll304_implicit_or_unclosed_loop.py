@@ -1,3 +1,10 @@
+"""LL304: an event loop created and never closed, or made implicitly where none can run.
+
+Over 500 lines: one rule, which must tell apart every way a loop is created, set, closed or
+handed back (in tests, fixtures, helpers, classes and scripts) to stay silent on correct code;
+the visitors at the end serve only it.
+"""
+
 from __future__ import annotations
 
 from pathlib import Path
