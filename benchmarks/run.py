@@ -58,7 +58,7 @@ SKIP = {"site-packages", "__pycache__", ".leaklint_cache", ".ruff_cache", "dist-
 PROBE = """
 import sys
 import libcst as cst
-from leaklint.rule import FileRule, register
+from leaklint.rules.base import FileRule, register
 from leaklint.cli import main
 
 @register

@@ -17,9 +17,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from leaklint.engine import lint_all
-from leaklint.rule import RuleSelection
-from leaklint.workspace import Workspace
+from leaklint.model.workspace import Workspace
+from leaklint.rules.base import RuleSelection
+from leaklint.run.engine import lint_all
 
 
 def default_trees() -> list[Path]:

@@ -34,7 +34,7 @@ def fixer_rules() -> Iterator[None]:
     """Register the test-only rules of fixer_rules.py for one test, then remove them."""
     from fixer_rules import TEST_RULES
 
-    from leaklint.rule import _REGISTRY, all_rules
+    from leaklint.rules.base import _REGISTRY, all_rules
 
     all_rules()  # load the real rules first, so the registry is not seen as empty
     taken = [rule.code for rule in TEST_RULES if rule.code in _REGISTRY]

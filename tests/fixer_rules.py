@@ -9,8 +9,8 @@ from collections.abc import Iterable, Iterator
 import libcst as cst
 
 from leaklint.diagnostics import Applicability, Diagnostic, Edit, Fix, Location
-from leaklint.project import Project
-from leaklint.rule import FileRule, FixAvailability, ProjectRule, Rule
+from leaklint.model.project import Project
+from leaklint.rules.base import FileRule, FixAvailability, ProjectRule, Rule
 
 _DOC = """
     ## What it does

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from leaklint.diagnostics import Diagnostic
-from leaklint.engine import LintResult, lint_all
-from leaklint.rule import RuleSelection, all_rules
-from leaklint.workspace import Workspace
+from leaklint.model.workspace import Workspace
+from leaklint.rules.base import RuleSelection, all_rules
+from leaklint.run.engine import LintResult, lint_all
 
 ANNOTATION = re.compile(
     r"(?:#|;)\s*error:\s*(?P<codes>LL\d{3}(?::\d+)?(?:\s*,\s*LL\d{3}(?::\d+)?)*)"

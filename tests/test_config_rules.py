@@ -15,11 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leaklint.cli import main
+from leaklint.config.pytest_config import discover
 from leaklint.diagnostics import Applicability, Diagnostic, Edit, Location
-from leaklint.engine import lint
-from leaklint.project import Project
-from leaklint.pytest_config import discover
-from leaklint.rule import Rule, get_rule
+from leaklint.model.project import Project
+from leaklint.rules.base import Rule, get_rule
+from leaklint.run.engine import lint
 
 ASYNC_TEST = "async def test_a():\n    assert True\n"
 SYNC_TEST = "def test_a():\n    assert True\n"

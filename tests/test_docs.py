@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from leaklint.cli import main
-from leaklint.docs import REGENERATE, rules_markdown
-from leaklint.rule import DOC_HEADINGS, Rule, all_rules
+from leaklint.output.docs import REGENERATE, rules_markdown
+from leaklint.rules.base import DOC_HEADINGS, Rule, all_rules
 
 RULES_MD = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
 

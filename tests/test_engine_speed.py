@@ -23,8 +23,8 @@ import pytest
 from click.testing import CliRunner
 from harness import fixture_projects, write_tree
 
-from leaklint.cachedir import CACHE_DIR
 from leaklint.cli import main
+from leaklint.config.settings import load_settings
 from leaklint.diagnostics import (
     Applicability,
     Diagnostic,
@@ -35,12 +35,12 @@ from leaklint.diagnostics import (
     diagnostic_from_dict,
     diagnostic_to_dict,
 )
-from leaklint.engine import FileTask, LintResult, check_file, lint, worker_count
-from leaklint.parallel import ProjectState
-from leaklint.project import LoopUseDeferred, Project
-from leaklint.pytest_model import FixtureDef
-from leaklint.rule import FileRule, Rule, all_rules
-from leaklint.settings import load_settings
+from leaklint.model.project import LoopUseDeferred, Project
+from leaklint.model.pytest_model import FixtureDef
+from leaklint.rules.base import FileRule, Rule, all_rules
+from leaklint.run.cachedir import CACHE_DIR
+from leaklint.run.engine import FileTask, LintResult, check_file, lint, worker_count
+from leaklint.run.parallel import ProjectState
 
 
 class ThreadCall(FileRule):
@@ -573,7 +573,7 @@ def test_warm_run_parses_nothing_and_finds_the_same(tmp_path: Path) -> None:
 def test_a_warm_run_searches_no_file_for_tokens(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from leaklint.engine import TokenSearch
+    from leaklint.run.engine import TokenSearch
 
     root = _project_tree(tmp_path)
     cold = lint_path(root, cache=True)
@@ -780,7 +780,7 @@ def _fixture_findings(result: LintResult) -> list[str]:
 @pytest.fixture
 def parses(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """The paths libcst parses in this process, in order."""
-    from leaklint.source import SourceFile
+    from leaklint.python.source import SourceFile
 
     parsed: list[Path] = []
     original = SourceFile.parse
@@ -895,8 +895,8 @@ def test_a_fixture_finding_comes_from_the_first_module_that_reaches_it(tmp_path:
 
 
 def test_a_worker_checks_a_test_module_without_reading_the_others(tmp_path: Path) -> None:
-    from leaklint.engine import FileTask, check_file
-    from leaklint.parallel import ProjectState
+    from leaklint.run.engine import FileTask, check_file
+    from leaklint.run.parallel import ProjectState
 
     root = _cross_loop_project(tmp_path)
     rules = [r for r in all_rules() if r.code == "LL202"]
@@ -989,7 +989,7 @@ SOME_NODES = {"Module", "FunctionDef", "Call", "Name", "Attribute", "Assign", "I
 def test_walk_makes_libcst_calls_on_the_same_nodes_in_the_same_order(
     stdlib_tree: Path, recorder: type[cst.BatchableCSTVisitor]
 ) -> None:
-    from leaklint.walk import walk_batched
+    from leaklint.python.walk import walk_batched
 
     sources = sorted(stdlib_tree.rglob("*.py"))[::10]
     sources += sorted(Path(__file__).parent.parent.glob("fixtures/**/*.py"))
@@ -1017,7 +1017,7 @@ def test_walk_makes_libcst_calls_on_the_same_nodes_in_the_same_order(
 
 
 def test_attribute_visitors_are_called() -> None:
-    from leaklint.walk import walk_batched
+    from leaklint.python.walk import walk_batched
 
     class Bodies(cst.BatchableCSTVisitor):
         def __init__(self) -> None:
@@ -1034,8 +1034,8 @@ def test_attribute_visitors_are_called() -> None:
 
 def test_what_crosses_to_workers_pickles(tmp_path: Path) -> None:
     """Under the spawn and forkserver start methods everything sent to a worker is pickled."""
-    from leaklint.engine import FileOutcome, FileTask
-    from leaklint.parallel import ProjectState
+    from leaklint.run.engine import FileOutcome, FileTask
+    from leaklint.run.parallel import ProjectState
 
     root = _project_tree(tmp_path)
     (root / "pytest.ini").unlink()
@@ -1071,7 +1071,7 @@ def test_entries_of_deleted_files_are_dropped(tmp_path: Path) -> None:
 
 
 def test_walk_survives_deep_trees() -> None:
-    from leaklint.walk import walk_batched
+    from leaklint.python.walk import walk_batched
 
     class Strings(cst.BatchableCSTVisitor):
         def __init__(self) -> None:

@@ -15,10 +15,10 @@ from click.testing import CliRunner, Result
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leaklint import fixer
 from leaklint.cli import main
 from leaklint.diagnostics import Applicability, Diagnostic, Edit, Fix, Location, Severity
-from leaklint.fixer import (
+from leaklint.fix import fixer
+from leaklint.fix.fixer import (
     FixError,
     FixOutcome,
     Problem,
@@ -27,9 +27,9 @@ from leaklint.fixer import (
     unified_diff,
     write_group,
 )
-from leaklint.project import Project
-from leaklint.rule import RuleSelection
-from leaklint.source import SourceFile
+from leaklint.model.project import Project
+from leaklint.python.source import SourceFile
+from leaklint.rules.base import RuleSelection
 
 pytestmark = pytest.mark.usefixtures("fixer_rules")
 

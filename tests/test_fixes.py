@@ -29,8 +29,7 @@ import pytest
 from harness import FIXTURES, expected_findings, selection_for
 
 from leaklint.diagnostics import Diagnostic
-from leaklint.engine import lint_all
-from leaklint.fixer import (
+from leaklint.fix.fixer import (
     FixError,
     FixOutcome,
     applicable,
@@ -38,9 +37,10 @@ from leaklint.fixer import (
     parse_problem,
     read_document,
 )
-from leaklint.project import Project
-from leaklint.rule import FixAvailability, Rule, RuleSelection
-from leaklint.workspace import Workspace
+from leaklint.model.project import Project
+from leaklint.model.workspace import Workspace
+from leaklint.rules.base import FixAvailability, Rule, RuleSelection
+from leaklint.run.engine import lint_all
 
 DATA = Path(__file__).resolve().parent / "data" / "fixer"
 GOLDEN = ".fixed"
@@ -322,7 +322,7 @@ def test_round_trip_over_stdlib_with_every_rule_that_fixes(tmp_path: Path) -> No
 def test_test_only_rules_stay_out_of_the_registry() -> None:
     from fixer_rules import TEST_RULES
 
-    from leaklint.rule import all_rules
+    from leaklint.rules.base import all_rules
 
     codes = {rule.code for rule in all_rules()}
     assert not codes & {rule.code for rule in TEST_RULES}

@@ -16,10 +16,10 @@ from click.testing import CliRunner
 
 from leaklint.cli import main
 from leaklint.diagnostics import Diagnostic, Edit
-from leaklint.engine import lint
-from leaklint.fixture_graph import ResolvedTest
-from leaklint.project import Project
-from leaklint.rule import RuleSelection
+from leaklint.model.fixture_graph import ResolvedTest
+from leaklint.model.project import Project
+from leaklint.rules.base import RuleSelection
+from leaklint.run.engine import lint
 
 CONFIG = """\
 [pytest]
@@ -977,7 +977,7 @@ class TestK:
 
 
 def test_locator_matches_libcst_positions(tmp_path: Path) -> None:
-    from leaklint.locate import Locator, _cst_defs
+    from leaklint.model.locate import Locator, _cst_defs
 
     path = tmp_path / "test_tricky.py"
     path.write_text(TRICKY, encoding="utf-8")

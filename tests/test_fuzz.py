@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.core import given
 
-from leaklint.engine import lint
-from leaklint.project import Project
-from leaklint.rule import RuleSelection
+from leaklint.model.project import Project
+from leaklint.rules.base import RuleSelection
+from leaklint.run.engine import lint
 
 LONG = os.environ.get("LEAKLINT_FUZZ") == "1"
 EXAMPLES = int(os.environ.get("LEAKLINT_FUZZ_EXAMPLES", "2000" if LONG else "25"))
@@ -221,7 +221,7 @@ def _apply(text: str, edits: list[tuple[int, int, int, int, str]]) -> str:
 def _fix_once_and_again(root: Path) -> None:
     from test_fixes import loader
 
-    from leaklint.fixer import fix_project
+    from leaklint.fix.fixer import fix_project
 
     rules = EVERY_RULE.rules()
     originals = {p: p.read_bytes().decode() for p in root.rglob("*.py")}

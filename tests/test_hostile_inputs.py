@@ -16,12 +16,13 @@ import libcst as cst
 import pytest
 from click.testing import CliRunner, Result
 
-from leaklint import engine, rule
 from leaklint.cli import main
-from leaklint.engine import lint
-from leaklint.project import Project
-from leaklint.rule import FileRule, RuleSelection
-from leaklint.source import SourceFile, newer_syntax
+from leaklint.model.project import Project
+from leaklint.python.source import SourceFile, newer_syntax
+from leaklint.rules import base as rule
+from leaklint.rules.base import FileRule, RuleSelection
+from leaklint.run import engine
+from leaklint.run.engine import lint
 
 MARKER = "LL999"
 

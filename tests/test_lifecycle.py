@@ -1,4 +1,4 @@
-"""Thread, executor and process ownership (leaklint.lifecycle) and the LL401-LL404 fixes."""
+"""Thread, executor and process ownership (leaklint.model.lifecycle) and the LL401-LL404 fixes."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import libcst as cst
 import pytest
 
 from leaklint.diagnostics import Diagnostic, Edit
-from leaklint.engine import lint
-from leaklint.lifecycle import Kind, resources
-from leaklint.project import Project
-from leaklint.rule import RuleSelection
-from leaklint.source import SourceFile
+from leaklint.model.lifecycle import Kind, resources
+from leaklint.model.project import Project
+from leaklint.python.source import SourceFile
+from leaklint.rules.base import RuleSelection
+from leaklint.run.engine import lint
 
 
 def apply(text: str, edits: tuple[Edit, ...]) -> str:
@@ -169,7 +169,7 @@ async def f(x: int = g(), *args: T, k=h(), **kw) -> R:
 
 @pytest.mark.parametrize("which", ["lifecycle", "snippet"])
 def test_walk_reaches_every_name_and_call_libcst_does(which: str) -> None:
-    import leaklint.lifecycle as lifecycle
+    import leaklint.model.lifecycle as lifecycle
 
     text = Path(lifecycle.__file__).read_text() if which == "lifecycle" else SNIPPET
     module = cst.parse_module(text)

@@ -12,11 +12,11 @@ import libcst
 import pytest
 
 from leaklint.diagnostics import Diagnostic, Edit
-from leaklint.engine import lint
-from leaklint.project import Project
-from leaklint.resources import CLOSING_METHODS, RESOURCES, TOKENS, opened_resource
-from leaklint.rule import RuleSelection
-from leaklint.source import ImportMap
+from leaklint.model.project import Project
+from leaklint.model.resources import CLOSING_METHODS, RESOURCES, TOKENS, opened_resource
+from leaklint.python.source import ImportMap
+from leaklint.rules.base import RuleSelection
+from leaklint.run.engine import lint
 
 CONFIG = "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
 TWO_LOOPS = "async def test_a(x=None):\n    pass\n\n\nasync def test_b():\n    pass\n"

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from leaklint.diagnostics import Applicability, Diagnostic, Edit
-from leaklint.engine import lint
-from leaklint.project import Project
-from leaklint.rule import DOC_HEADINGS, RuleSelection, get_rule
+from leaklint.model.project import Project
+from leaklint.rules.base import DOC_HEADINGS, RuleSelection, get_rule
+from leaklint.run.engine import lint
 
 CODES = ("LL201", "LL203", "LL204", "LL205", "LL206", "LL207")
 

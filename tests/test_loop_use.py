@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from leaklint.project import Project
+from leaklint.model.project import Project
 
 SESSION = (
     "[pytest]\nasyncio_mode = auto\nasyncio_default_test_loop_scope = session\n"

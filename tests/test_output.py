@@ -20,10 +20,10 @@ from harness import FIXTURES
 from leaklint import __version__
 from leaklint.cli import main
 from leaklint.diagnostics import Applicability, Diagnostic, Edit, Fix, Location, Severity
-from leaklint.reporters import REPORTERS, ReportContext
-from leaklint.reporters.github import annotation, escape_data, escape_property
-from leaklint.reporters.sarif import render_sarif
-from leaklint.rule import get_rule
+from leaklint.output.reporters import REPORTERS, ReportContext
+from leaklint.output.reporters.github import annotation, escape_data, escape_property
+from leaklint.output.reporters.sarif import render_sarif
+from leaklint.rules.base import get_rule
 
 PROJECT = FIXTURES / "output" / "reported_project"
 DATA = Path(__file__).parent / "data"

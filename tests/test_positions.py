@@ -17,7 +17,7 @@ from libcst.metadata import (
 )
 
 from leaklint.diagnostics import Location
-from leaklint.source import SourceFile
+from leaklint.python.source import SourceFile
 
 ROOT = Path(__file__).resolve().parent.parent
 STDLIB = Path(sysconfig.get_paths()["stdlib"])

@@ -12,9 +12,9 @@ from harness import FIXTURES, fixture_projects, lint_project
 
 from leaklint.cli import main
 from leaklint.diagnostics import Diagnostic, Location, Severity
-from leaklint.docs import problem_matcher_json, problem_matcher_regexp
-from leaklint.reporters import ReportContext
-from leaklint.reporters.text import render_concise, render_full
+from leaklint.output.docs import problem_matcher_json, problem_matcher_regexp
+from leaklint.output.reporters import ReportContext
+from leaklint.output.reporters.text import render_concise, render_full
 
 REPO = Path(__file__).resolve().parent.parent
 CASES = fixture_projects()

@@ -9,9 +9,9 @@ import pytest
 from test_lifecycle import apply
 
 from leaklint.diagnostics import Diagnostic
-from leaklint.engine import lint
-from leaklint.project import Project
-from leaklint.rule import RuleSelection
+from leaklint.model.project import Project
+from leaklint.rules.base import RuleSelection
+from leaklint.run.engine import lint
 
 if sys.version_info >= (3, 11):
     import tomllib

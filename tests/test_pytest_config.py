@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from leaklint.diagnostics import Location
-from leaklint.pytest_config import (
+from leaklint.config.pytest_config import (
     CONFIG_NAMES,
     Setting,
     discover,
     entries,
     parse_addopts,
 )
+from leaklint.diagnostics import Location
 
 # A minimal file of each kind that holds pytest config, in pytest's order of precedence.
 CONFIGS: dict[str, str] = {

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from leaklint.project import Project
-from leaklint.requirements import pytest_asyncio_range
+from leaklint.config.requirements import pytest_asyncio_range
+from leaklint.model.project import Project
 
 
 def _write(root: Path, files: dict[str, str]) -> Path:

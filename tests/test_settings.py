@@ -9,9 +9,14 @@ import pytest
 from click.testing import CliRunner
 
 from leaklint.cli import main
-from leaklint.settings import SettingsError, find_settings_file, load_settings
+from leaklint.config.settings import SettingsError, find_settings_file, load_settings
+from leaklint.rules.base import all_rules
 
 BROKEN = "def test_x(:\n    pass\n"
+
+
+def rule_codes() -> list[str]:
+    return [rule.code for rule in all_rules()]
 
 
 def check(cwd: Path, *args: str) -> tuple[int, str, str]:
@@ -57,7 +62,7 @@ def test_values(tmp_path: Path) -> None:
         "'tests/legacy/*.py' = ['LL001']\n"
         "'conftest.py' = ['LL0']\n"
     )
-    settings = load_settings(path, ("full", "github"))
+    settings = load_settings(path, ("full", "github"), known_codes=rule_codes)
     assert settings.select == ("LL0",)
     assert settings.extend_select == ("LL003",)
     assert settings.ignore == ("LL001",)
@@ -91,7 +96,7 @@ def test_errors_name_the_key_and_the_file(tmp_path: Path, text: str, message: st
     path = tmp_path / "leaklint.toml"
     path.write_text(text)
     with pytest.raises(SettingsError) as caught:
-        load_settings(path, ("full", "json"))
+        load_settings(path, ("full", "json"), known_codes=rule_codes)
     assert str(path) in str(caught.value)
     assert message in str(caught.value)
 
@@ -140,3 +145,12 @@ def test_settings_found_from_the_paths_not_the_cwd(tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     assert check(elsewhere, str(project))[0] == 0
+
+
+def test_codes_are_checked_only_against_the_codes_passed_in(tmp_path: Path) -> None:
+    path = tmp_path / "leaklint.toml"
+    path.write_text("select = ['LL9']\nignore = ['ALL']\n")
+    assert load_settings(path).select == ("LL9",)  # a file checked before: codes unchecked
+    assert load_settings(path, known_codes=lambda: ["LL901"]).select == ("LL9",)
+    with pytest.raises(SettingsError, match="unknown rule code 'LL9' in `select`"):
+        load_settings(path, known_codes=lambda: ["LL001"])

@@ -1,4 +1,4 @@
-"""A run that nothing has changed since replays the last run's output (``leaklint.snapshot``);
+"""A run that nothing has changed since replays the last run's output (``leaklint.run.snapshot``);
 any change to what the run looked at sends it through the linter again."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-import leaklint.engine
-from leaklint import snapshot
+import leaklint.run.engine
 from leaklint.cli import main
+from leaklint.run import snapshot
 
 LEAKY = """\
 import threading
@@ -83,7 +83,7 @@ def test_an_unchanged_run_replays_its_output_without_linting(
     assert "LL401" in first.stdout
     assert len(snapshots(cache_dir)) == 1
 
-    monkeypatch.setattr(leaklint.engine, "lint", refuse)
+    monkeypatch.setattr(leaklint.run.engine, "lint", refuse)
     again = check(str(project))
     assert (again.exit_code, again.stdout, again.stderr) == (
         first.exit_code,
@@ -114,7 +114,7 @@ def test_a_cache_inside_the_project_does_not_stop_the_replay(
     first = check(*args)  # creates the cache folder: the rootdir changed during the run
     assert cache.is_dir()
     check(*args)
-    monkeypatch.setattr(leaklint.engine, "lint", refuse)
+    monkeypatch.setattr(leaklint.run.engine, "lint", refuse)
     again = check(*args)
     assert not linted(again)
     assert (again.exit_code, again.stdout) == (first.exit_code, first.stdout)
@@ -145,7 +145,7 @@ def test_a_plugin_module_outside_the_linted_path_read_in_a_worker_counts(
     args = ("--jobs", "2", "--select", "LL202", str(root / "tests"))
     assert check(*args).exit_code == 1
     with monkeypatch.context() as patched:
-        patched.setattr(leaklint.engine, "lint", refuse)
+        patched.setattr(leaklint.run.engine, "lint", refuse)
         assert not linted(check(*args))
         plugin.write_text(plugin.read_text().replace("session", "function"))
         assert linted(check(*args))
@@ -156,8 +156,8 @@ def test_a_plugin_module_outside_the_linted_path_read_in_a_worker_counts(
 def test_a_replay_loads_neither_libcst_nor_the_rules(project: Path, cache_dir: Path) -> None:
     script = (
         "import atexit, sys\n"
-        "import leaklint.snapshot\n"
-        "leaklint.snapshot.RACY_NS = 0\n"
+        "import leaklint.run.snapshot\n"
+        "leaklint.run.snapshot.RACY_NS = 0\n"
         "atexit.register(lambda: print('libcst loaded:', 'libcst' in sys.modules, "
         "file=sys.stderr))\n"
         "from leaklint.cli import main\n"
@@ -198,7 +198,7 @@ def test_a_touched_file_with_the_same_bytes_still_replays(
     first = check(str(project))
     module.write_text(LEAKY)  # in place: the directory keeps its mtime
     age(module)
-    monkeypatch.setattr(leaklint.engine, "lint", refuse)
+    monkeypatch.setattr(leaklint.run.engine, "lint", refuse)
     again = check(str(project))
     assert not linted(again)
     assert (again.exit_code, again.stdout) == (first.exit_code, first.stdout)
@@ -214,7 +214,7 @@ def test_a_file_rewritten_to_the_same_size_is_linted_again(
     check(str(project))
     module.write_text(LEAKY.replace("worker", "runner"))
     age(module)
-    monkeypatch.setattr(leaklint.engine, "lint", refuse)
+    monkeypatch.setattr(leaklint.run.engine, "lint", refuse)
     assert linted(check(str(project)))
 
 
@@ -243,7 +243,7 @@ def test_a_pytest_config_created_above_the_rootdir_counts(
     (project / "pytest.ini").unlink()
     age(project)
     assert check(str(project / "tests")).exit_code == 1
-    monkeypatch.setattr(leaklint.engine, "lint", refuse)
+    monkeypatch.setattr(leaklint.run.engine, "lint", refuse)
     assert not linted(check(str(project / "tests")))
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     assert linted(check(str(project / "tests")))
@@ -266,7 +266,7 @@ def test_runs_that_change_files_or_skip_the_cache_never_replay(
 
 def test_other_options_are_another_run(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     check("--select", "LL401", str(project))
-    monkeypatch.setattr(leaklint.engine, "lint", refuse)
+    monkeypatch.setattr(leaklint.run.engine, "lint", refuse)
     assert not linted(check("--select", "LL401", str(project)))
     assert linted(check("--select", "LL401,LL402", str(project)))
 
@@ -323,7 +323,7 @@ def test_editing_a_subproject_config_is_linted_again(
 ) -> None:
     first = check(str(monorepo))
     assert first.exit_code == 1
-    monkeypatch.setattr(leaklint.engine, "lint", refuse)
+    monkeypatch.setattr(leaklint.run.engine, "lint", refuse)
     assert not linted(check(str(monorepo)))
     (monorepo / "server" / "pyproject.toml").write_text(
         '[tool.pytest.ini_options]\nasyncio_mode = "auto"\n'
@@ -336,7 +336,7 @@ def test_a_subproject_config_created_is_linted_again(
     monorepo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     check(str(monorepo))
-    monkeypatch.setattr(leaklint.engine, "lint", refuse)
+    monkeypatch.setattr(leaklint.run.engine, "lint", refuse)
     assert not linted(check(str(monorepo)))
     (monorepo / "tests" / "pytest.ini").write_text("[pytest]\n")
     assert linted(check(str(monorepo)))
@@ -349,7 +349,7 @@ def test_a_monorepo_with_caches_beside_each_rootdir_replays(
     first = check(str(monorepo))  # creates the cache folders: the rootdirs changed
     assert (monorepo / "server" / ".leaklint_cache").is_dir()
     check(str(monorepo))
-    monkeypatch.setattr(leaklint.engine, "lint", refuse)
+    monkeypatch.setattr(leaklint.run.engine, "lint", refuse)
     again = check(str(monorepo))
     assert not linted(again)
     assert (again.exit_code, again.stdout) == (first.exit_code, first.stdout)

@@ -18,10 +18,10 @@ from harness import (
 )
 
 from leaklint.diagnostics import Diagnostic, Edit, Location, Severity
-from leaklint.engine import lint
-from leaklint.project import Project
-from leaklint.rule import RuleSelection, all_rules
-from leaklint.suppress import Suppressor, parse_suppressions
+from leaklint.model.project import Project
+from leaklint.rules.base import RuleSelection, all_rules
+from leaklint.rules.suppress import Suppressor, parse_suppressions
+from leaklint.run.engine import lint
 
 
 def finding(path: Path, row: int, code: str = "LL401") -> Diagnostic:

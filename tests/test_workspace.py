@@ -13,8 +13,8 @@ from click.testing import CliRunner, Result
 from harness import FIXTURES, write_tree
 
 from leaklint.cli import main
-from leaklint.pytest_config import holds_config
-from leaklint.workspace import Workspace
+from leaklint.config.pytest_config import holds_config
+from leaklint.model.workspace import Workspace
 
 MONOREPO = FIXTURES / "workspace" / "monorepo"
 SUBPROJECTS = ("server", "packages/x")

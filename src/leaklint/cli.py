@@ -18,18 +18,19 @@ from typing import TYPE_CHECKING, ParamSpec
 
 import click
 
-from leaklint import __version__, snapshot
-from leaklint.paths import common_ancestor
-from leaklint.reporters import REPORTERS, ReportContext
-from leaklint.settings import Settings, SettingsError, find_settings_file, load_settings
-from leaklint.snapshot import Recorded
+from leaklint import __version__
+from leaklint.config.paths import common_ancestor
+from leaklint.config.settings import Settings, SettingsError, find_settings_file, load_settings
+from leaklint.output.reporters import REPORTERS, ReportContext
+from leaklint.run import snapshot
+from leaklint.run.snapshot import Recorded
 
 # libcst, the rules and the engine load only when a run needs them: a run that replays its
-# snapshot (``leaklint.snapshot``) never does.
+# snapshot (``leaklint.run.snapshot``) never does.
 if TYPE_CHECKING:
     from leaklint.diagnostics import Diagnostic
-    from leaklint.fixer import FixOutcome
-    from leaklint.workspace import Workspace
+    from leaklint.fix.fixer import FixOutcome
+    from leaklint.model.workspace import Workspace
 
 P = ParamSpec("P")
 
@@ -230,11 +231,11 @@ def _run(targets: list[Path], opts: CheckOptions) -> tuple[Recorded, Workspace |
     """Lint (and fix) ``targets``, each pytest project in them on its own: what to print and
     how to exit, and the workspace when the run may be replayed (no fixes, no diff, no error,
     no warning)."""
-    from leaklint.engine import lint_all
-    from leaklint.fixer import fix_workspace
-    from leaklint.project import UsageError
-    from leaklint.rule import RuleSelection, UnknownRuleError
-    from leaklint.workspace import Workspace
+    from leaklint.fix.fixer import fix_workspace
+    from leaklint.model.project import UsageError
+    from leaklint.model.workspace import Workspace
+    from leaklint.rules.base import RuleSelection, UnknownRuleError
+    from leaklint.run.engine import lint_all
 
     recorded = Recorded()
     try:
@@ -308,9 +309,9 @@ def _inputs(workspace: Workspace, targets: Sequence[Path]) -> list[Path]:
     """What a run read besides what the recorder saw: the linted files of every project
     (workers read them), and the names it only tested for in the directories above the linted
     paths."""
-    from leaklint.project import CONFTEST, GIT_MARKER, GITIGNORE
-    from leaklint.pytest_config import CONFIG_NAMES, SETUP_PY
-    from leaklint.settings import PYPROJECT, SETTINGS_FILE
+    from leaklint.config.pytest_config import CONFIG_NAMES, SETUP_PY
+    from leaklint.config.settings import PYPROJECT, SETTINGS_FILE
+    from leaklint.model.project import CONFTEST, GIT_MARKER, GITIGNORE
 
     names = (*CONFIG_NAMES, SETUP_PY, SETTINGS_FILE, PYPROJECT, GITIGNORE, GIT_MARKER, CONFTEST)
     return [
@@ -343,7 +344,13 @@ def _settings(paths: Sequence[Path]) -> Settings:
     found = find_settings_file(common_ancestor([p.absolute() for p in paths]))
     if found is None:
         return Settings()
-    return load_settings(found, tuple(REPORTERS))
+    return load_settings(found, tuple(REPORTERS), known_codes=_rule_codes)
+
+
+def _rule_codes() -> list[str]:
+    from leaklint.rules.base import all_rules  # loaded only when the settings name a code
+
+    return [rule.code for rule in all_rules()]
 
 
 def _summary(
@@ -372,7 +379,7 @@ def _fixes(count: int) -> str:
 
 
 def _fixable(diagnostics: Sequence[Diagnostic], unsafe: bool) -> tuple[int, int]:
-    from leaklint.fixer import applicable as can_apply
+    from leaklint.fix.fixer import applicable as can_apply
 
     applicable = sum(1 for d in diagnostics if can_apply(d.fix, unsafe))
     hidden = 0 if unsafe else sum(1 for d in diagnostics if can_apply(d.fix, True)) - applicable
@@ -388,7 +395,7 @@ def _display(path: Path) -> str:
 
 def _diff_mode(recorded: Recorded, outcome: FixOutcome, exit_zero: bool, unsafe: bool) -> Recorded:
     """The patch; exit 1 when there is something to fix."""
-    from leaklint.fixer import unified_diff
+    from leaklint.fix.fixer import unified_diff
 
     patch = unified_diff(outcome.changes, Path.cwd())
     if patch:
@@ -413,7 +420,7 @@ def _diff_mode(recorded: Recorded, outcome: FixOutcome, exit_zero: bool, unsafe:
 @click.argument("code")
 def rule(code: str) -> None:
     """Print the documentation of rule CODE."""
-    from leaklint.rule import get_rule
+    from leaklint.rules.base import get_rule
 
     rule_cls = get_rule(code)
     if rule_cls is None:
@@ -429,8 +436,8 @@ def rule(code: str) -> None:
 @click.option("--markdown", is_flag=True, help="Print every rule's documentation as Markdown.")
 def list_rules(markdown: bool) -> None:
     """List every rule."""
-    from leaklint.docs import rules_markdown
-    from leaklint.rule import all_rules
+    from leaklint.output.docs import rules_markdown
+    from leaklint.rules.base import all_rules
 
     if markdown:
         click.echo(rules_markdown(all_rules()), nl=False)
@@ -443,7 +450,7 @@ def list_rules(markdown: bool) -> None:
 @main.command(name="problem-matcher")
 def problem_matcher() -> None:
     """Print the problem matcher (GitHub Actions format) for the concise and full output."""
-    from leaklint.docs import problem_matcher_json
+    from leaklint.output.docs import problem_matcher_json
 
     click.echo(problem_matcher_json(), nl=False)
 
@@ -462,9 +469,9 @@ def fixtures(path: Path, config_file: Path | None) -> None:
 
     Each pytest project under PATH is read with its own config; paths are shown relative to
     the working directory when the project's rootdir is under it, else to the rootdir."""
-    from leaklint.fixture_map import NO_TESTS, fixture_map
-    from leaklint.project import UsageError
-    from leaklint.workspace import Workspace
+    from leaklint.model.project import UsageError
+    from leaklint.model.workspace import Workspace
+    from leaklint.output.fixture_map import NO_TESTS, fixture_map
 
     try:
         workspace = Workspace.load([path], config_file=config_file)

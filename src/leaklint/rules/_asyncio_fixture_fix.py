@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from leaklint.cstedit import import_insertion_point, reference_to, set_keyword, string_like
 from leaklint.diagnostics import Edit
-from leaklint.pytest_model import FixtureDef, keyword
-from leaklint.rule import FileRule
+from leaklint.model.pytest_model import FixtureDef, keyword
+from leaklint.python.cstedit import import_insertion_point, reference_to, set_keyword, string_like
+from leaklint.rules.base import FileRule
 
 ASYNCIO_FIXTURE = "pytest_asyncio.fixture"
 

@@ -5,12 +5,12 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
+from leaklint.config.pytest_config import ConfigProblem
 from leaklint.diagnostics import Diagnostic, Location, Severity
-from leaklint.pytest_config import ConfigProblem
-from leaklint.rule import FixAvailability, ProjectRule, register
+from leaklint.rules.base import FixAvailability, ProjectRule, register
 
 if TYPE_CHECKING:
-    from leaklint.project import Project
+    from leaklint.model.project import Project
 
 if sys.version_info >= (3, 11):
     import tomllib

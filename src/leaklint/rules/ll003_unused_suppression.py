@@ -4,9 +4,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from leaklint.diagnostics import Diagnostic, Location
-from leaklint.project import Project
-from leaklint.rule import FixAvailability, Rule, all_rules, register
-from leaklint.suppress import Suppressor
+from leaklint.model.project import Project
+from leaklint.rules.base import FixAvailability, Rule, all_rules, register
+from leaklint.rules.suppress import Suppressor
 
 
 @register

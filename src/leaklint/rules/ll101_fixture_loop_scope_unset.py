@@ -6,14 +6,14 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from leaklint.config_edits import add_setting
+from leaklint.config.config_edits import add_setting
 from leaklint.diagnostics import Applicability, Diagnostic, Edit, Fix, Location
-from leaklint.project import PYTEST_ASYNCIO_USE
-from leaklint.pytest_model import FixtureDef, scope_rank
-from leaklint.rule import FixAvailability, ProjectRule, register
+from leaklint.model.project import PYTEST_ASYNCIO_USE
+from leaklint.model.pytest_model import FixtureDef, scope_rank
+from leaklint.rules.base import FixAvailability, ProjectRule, register
 
 if TYPE_CHECKING:
-    from leaklint.project import Project
+    from leaklint.model.project import Project
 
 KEY = "asyncio_default_fixture_loop_scope"
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from leaklint.config_edits import (
+from leaklint.config.config_edits import (
     append_text,
     delete_lines,
     header_line_of,
@@ -14,12 +14,12 @@ from leaklint.config_edits import (
     section_span,
     to_native,
 )
+from leaklint.config.pytest_config import ConfigFile
 from leaklint.diagnostics import Applicability, Diagnostic, Edit, Fix
-from leaklint.pytest_config import ConfigFile
-from leaklint.rule import FixAvailability, ProjectRule, register
+from leaklint.rules.base import FixAvailability, ProjectRule, register
 
 if TYPE_CHECKING:
-    from leaklint.project import Project
+    from leaklint.model.project import Project
 
 
 @register

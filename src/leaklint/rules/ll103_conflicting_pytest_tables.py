@@ -4,7 +4,7 @@ import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from leaklint.config_edits import (
+from leaklint.config.config_edits import (
     delete_lines,
     header_line_of,
     insert_after_line,
@@ -13,9 +13,9 @@ from leaklint.config_edits import (
     section_span,
     to_native,
 )
+from leaklint.config.pytest_config import ConfigFile, ConfigProblem, Setting, TomlKeyLines
 from leaklint.diagnostics import Applicability, Diagnostic, Edit, Fix, Location, Severity
-from leaklint.pytest_config import ConfigFile, ConfigProblem, Setting, TomlKeyLines
-from leaklint.rule import FixAvailability, ProjectRule, register
+from leaklint.rules.base import FixAvailability, ProjectRule, register
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -23,7 +23,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 if TYPE_CHECKING:
-    from leaklint.project import Project
+    from leaklint.model.project import Project
 
 
 @register

@@ -5,13 +5,13 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from leaklint.config_edits import read_lines, value_end_line
+from leaklint.config.config_edits import read_lines, value_end_line
+from leaklint.config.pytest_config import ASYNCIO_MODES, LOOP_SCOPES, Setting
 from leaklint.diagnostics import Applicability, Diagnostic, Edit, Fix, Location, Severity
-from leaklint.pytest_config import ASYNCIO_MODES, LOOP_SCOPES, Setting
-from leaklint.rule import FixAvailability, ProjectRule, register
+from leaklint.rules.base import FixAvailability, ProjectRule, register
 
 if TYPE_CHECKING:
-    from leaklint.project import Project
+    from leaklint.model.project import Project
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "asyncio_mode": ASYNCIO_MODES,

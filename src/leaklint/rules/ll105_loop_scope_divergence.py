@@ -3,15 +3,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from leaklint.config_edits import add_setting, read_lines
+from leaklint.config.config_edits import add_setting, read_lines
+from leaklint.config.pytest_config import LOOP_SCOPES, Setting
 from leaklint.diagnostics import Applicability, Diagnostic, Edit, Fix, Location
-from leaklint.loops import is_asyncio_fixture
-from leaklint.pytest_config import LOOP_SCOPES, Setting
-from leaklint.pytest_model import scope_rank
-from leaklint.rule import FixAvailability, ProjectRule, register
+from leaklint.model.loops import is_asyncio_fixture
+from leaklint.model.pytest_model import scope_rank
+from leaklint.rules.base import FixAvailability, ProjectRule, register
 
 if TYPE_CHECKING:
-    from leaklint.project import Project
+    from leaklint.model.project import Project
 
 FIXTURE_KEY = "asyncio_default_fixture_loop_scope"
 TEST_KEY = "asyncio_default_test_loop_scope"

@@ -4,10 +4,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from leaklint.diagnostics import Diagnostic
-from leaklint.rule import FixAvailability, ProjectRule, register
+from leaklint.rules.base import FixAvailability, ProjectRule, register
 
 if TYPE_CHECKING:
-    from leaklint.project import Project
+    from leaklint.model.project import Project
 
 
 @register

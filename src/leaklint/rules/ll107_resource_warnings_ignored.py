@@ -5,13 +5,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from leaklint.config_edits import delete_lines, delete_setting, read_lines, value_end_line
+from leaklint.config.config_edits import delete_lines, delete_setting, read_lines, value_end_line
+from leaklint.config.pytest_config import Entry, Setting, entries
 from leaklint.diagnostics import Applicability, Diagnostic, Fix, Location
-from leaklint.pytest_config import Entry, Setting, entries
-from leaklint.rule import FixAvailability, ProjectRule, register
+from leaklint.rules.base import FixAvailability, ProjectRule, register
 
 if TYPE_CHECKING:
-    from leaklint.project import Project
+    from leaklint.model.project import Project
 
 # Categories whose "ignore" hides leaked resources, and the classes above them.
 _EVERYTHING = "every warning, leaked resources and thread errors included"

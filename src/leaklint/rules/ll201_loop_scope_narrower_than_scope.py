@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from leaklint.diagnostics import Applicability, Severity
-from leaklint.loops import fixture_loop_scope, is_asyncio_fixture
-from leaklint.pytest_model import SCOPES, FixtureDef, scope_rank
-from leaklint.rule import FileRule, FixAvailability, register
+from leaklint.model.loops import fixture_loop_scope, is_asyncio_fixture
+from leaklint.model.pytest_model import SCOPES, FixtureDef, scope_rank
 from leaklint.rules._asyncio_fixture_fix import asyncio_fixture_edits
+from leaklint.rules.base import FileRule, FixAvailability, register
 
 
 @register

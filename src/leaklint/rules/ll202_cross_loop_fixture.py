@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from leaklint.diagnostics import Applicability, Diagnostic, Edit, Fix, Location
-from leaklint.fixture_graph import CrossLoop, ResolvedTest
-from leaklint.locate import Locator
-from leaklint.project import Project
-from leaklint.pytest_model import FileModel, FixtureDef, Mark, TestDef
-from leaklint.rule import FileRule, FixAvailability, register
-from leaklint.source import SourceFile
-from leaklint.walk import child_nodes
+from leaklint.model.fixture_graph import CrossLoop, ResolvedTest
+from leaklint.model.locate import Locator
+from leaklint.model.project import Project
+from leaklint.model.pytest_model import FileModel, FixtureDef, Mark, TestDef
+from leaklint.python.source import SourceFile
+from leaklint.python.walk import child_nodes
+from leaklint.rules.base import FileRule, FixAvailability, register
 
 # A test with cross-loop uses, and the loop scope that would put it on all its fixtures' loop.
 Finding = tuple[ResolvedTest, list[CrossLoop], str | None]

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from leaklint.cstedit import remove_arg
 from leaklint.diagnostics import Applicability
-from leaklint.pytest_model import keyword, literal
-from leaklint.rule import FileRule, FixAvailability, register
+from leaklint.model.pytest_model import keyword, literal
+from leaklint.python.cstedit import remove_arg
+from leaklint.rules.base import FileRule, FixAvailability, register
 
 ASYNCIO_MARK = frozenset({"pytest.mark.asyncio"})
 

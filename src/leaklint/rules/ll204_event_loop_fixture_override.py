@@ -5,17 +5,17 @@ from collections.abc import Sequence
 
 import libcst as cst
 
-from leaklint.cstedit import (
+from leaklint.diagnostics import Applicability, Edit, Fix, Location
+from leaklint.model.loops import is_asyncio_fixture, is_asyncio_test
+from leaklint.model.pytest_model import SCOPES, FileModel, FixtureDef, Mark, TestDef
+from leaklint.python.cstedit import (
     import_insertion_point,
     indentation_of,
     reference_to,
     set_keyword,
     string_like,
 )
-from leaklint.diagnostics import Applicability, Edit, Fix, Location
-from leaklint.loops import is_asyncio_fixture, is_asyncio_test
-from leaklint.pytest_model import SCOPES, FileModel, FixtureDef, Mark, TestDef
-from leaklint.rule import FileRule, FixAvailability, register
+from leaklint.rules.base import FileRule, FixAvailability, register
 
 EVENT_LOOP = "event_loop"
 ASYNCIO_MARK = "pytest.mark.asyncio"

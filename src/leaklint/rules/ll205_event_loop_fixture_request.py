@@ -5,13 +5,13 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from leaklint.loops import is_asyncio_fixture
-from leaklint.pytest_model import FixtureDef, Mark, literal
-from leaklint.rule import FileRule, FixAvailability, register
-from leaklint.source import SourceFile
+from leaklint.model.loops import is_asyncio_fixture
+from leaklint.model.pytest_model import FixtureDef, Mark, literal
+from leaklint.python.source import SourceFile
+from leaklint.rules.base import FileRule, FixAvailability, register
 
 if TYPE_CHECKING:
-    from leaklint.project import Project
+    from leaklint.model.project import Project
 
 EVENT_LOOP = "event_loop"
 USEFIXTURES = frozenset({"pytest.mark.usefixtures"})

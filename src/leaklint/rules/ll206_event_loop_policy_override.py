@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from leaklint.rule import FileRule, FixAvailability, register
+from leaklint.rules.base import FileRule, FixAvailability, register
 
 
 @register

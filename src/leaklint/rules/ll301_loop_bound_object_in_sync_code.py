@@ -2,7 +2,11 @@ from __future__ import annotations
 
 import libcst as cst
 
-from leaklint.async_context import (
+from leaklint.diagnostics import Fix
+from leaklint.model.project import Project
+from leaklint.model.pytest_model import FixtureDef, scope_rank
+from leaklint.python.source import SourceFile
+from leaklint.rules.async_context import (
     BuiltClass,
     LoopObject,
     ScopedRule,
@@ -11,11 +15,7 @@ from leaklint.async_context import (
     is_new_event_loop,
     loop_object,
 )
-from leaklint.diagnostics import Fix
-from leaklint.project import Project
-from leaklint.pytest_model import FixtureDef, scope_rank
-from leaklint.rule import FixAvailability, register
-from leaklint.source import SourceFile
+from leaklint.rules.base import FixAvailability, register
 
 _ASYNC_FIXTURE_HELP = (
     "create it in an async fixture (`async def` under `@pytest_asyncio.fixture`), "

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from leaklint.async_context import ScopedRule, called_class, init_methods
-from leaklint.resources import TOKENS, AsyncResource, opened_resource
-from leaklint.rule import FixAvailability, register
-from leaklint.source import SourceFile, dotted_name
+from leaklint.model.resources import TOKENS, AsyncResource, opened_resource
+from leaklint.python.source import SourceFile, dotted_name
+from leaklint.rules.async_context import ScopedRule, called_class, init_methods
+from leaklint.rules.base import FixAvailability, register
 
 _HELP = (
     "create it in an async fixture that closes it after `yield`, on the loop the tests use "

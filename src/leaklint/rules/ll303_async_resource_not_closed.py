@@ -4,7 +4,12 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from leaklint.async_context import (
+from leaklint.diagnostics import Applicability, Edit, Fix
+from leaklint.model.project import Project
+from leaklint.model.pytest_model import FixtureDef
+from leaklint.model.resources import CLOSING_METHODS, TOKENS, AsyncResource, opened_resource
+from leaklint.python.source import SourceFile
+from leaklint.rules.async_context import (
     ScopedRule,
     end_of_line,
     indent_of,
@@ -12,12 +17,7 @@ from leaklint.async_context import (
     newline_of,
     statements,
 )
-from leaklint.diagnostics import Applicability, Edit, Fix
-from leaklint.project import Project
-from leaklint.pytest_model import FixtureDef
-from leaklint.resources import CLOSING_METHODS, TOKENS, AsyncResource, opened_resource
-from leaklint.rule import FixAvailability, register
-from leaklint.source import SourceFile
+from leaklint.rules.base import FixAvailability, register
 
 
 @dataclass

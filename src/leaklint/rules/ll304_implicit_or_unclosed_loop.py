@@ -1,10 +1,24 @@
+"""LL304: an event loop created and never closed, or made implicitly where none can run.
+
+Over 500 lines: one rule, which must tell apart every way a loop is created, set, closed or
+handed back (in tests, fixtures, helpers, classes and scripts) to stay silent on correct code;
+the visitors at the end serve only it.
+"""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import libcst as cst
 
-from leaklint.async_context import (
+from leaklint.diagnostics import Applicability, Fix
+from leaklint.model.fixture_graph import Lookup
+from leaklint.model.lifecycle import OS_EXIT
+from leaklint.model.loops import fixture_loop_scope
+from leaklint.model.project import Project
+from leaklint.model.pytest_model import SCOPES, FixtureDef, scope_rank
+from leaklint.python.source import ImportMap, SourceFile, dotted_name
+from leaklint.rules.async_context import (
     GET_EVENT_LOOP,
     GET_POLICY,
     GET_RUNNING_LOOP,
@@ -21,14 +35,7 @@ from leaklint.async_context import (
     name_uses,
     statements,
 )
-from leaklint.diagnostics import Applicability, Fix
-from leaklint.fixture_graph import Lookup
-from leaklint.lifecycle import OS_EXIT
-from leaklint.loops import fixture_loop_scope
-from leaklint.project import Project
-from leaklint.pytest_model import SCOPES, FixtureDef, scope_rank
-from leaklint.rule import FixAvailability, register
-from leaklint.source import ImportMap, SourceFile, dotted_name
+from leaklint.rules.base import FixAvailability, register
 
 _CLOSE = frozenset({"close"})
 _CLOSE_HELP = (

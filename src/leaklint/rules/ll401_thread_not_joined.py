@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from leaklint.diagnostics import Applicability
-from leaklint.lifecycle import (
+from leaklint.model.lifecycle import (
     THREAD_TOKENS,
     Kind,
     Resource,
@@ -12,10 +12,10 @@ from leaklint.lifecycle import (
     resources_of,
     subclass_names,
 )
-from leaklint.rule import FileRule, FixAvailability, register
+from leaklint.rules.base import FileRule, FixAvailability, register
 
 if TYPE_CHECKING:
-    from leaklint.project import Project
+    from leaklint.model.project import Project
 
 JOIN_ADVICE = (
     "join it where it is started, in a `finally`, after the fixture's `yield`, "

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from leaklint.diagnostics import Applicability
-from leaklint.lifecycle import (
+from leaklint.model.lifecycle import (
     THREAD_TOKENS,
     Kind,
     Resource,
@@ -14,10 +14,10 @@ from leaklint.lifecycle import (
     resources_of,
     subclass_names,
 )
-from leaklint.rule import FileRule, FixAvailability, register
+from leaklint.rules.base import FileRule, FixAvailability, register
 
 if TYPE_CHECKING:
-    from leaklint.project import Project
+    from leaklint.model.project import Project
 
 
 @register

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from leaklint.diagnostics import Applicability
-from leaklint.lifecycle import EXECUTOR_TOKENS, Kind, Resource, resources_of, with_rewrite
-from leaklint.rule import FileRule, FixAvailability, register
+from leaklint.model.lifecycle import EXECUTOR_TOKENS, Kind, Resource, resources_of, with_rewrite
+from leaklint.rules.base import FileRule, FixAvailability, register
 
 
 def shut_down(resource: Resource) -> bool:

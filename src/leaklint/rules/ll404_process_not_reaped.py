@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from leaklint.diagnostics import Applicability
-from leaklint.lifecycle import (
+from leaklint.model.lifecycle import (
     PROCESS_TOKENS,
     Kind,
     Resource,
@@ -12,10 +12,10 @@ from leaklint.lifecycle import (
     subclass_names,
     with_rewrite,
 )
-from leaklint.rule import FileRule, FixAvailability, register
+from leaklint.rules.base import FileRule, FixAvailability, register
 
 if TYPE_CHECKING:
-    from leaklint.project import Project
+    from leaklint.model.project import Project
 
 # ``pid`` handed to os.waitpid()/os.kill() means the caller reaps the child itself.
 POPEN_REAPED = frozenset({"wait", "communicate", "poll", "__exit__", "pid"})

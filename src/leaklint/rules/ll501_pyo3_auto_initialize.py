@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from leaklint.diagnostics import Applicability, Diagnostic, Edit, Fix, Location
-from leaklint.project import Project
-from leaklint.rule import FixAvailability, ProjectRule, register
+from leaklint.model.project import Project
+from leaklint.rules.base import FixAvailability, ProjectRule, register
 
 if sys.version_info >= (3, 11):
     import tomllib

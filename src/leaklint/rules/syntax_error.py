@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from leaklint.diagnostics import Severity
-from leaklint.rule import FixAvailability, Rule, register
+from leaklint.rules.base import FixAvailability, Rule, register
 
 
 @register
