@@ -31,20 +31,6 @@ LAYERS: dict[str, int] = {
     "": 0,  # ``leaklint/__init__.py``: the version, nothing else
 }
 
-# Cycles that remain between modules of one package, each with why it is still there.
-KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset(
-    {
-        # ``Project`` builds its fixture graph on first use (``Project.fixture_graph``, a
-        # function-local import) and names ``Loop`` and ``LoopUse``; the graph and the loop
-        # facts take a ``Project``. Breaking it means passing the graph factory in where projects
-        # are made (``Project.load``, the worker's ``ProjectState.build``) and moving ``Loop``
-        # below both.
-        frozenset(
-            {"leaklint.model.project", "leaklint.model.fixture_graph", "leaklint.model.loops"}
-        ),
-    }
-)
-
 
 def module_name(path: Path) -> str:
     parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
@@ -151,11 +137,7 @@ def cycles(edges: dict[str, set[str]]) -> list[frozenset[str]]:
 
 
 def test_no_cycle_among_modules() -> None:
-    assert sorted(map(sorted, set(cycles(graph())) - KNOWN_CYCLES)) == []
-
-
-def test_every_known_cycle_is_still_there() -> None:
-    assert set(cycles(graph())) >= KNOWN_CYCLES, "a cycle is gone: drop it from KNOWN_CYCLES"
+    assert sorted(map(sorted, cycles(graph()))) == []
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,7 @@ from leaklint.diagnostics import (
     diagnostic_from_dict,
     diagnostic_to_dict,
 )
+from leaklint.model.loops import loop_use
 from leaklint.model.project import LoopUseDeferred, Project
 from leaklint.model.pytest_model import FixtureDef
 from leaklint.rules.base import FileRule, Rule, all_rules
@@ -102,8 +103,8 @@ class ManyLoops(FileRule):
     test_files_only = True
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if node.asynchronous is not None and self.project.loop_use.multiple:
-            self.report(node.name, self.project.loop_use.describe())
+        if node.asynchronous is not None and loop_use(self.project).multiple:
+            self.report(node.name, loop_use(self.project).describe())
 
 
 class Crash(FileRule):
@@ -368,7 +369,7 @@ def test_a_worker_defers_what_needs_the_projects_loop_use(
     assert not any(project.is_parsed(path) for path in project.python_files)  # all in workers
     assert project.loop_use_facts is not None
     one_process = Project.load([root])
-    assert project.loop_use_facts[0] == one_process.loop_use
+    assert project.loop_use_facts[0] == loop_use(one_process)
     assert project.loop_use_facts[1] >= one_process.loop_use_facts[1]  # type: ignore[index]
 
 
@@ -388,10 +389,10 @@ def test_a_worker_knows_from_the_config_alone_that_the_tests_run_on_several_loop
     parallel = lint(project, rules, jobs=2)
     assert _key(parallel) == _key(serial)
     assert project.loop_use_facts is None  # no file came back deferred
-    assert "fixture_graph" not in project.__dict__
+    assert project.graph is None
     worker = ProjectState.of(Project.load([root])).build()
     assert worker.defer_loop_use
-    assert worker.loop_use.multiple
+    assert loop_use(worker).multiple
     assert not any(worker.is_parsed(path) for path in worker.python_files)
 
 
@@ -400,7 +401,7 @@ def test_loop_use_in_a_worker_is_deferred(tmp_path: Path) -> None:
     project = Project.load([root])
     project.defer_loop_use = True
     with pytest.raises(LoopUseDeferred):
-        _ = project.loop_use
+        _ = loop_use(project)
     task = FileTask(root / "tests/test_c.py", (0,), report_syntax_error=True)
     rules = [r for r in all_rules() if r.code == "LL302"]
     assert check_file(project, task, rules).deferred
@@ -1044,12 +1045,12 @@ def test_what_crosses_to_workers_pickles(tmp_path: Path) -> None:
         'python_files = ["test_*.py", "check_*.py"]\n'
     )
     project = Project.load([root])
-    _ = project.uses_pytest_asyncio, project.loop_use
+    _ = project.uses_pytest_asyncio, loop_use(project)
     state = pickle.loads(pickle.dumps(ProjectState.of(project)))
     rebuilt = state.build()
     assert rebuilt.config == project.config
     assert rebuilt.python_files == project.python_files
-    assert rebuilt.loop_use == project.loop_use
+    assert loop_use(rebuilt) == loop_use(project)
     assert rebuilt.__dict__["uses_pytest_asyncio"] is True
     task = FileTask(root / "app.py", (0, 2), True)
     assert pickle.loads(pickle.dumps(task)) == task

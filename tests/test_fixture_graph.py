@@ -16,7 +16,8 @@ from click.testing import CliRunner
 
 from leaklint.cli import main
 from leaklint.diagnostics import Diagnostic, Edit
-from leaklint.model.fixture_graph import ResolvedTest
+from leaklint.model.fixture_graph import ResolvedTest, graph_of
+from leaklint.model.loops import loop_use
 from leaklint.model.project import Project
 from leaklint.rules.base import RuleSelection
 from leaklint.run.engine import lint
@@ -41,7 +42,7 @@ def project_of(root: Path, files: dict[str, str], mode: str = "auto") -> Project
 
 
 def resolved(project: Project) -> dict[str, ResolvedTest]:
-    graph = project.fixture_graph
+    graph = graph_of(project)
     return {
         f"{project.relative(r.test.path).as_posix()}::{r.test.qualified}": r
         for path in graph.test_files
@@ -578,7 +579,7 @@ def test_what_modules_share_still_names_the_files_it_was_read_from(tmp_path: Pat
             """,
     }
     project = project_of(tmp_path, files)
-    graph = project.fixture_graph
+    graph = graph_of(project)
     shared, own = tmp_path / "shared.py", tmp_path / "own.py"
     for name, expected in (
         ("test_a", {shared, own}),
@@ -704,21 +705,21 @@ def test_loop_use(tmp_path: Path) -> None:
                 """
         },
     )
-    assert not project.loop_use.multiple
+    assert not loop_use(project).multiple
     # Linted in part, the project may hold tests the marks do not put on the session loop.
     (one / "tests").mkdir()
     (one / "tests" / "test_t.py").write_text("def test_sync():\n    pass\n")
-    assert Project.load([one / "tests"]).loop_use.multiple
+    assert loop_use(Project.load([one / "tests"])).multiple
     many = project_of(tmp_path / "many", LAYERED)
-    assert many.loop_use.multiple
-    assert many.loop_use.describe() == "each test gets its own event loop (function loop scope)"
+    assert loop_use(many).multiple
+    assert loop_use(many).describe() == "each test gets its own event loop (function loop scope)"
     # Marks alone decide only where the config's default is the session loop.
     counted = project_of(tmp_path / "counted", LAYERED)
     config = counted.root / "pytest.ini"
     config.write_text(config.read_text() + "asyncio_default_test_loop_scope = session\n")
     counted = Project.load([counted.root])
-    assert counted.loop_use.multiple
-    assert counted.loop_use.describe().startswith("the tests run on ")
+    assert loop_use(counted).multiple
+    assert loop_use(counted).describe().startswith("the tests run on ")
 
 
 def test_fixtures_command(tmp_path: Path) -> None:

@@ -16,12 +16,12 @@ A ``package`` loop is one loop for the whole session: pytest-asyncio's runner fi
 by the plugin, outside every package, and pytest caches such a package-scoped fixture on the
 session (measured with pytest 9.2 and pytest-asyncio 1.5). It is still not the session loop.
 
-The graph is built once per process (``Project.fixture_graph``; each worker builds its own) and
-shared by every rule. It is resolved one test module at a time, and what it resolves is kept for
-the next module that needs it, each result with the files it was read from: a module served
-from a kept result notes those files in ``Project.access_log`` as if it had read them (the
-findings cache keys each module's findings on them). ``forget`` drops what was resolved for one
-module alone.
+The graph is built once per process (``graph_of``, which keeps it on the ``Project``; each
+worker builds its own) and shared by every rule. It is resolved one test module at a time, and
+what it resolves is kept for the next module that needs it, each result with the files it was
+read from: a module served from a kept result notes those files in ``Project.access_log`` as if
+it had read them (the findings cache keys each module's findings on them). ``forget`` drops what
+was resolved for one module alone.
 
 Just over 500 lines: fixture resolution and the loop each test and fixture runs on are resolved
 together, one test module at a time, from the same kept results.
@@ -35,13 +35,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import libcst as cst
 
 from leaklint.model.locate import Locator
-from leaklint.model.loops import fixture_loop_scope
-from leaklint.model.project import CONFTEST
+from leaklint.model.loop_scope import Loop, fixture_loop_scope, loop_of
+from leaklint.model.project import CONFTEST, Project
 from leaklint.model.pytest_model import (
     SCOPES,
     FileModel,
@@ -49,9 +49,6 @@ from leaklint.model.pytest_model import (
     TestDef,
     parametrized_names,
 )
-
-if TYPE_CHECKING:
-    from leaklint.model.project import Project
 
 Layer = dict[str, FixtureDef]
 K = TypeVar("K")
@@ -80,29 +77,6 @@ class _Kept(Generic[K, V]):
     def drop_where(self, unwanted: Callable[[K], bool]) -> None:
         for key in [key for key in self.results if unwanted(key)]:
             del self.results[key]
-
-
-@dataclass(frozen=True)
-class Loop:
-    """One event loop: a loop scope and the node it belongs to (a test, class, module, ...)."""
-
-    scope: str
-    node: tuple[object, ...]
-
-    def __str__(self) -> str:
-        return f"the {self.scope} loop"
-
-
-def loop_of(test: TestDef, scope: str) -> Loop:
-    """The loop of ``scope`` that ``test`` (or a fixture it requests) runs on."""
-    if scope == "function":
-        return Loop(scope, (test.path, test.qualified))
-    if scope == "class":
-        # A class-scoped runner requested outside a class is cached on the module.
-        return Loop(scope, (test.path, test.class_names))
-    if scope == "module":
-        return Loop(scope, (test.path,))
-    return Loop(scope, ())  # package (one per session, see the module docstring) and session
 
 
 @dataclass(frozen=True)
@@ -169,6 +143,15 @@ class CrossLoop:
     other: Loop
 
 
+def graph_of(project: Project) -> FixtureGraph:
+    """The project's fixture graph, built on first use and kept on the project."""
+    graph = project.graph
+    if graph is None:
+        graph = project.graph = FixtureGraph(project)
+    assert isinstance(graph, FixtureGraph)
+    return graph
+
+
 class FixtureGraph:
     def __init__(self, project: Project) -> None:
         self.project = project
@@ -206,7 +189,7 @@ class FixtureGraph:
     def fixture_loop_scope(self, fixture: FixtureDef) -> str | None:
         if not self.runs_on_loop(fixture):
             return None
-        scope = fixture_loop_scope(fixture, self.project)
+        scope = fixture_loop_scope(fixture, self.project.config)
         return scope if scope in SCOPES else None
 
     def is_asyncio_test(self, test: TestDef) -> bool:

@@ -1,7 +1,7 @@
 """Which event loops the project's async tests run on.
 
 Rules whose hazard needs more than one event loop (LL302, the lazy half of LL301) ask
-``project.loop_use``: ``.multiple`` is false only when the project provably runs on one loop;
+``loop_use(project)``: ``.multiple`` is false only when the project provably runs on one loop;
 ``.describe()`` names the loops for a message.
 
 The configuration decides first, without parsing anything (``config_loop_use``): with
@@ -20,54 +20,42 @@ once per process). LL202 asks the graph about one test module at a time instead.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from leaklint.model.pytest_model import SCOPES, FixtureDef, TestDef
-
-if TYPE_CHECKING:
-    from leaklint.model.fixture_graph import Loop
-    from leaklint.model.project import Project
-
-
-@dataclass(frozen=True)
-class LoopUse:
-    """How the async tests and their async fixtures spread over loops."""
-
-    scopes: frozenset[str]  # loop scopes in use
-    loops: int  # how many distinct loops there are (at least 2 when ``per`` is set)
-    # Set when the configuration alone proves several loops: what gets a loop of its own.
-    per: str | None = None
-
-    @property
-    def multiple(self) -> bool:
-        return self.loops > 1
-
-    def describe(self) -> str:
-        if self.per is not None:
-            return self.per
-        scopes = ", ".join(sorted(self.scopes, key=SCOPES.index))
-        noun = "scope" if len(self.scopes) == 1 else "scopes"
-        return f"the tests run on {self.loops} event loops ({scopes} loop {noun})"
+from leaklint.model.fixture_graph import graph_of
+from leaklint.model.loop_scope import LoopUse, loop_use_of
+from leaklint.model.project import LoopUseDeferred, Project
+from leaklint.model.pytest_model import FixtureDef, TestDef
 
 
 def test_loop_scope(test: TestDef, project: Project) -> str:
     """The effective loop scope of an async test: the nearest asyncio mark's ``loop_scope``,
     else the config default (also when the mark's value cannot be read)."""
-    scope = project.fixture_graph.test_loop_scope(test)
+    scope = graph_of(project).test_loop_scope(test)
     return scope if scope is not None else project.config.default_test_loop_scope
 
 
 def is_asyncio_test(test: TestDef, project: Project) -> bool:
     """pytest-asyncio runs the test: auto mode, or an asyncio mark (strict mode)."""
-    return project.fixture_graph.is_asyncio_test(test)
+    return graph_of(project).is_asyncio_test(test)
 
 
-def project_loop_use(project: Project) -> LoopUse:
-    """``config_loop_use`` when the configuration decides, else the fixture graph's count."""
-    known = config_loop_use(project)
-    return known if known is not None else loop_use_of(project.fixture_graph.loops)
+def loop_use(project: Project) -> LoopUse:
+    """How the project's async tests spread over event loops: ``config_loop_use`` when the
+    configuration decides, else the fixture graph's count. Computed once per project; a caller
+    depends on the files it was computed from. In a worker process that must not count the
+    graph's loops itself (``Project.defer_loop_use``), raises ``LoopUseDeferred``."""
+    if project.loop_use_facts is None:
+        known, reads = project.tracked(lambda: config_loop_use(project))
+        if known is not None:
+            project.loop_use_facts = (known, reads)
+        elif project.defer_loop_use:  # only counting the graph's loops waits for the pool
+            raise LoopUseDeferred(str(project.root))
+        else:
+            project.loop_use_facts = project.tracked(lambda: loop_use_of(graph_of(project).loops))
+        return project.loop_use_facts[0]
+    use, reads = project.loop_use_facts
+    project.note_reads(reads)
+    return use
 
 
 # What gets its own loop under each default test loop scope narrower than the package loop.
@@ -143,27 +131,10 @@ def _pytest_files_match(project: Project, pattern: re.Pattern[bytes]) -> bool:
     return False
 
 
-def loop_use_of(loops: Collection[Loop]) -> LoopUse:
-    """How ``loops`` (every loop of the project) spread."""
-    return LoopUse(frozenset(loop.scope for loop in loops), len(loops))
-
-
 # --------------------------------------------------------------------------- async fixtures
 
 
 def is_asyncio_fixture(fixture: FixtureDef, project: Project) -> bool:
     """pytest-asyncio runs the fixture: ``@pytest_asyncio.fixture`` on an ``async def``, or (auto
     mode only) an ``async def`` under plain ``@pytest.fixture``."""
-    return project.fixture_graph.runs_on_loop(fixture)
-
-
-def fixture_loop_scope(fixture: FixtureDef, project: Project) -> str | None:
-    """The effective loop scope of an async fixture: its ``loop_scope=``, else the config's
-    ``asyncio_default_fixture_loop_scope``, else its cache scope. ``None`` when that cannot be
-    known statically (a ``loop_scope=`` that is not a literal, a callable scope)."""
-    if fixture.kind == "pytest_asyncio" and fixture.has_loop_scope_arg:
-        return fixture.loop_scope
-    default = project.config.default_fixture_loop_scope
-    if default is not None:
-        return default
-    return None if fixture.scope == "dynamic" else fixture.scope
+    return graph_of(project).runs_on_loop(fixture)

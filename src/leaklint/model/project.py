@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import Protocol, TypeVar
 
 import pathspec
 
@@ -25,12 +25,9 @@ from leaklint.config.probes import note_probe
 from leaklint.config.pytest_config import PytestConfig, discover
 from leaklint.config.requirements import DeclaredRange, pytest_asyncio_range
 from leaklint.config.settings import Settings
-from leaklint.model.loops import LoopUse
+from leaklint.model.loop_scope import Loop, LoopUse
 from leaklint.model.pytest_model import Collection, FileModel, FixtureDef, read_file_model
 from leaklint.python.source import SourceFile
-
-if TYPE_CHECKING:
-    from leaklint.model.fixture_graph import FixtureGraph, Loop
 
 SKIP_DIRS = frozenset(
     {
@@ -74,6 +71,17 @@ class LoopUseDeferred(Exception):
     once the main process knows (``leaklint.run.parallel``)."""
 
 
+class KeptGraph(Protocol):
+    """What a project asks of the fixture graph kept on it (``leaklint.model.fixture_graph``
+    builds it on the project and sits above it)."""
+
+    plugin_modules: set[Path]
+
+    def forget(self, path: Path) -> None: ...
+
+    def resolved_loops_in(self, path: Path) -> tuple[frozenset[Loop], frozenset[Path]] | None: ...
+
+
 @dataclass
 class Project:
     paths: tuple[Path, ...]
@@ -89,7 +97,9 @@ class Project:
     # When set, every path read through ``read`` is added: the engine learns which other files
     # a file's findings depended on (for the cache).
     access_log: set[Path] | None = field(default=None, repr=False)
-    # ``loop_use`` once computed, with the files it read.
+    # The fixture graph once built (``leaklint.model.fixture_graph.graph_of``).
+    graph: KeptGraph | None = field(default=None, init=False, repr=False)
+    # ``leaklint.model.loops.loop_use`` once computed, with the files it read.
     loop_use_facts: tuple[LoopUse, frozenset[Path]] | None = field(default=None, repr=False)
     # In a worker: raise ``LoopUseDeferred`` rather than compute ``loop_use``.
     defer_loop_use: bool = field(default=False, repr=False)
@@ -199,23 +209,20 @@ class Project:
         graph resolved for it alone: bounds memory. Not for a file ``is_shared`` holds."""
         self._sources.pop(path, None)
         self._models.pop(path, None)
-        graph = self.__dict__.get("fixture_graph")
-        if graph is not None:
-            graph.forget(path)
+        if self.graph is not None:
+            self.graph.forget(path)
 
     def is_shared(self, path: Path) -> bool:
         """Whether what other files' rules read comes from this file's tree: a conftest, or a
         module of the project that the fixture graph loaded as a ``pytest_plugins`` plugin."""
         if self.is_conftest(path):
             return True
-        graph = self.__dict__.get("fixture_graph")
-        return graph is not None and path in graph.plugin_modules
+        return self.graph is not None and path in self.graph.plugin_modules
 
     def resolved_loops(self, path: Path) -> tuple[frozenset[Loop], frozenset[Path]] | None:
         """The loops of a test module's async tests, with the files they depend on, when the
         fixture graph of this process already resolved its tests."""
-        graph = self.__dict__.get("fixture_graph")
-        return None if graph is None else graph.resolved_loops_in(path)
+        return None if self.graph is None else self.graph.resolved_loops_in(path)
 
     def is_parsed(self, path: Path) -> bool:
         return path in self._sources
@@ -325,31 +332,6 @@ class Project:
         return frozenset(self.conftests)
 
     # ---- pytest-asyncio --------------------------------------------------------------
-
-    @property
-    def loop_use(self) -> LoopUse:
-        """How the async tests spread over event loops (see ``leaklint.model.loops``)."""
-        if self.loop_use_facts is None:
-            from leaklint.model.loops import config_loop_use, project_loop_use
-
-            known, reads = self.tracked(lambda: config_loop_use(self))
-            if known is not None:
-                self.loop_use_facts = (known, reads)
-            elif self.defer_loop_use:  # only counting the graph's loops waits for the pool
-                raise LoopUseDeferred(str(self.root))
-            else:
-                self.loop_use_facts = self.tracked(lambda: project_loop_use(self))
-            return self.loop_use_facts[0]
-        use, reads = self.loop_use_facts
-        self._note(reads)  # every caller depends on the files it was computed from
-        return use
-
-    @cached_property
-    def fixture_graph(self) -> FixtureGraph:
-        """Which fixture each test gets and which loop runs what; built once per run."""
-        from leaklint.model.fixture_graph import FixtureGraph
-
-        return FixtureGraph(self)
 
     @cached_property
     def uses_pytest_asyncio(self) -> bool:

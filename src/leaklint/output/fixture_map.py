@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from leaklint.model.fixture_graph import ResolvedTest
+from leaklint.model.fixture_graph import ResolvedTest, graph_of
 from leaklint.model.project import Project
 
 NO_TESTS = "no tests found\n"
@@ -22,7 +22,7 @@ def fixture_map(project: Project, base: Path | None = None) -> str:
     to the rootdir, as pytest's node ids are."""
     if base is not None and not project.root.is_relative_to(base):
         base = None
-    graph = project.fixture_graph
+    graph = graph_of(project)
     blocks: list[str] = []
     for path in graph.test_files:
         for resolved in graph.tests_in(path):
@@ -39,7 +39,7 @@ def _shown(project: Project, path: Path, base: Path | None) -> str:
 
 
 def _test_block(project: Project, resolved: ResolvedTest, base: Path | None) -> str:
-    graph = project.fixture_graph
+    graph = graph_of(project)
     test = resolved.test
     node_id = f"{_shown(project, test.path, base)}::{test.qualified}"
     if resolved.loop is not None:

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from leaklint.diagnostics import Applicability, Severity
-from leaklint.model.loops import fixture_loop_scope, is_asyncio_fixture
+from leaklint.model.loop_scope import fixture_loop_scope
+from leaklint.model.loops import is_asyncio_fixture
 from leaklint.model.pytest_model import SCOPES, FixtureDef, scope_rank
 from leaklint.rules._asyncio_fixture_fix import asyncio_fixture_edits
 from leaklint.rules.base import FileRule, FixAvailability, register
@@ -64,7 +65,7 @@ class LoopScopeNarrowerThanScope(FileRule):
     def _check(self, fixture: FixtureDef) -> None:
         if not is_asyncio_fixture(fixture, self.project) or fixture.scope not in SCOPES:
             return
-        loop_scope = fixture_loop_scope(fixture, self.project)
+        loop_scope = fixture_loop_scope(fixture, self.project.config)
         if loop_scope not in SCOPES or scope_rank(loop_scope) >= scope_rank(fixture.scope):
             return
         if fixture.kind == "pytest_asyncio" and fixture.has_loop_scope_arg:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from leaklint.diagnostics import Applicability, Diagnostic, Edit, Fix, Location
-from leaklint.model.fixture_graph import CrossLoop, ResolvedTest
+from leaklint.model.fixture_graph import CrossLoop, ResolvedTest, graph_of
 from leaklint.model.locate import Locator
 from leaklint.model.project import Project
 from leaklint.model.pytest_model import FileModel, FixtureDef, Mark, TestDef
@@ -79,7 +79,7 @@ class CrossLoopFixture(FileRule):
 
     def finish(self) -> None:
         project, path = self.project, self.source.path
-        graph = project.fixture_graph
+        graph = graph_of(project)
         reported: set[tuple[FixtureDef, FixtureDef]] = set()
         plain_data: dict[int, bool] = {}  # by fixture node: asked for every test that uses it
 
@@ -136,7 +136,7 @@ class CrossLoopFixture(FileRule):
         message = f"{test.name} runs on {first.loop} but uses {_describe(project, first)}"
         if len(crosses) > 1:
             message += f" (and {len(crosses) - 1} more on other loops)"
-        locator = project.fixture_graph.locator(test.path)
+        locator = graph_of(project).locator(test.path)
         start, end = locator.name_range(test.node)
         notes = tuple(f"also uses {_describe(project, c)}" for c in crosses[1:])
         fix = None if target is None else _test_fix(locator, test, target)
@@ -162,7 +162,7 @@ class CrossLoopFixture(FileRule):
             f"all {len(findings)} async tests in this module run on {first.loop.scope} loops "
             f"but use {_describe(project, first)}"
         )
-        locator = project.fixture_graph.locator(model.path)
+        locator = graph_of(project).locator(model.path)
         fix, (start, end) = _module_fix(locator, model, scope)
         notes = tuple(f"{r.test.qualified} uses {_describe(project, c[0])}" for r, c, _ in findings)
         return self.diagnostic(
@@ -174,7 +174,7 @@ class CrossLoopFixture(FileRule):
         finds it, and the first of them (in file order) gives it."""
         fixture = cross.requester
         assert isinstance(fixture, FixtureDef)
-        graph = project.fixture_graph
+        graph = graph_of(project)
         start, end = graph.locator(fixture.path).name_range(fixture.node)
         dependency = cross.use.fixture
         used = graph.locator(dependency.path).name_range(dependency.node)[0]
@@ -353,7 +353,7 @@ def _type_name(expr: cst.BaseExpression) -> str | None:
 
 
 def _describe(project: Project, cross: CrossLoop) -> str:
-    location = project.fixture_graph.where(cross.use.fixture)
+    location = graph_of(project).where(cross.use.fixture)
     return f"{cross.use.chain()}, set up on {cross.other} at {location}"
 
 

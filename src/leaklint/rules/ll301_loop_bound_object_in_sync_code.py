@@ -3,6 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from leaklint.diagnostics import Fix
+from leaklint.model.loops import loop_use
 from leaklint.model.project import Project
 from leaklint.model.pytest_model import FixtureDef, scope_rank
 from leaklint.python.source import SourceFile
@@ -199,7 +200,7 @@ class LoopBoundObjectInSyncCode(ScopedRule):
                 help=_ASYNC_FIXTURE_HELP,
             )
             return
-        loops = self.project.loop_use
+        loops = loop_use(self.project)
         if loops.multiple:
             self.report(
                 node,
@@ -209,7 +210,7 @@ class LoopBoundObjectInSyncCode(ScopedRule):
             )
 
     def _in_container(self, node: cst.Call, obj: LoopObject, container: str) -> None:
-        loops = self.project.loop_use
+        loops = loop_use(self.project)
         if loops.multiple:
             self.report(
                 node,
@@ -237,7 +238,7 @@ class LoopBoundObjectInSyncCode(ScopedRule):
                 help=_ASYNC_FIXTURE_HELP,
             )
             return
-        loops = self.project.loop_use
+        loops = loop_use(self.project)
         if lazy and loops.multiple:
             hit = lazy[0]
             self.report(
@@ -299,7 +300,7 @@ class LoopBoundObjectInSyncCode(ScopedRule):
         test_scope = self.project.config.default_test_loop_scope
         if fixture.scope == "dynamic" or scope_rank(fixture.scope) <= scope_rank(test_scope):
             return None
-        loops = self.project.loop_use
+        loops = loop_use(self.project)
         if not loops.multiple:
             return None
         return (

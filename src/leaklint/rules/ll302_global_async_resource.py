@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from leaklint.model.loops import loop_use
 from leaklint.model.resources import TOKENS, AsyncResource, opened_resource
 from leaklint.python.source import SourceFile, dotted_name
 from leaklint.rules.async_context import ScopedRule, called_class, init_methods
@@ -129,7 +130,7 @@ class GlobalAsyncResource(ScopedRule):
     def _report(
         self, call: cst.Call, resource: AsyncResource, where: str, label: str | None = None
     ) -> None:
-        loops = self.project.loop_use
+        loops = loop_use(self.project)
         if not loops.multiple:
             return
         qualified = label or self.imports.qualified_name(call.func) or resource.constructor

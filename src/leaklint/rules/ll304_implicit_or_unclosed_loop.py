@@ -12,9 +12,9 @@ from pathlib import Path
 import libcst as cst
 
 from leaklint.diagnostics import Applicability, Fix
-from leaklint.model.fixture_graph import Lookup
+from leaklint.model.fixture_graph import Lookup, graph_of
 from leaklint.model.lifecycle import OS_EXIT
-from leaklint.model.loops import fixture_loop_scope
+from leaklint.model.loop_scope import fixture_loop_scope
 from leaklint.model.project import Project
 from leaklint.model.pytest_model import SCOPES, FixtureDef, scope_rank
 from leaklint.python.source import ImportMap, SourceFile, dotted_name
@@ -462,7 +462,7 @@ class ImplicitOrUnclosedLoop(ScopedRule):
         included) an async fixture on the narrowest loop scope in use: pytest-asyncio's runner
         for that loop has made it the current loop, and keeps it current until the test is
         torn down, so ``get_event_loop()`` returns it without a warning."""
-        graph = self.project.fixture_graph
+        graph = graph_of(self.project)
         if fixture is not None:
             if fixture.class_name is not None:
                 return False
@@ -489,7 +489,7 @@ class ImplicitOrUnclosedLoop(ScopedRule):
     def _runs_on_runner(self, fixture: FixtureDef) -> bool:
         """A sync fixture under ``@pytest_asyncio.fixture``: pytest-asyncio 1.x runs it with
         its runner's loop set as the current one."""
-        graph = self.project.fixture_graph
+        graph = graph_of(self.project)
         return fixture.kind == "pytest_asyncio" and not graph.asyncio_disabled
 
     def _current_loop_scope(self, fixture: FixtureDef) -> str | None:
@@ -499,11 +499,11 @@ class ImplicitOrUnclosedLoop(ScopedRule):
         ``asyncio.set_event_loop(loop)`` before it yields."""
         if fixture in self._current_loop_scopes:
             return self._current_loop_scopes[fixture]
-        graph = self.project.fixture_graph
+        graph = graph_of(self.project)
         scope = graph.fixture_loop_scope(fixture)
         if scope is None and not fixture.is_async:
             if self._runs_on_runner(fixture):
-                scope = fixture_loop_scope(fixture, self.project)
+                scope = fixture_loop_scope(fixture, self.project.config)
             elif fixture.scope in SCOPES:
                 owner = self.project.source(fixture.path)
                 if not isinstance(owner, OSError) and _sets_loop_on_entry(

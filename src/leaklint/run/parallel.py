@@ -30,13 +30,14 @@ from pathlib import Path
 from pickle import PicklingError
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from leaklint.model.loops import LoopUse, loop_use_of
+from leaklint.model.fixture_graph import graph_of
+from leaklint.model.loop_scope import LoopUse, loop_use_of
 from leaklint.model.project import Project
 from leaklint.rules.base import FileRule
 from leaklint.run.tasks import FileOutcome, FileTask
 
 if TYPE_CHECKING:
-    from leaklint.model.fixture_graph import Loop
+    from leaklint.model.loop_scope import Loop
 
 T = TypeVar("T")
 LoopUseFacts = tuple[LoopUse, frozenset[Path]]
@@ -126,7 +127,7 @@ def _loops_chunk(paths: Sequence[Path]) -> tuple[set[Loop], frozenset[Path]]:
     """The loops of these test modules' async tests, and the files they were read from."""
     project = _worker_project
     assert project is not None
-    graph = project.fixture_graph
+    graph = graph_of(project)
     found: set[Loop] = set()
     reads: set[Path] = set()
     for path in paths:
@@ -149,10 +150,10 @@ def _loop_use(
     workers: int,
     outcomes: Mapping[Path, FileOutcome],
 ) -> LoopUseFacts:
-    """``project.loop_use`` and the files it depends on, as ``Project.loop_use`` computes them
+    """``loop_use(project)`` and the files it depends on, as ``loop_use(Project)`` computes them
     in one process: from the loops the checked test modules brought back, and the pool
     parsing the other async test modules."""
-    graph = project.fixture_graph
+    graph = graph_of(project)
     paths, listing = project.tracked(lambda: list(graph.async_test_files()))
     found: set[Loop] = set()
     reads = set(listing)

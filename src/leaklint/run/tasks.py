@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from leaklint.diagnostics import Diagnostic
 
 if TYPE_CHECKING:
-    from leaklint.model.fixture_graph import Loop
+    from leaklint.model.loop_scope import Loop
 
 
 @dataclass(frozen=True)
