@@ -170,6 +170,7 @@ async def f(x: int = g(), *args: T, k=h(), **kw) -> R:
 @pytest.mark.parametrize("which", ["lifecycle", "snippet"])
 def test_walk_reaches_every_name_and_call_libcst_does(which: str) -> None:
     import leaklint.model.lifecycle as lifecycle
+    from leaklint.python.walk import walk
 
     text = Path(lifecycle.__file__).read_text() if which == "lifecycle" else SNIPPET
     module = cst.parse_module(text)
@@ -186,7 +187,7 @@ def test_walk_reaches_every_name_and_call_libcst_does(which: str) -> None:
     expected = Collect()
     module.visit(expected)
     seen: set[int] = set()
-    lifecycle.walk(
+    walk(
         module,
         lambda n: seen.add(id(n)) if isinstance(n, (cst.Name, cst.Call, cst.Attribute)) else None,
         lambda n: None,

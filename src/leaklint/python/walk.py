@@ -1,4 +1,4 @@
-"""One batched, read-only walk over a libcst tree.
+"""Read-only walks over a libcst tree: one batched walk for visitor classes, one plain walk.
 
 ``libcst.visit_batched`` rebuilds (and re-validates) every node it passes, because its traversal
 is shared with transformers; for a linter that only reads, that rebuild costs more than the
@@ -227,3 +227,89 @@ def _field_nodes(node: cst.CSTNode, field: str, trivia: bool) -> list[cst.CSTNod
     lowest = _TRIVIA if trivia else _NODE
     items = value if isinstance(value, (tuple, list)) else (value,)
     return [item for item in items if _kind(type(item)) >= lowest]
+
+
+# ------------------------------------------------------------- a plain walk, no visitor classes
+
+# Fields that only hold punctuation, whitespace and comments: never a name or a call.
+_SKIPPED_FIELDS = frozenset(
+    {
+        "lpar",
+        "rpar",
+        "leading_lines",
+        "lines_after_decorators",
+        "header",
+        "footer",
+        "trailing_whitespace",
+        "newline",
+        "comma",
+        "semicolon",
+        "equal",
+        "colon",
+        "dot",
+        "lbracket",
+        "rbracket",
+        "lbrace",
+        "rbrace",
+        "operator",
+        "asynchronous",
+        "star_tok",
+        "first_line",
+        "empty_lines",
+        "last_line",
+    }
+)
+_CONTENT_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _content_fields(cls: type) -> tuple[str, ...]:
+    names = _CONTENT_FIELDS.get(cls)
+    if names is None:
+        names = tuple(
+            f.name
+            for f in dataclasses.fields(cls)
+            if f.name not in _SKIPPED_FIELDS and not f.name.startswith("whitespace")
+        )
+        _CONTENT_FIELDS[cls] = names
+    return names
+
+
+def walk(
+    node: cst.CSTNode,
+    enter: Callable[[cst.CSTNode], object],
+    leave: Callable[[cst.CSTNode], object],
+) -> None:
+    """Visit ``node`` and its descendants in source order, without libcst's node rebuilding,
+    calling ``enter`` and ``leave`` on each (the ownership pass of ``leaklint.model.lifecycle``).
+
+    ``CSTNode.visit`` copies every node it passes, which made that pass cost more than parsing.
+    Only fields that can hold names and calls are followed, and trivia (whitespace, comments,
+    punctuation) is stepped over.
+    """
+    enter(node)
+    for name in _content_fields(type(node)):
+        value = getattr(node, name)
+        kind = type(value)
+        if kind is tuple or kind is list:
+            for item in value:
+                if is_content_type(type(item)):
+                    walk(item, enter, leave)
+        elif is_content_type(kind):
+            walk(value, enter, leave)
+    leave(node)
+
+
+def walk_visitor(node: cst.CSTNode, visitor: object) -> None:
+    """``walk`` with ``visit_<Node>``/``leave_<Node>`` methods, as libcst visitors spell them."""
+
+    def enter(n: cst.CSTNode) -> None:
+        method = getattr(visitor, "visit_" + type(n).__name__, None)
+        if method is not None:
+            method(n)
+
+    def leave(n: cst.CSTNode) -> None:
+        method = getattr(visitor, "leave_" + type(n).__name__, None)
+        if method is not None:
+            method(n)
+
+    walk(node, enter, leave)

@@ -13,10 +13,10 @@ import libcst as cst
 
 from leaklint.diagnostics import Applicability, Fix
 from leaklint.model.fixture_graph import Lookup, graph_of
-from leaklint.model.lifecycle import OS_EXIT
 from leaklint.model.loop_scope import fixture_loop_scope
 from leaklint.model.project import Project
 from leaklint.model.pytest_model import SCOPES, FixtureDef, scope_rank
+from leaklint.model.tracked import OS_EXIT
 from leaklint.python.source import ImportMap, SourceFile, dotted_name
 from leaklint.rules.async_context import (
     GET_EVENT_LOOP,

@@ -5,16 +5,11 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from leaklint.diagnostics import Applicability
-from leaklint.model.lifecycle import (
-    THREAD_TOKENS,
-    Kind,
-    Resource,
-    daemon_edit,
-    described,
-    resources_of,
-    subclass_names,
-)
+from leaklint.model.classes import subclass_names
+from leaklint.model.lifecycle import resources_of
+from leaklint.model.tracked import THREAD_TOKENS, Kind, Resource
 from leaklint.rules.base import FileRule, FixAvailability, register
+from leaklint.rules.lifecycle_fixes import daemon_edit, described
 
 if TYPE_CHECKING:
     from leaklint.model.project import Project

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from leaklint.diagnostics import Applicability
-from leaklint.model.lifecycle import EXECUTOR_TOKENS, Kind, Resource, resources_of, with_rewrite
+from leaklint.model.lifecycle import resources_of
+from leaklint.model.tracked import EXECUTOR_TOKENS, Kind, Resource
 from leaklint.rules.base import FileRule, FixAvailability, register
+from leaklint.rules.lifecycle_fixes import with_rewrite
 
 
 def shut_down(resource: Resource) -> bool:
