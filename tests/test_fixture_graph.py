@@ -3,6 +3,7 @@ differential check against real pytest + pytest-asyncio."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -736,6 +737,44 @@ def test_fixtures_command(tmp_path: Path) -> None:
     assert plugin.splitlines()[0] == "tests/unit/test_a.py::test_plugin  [module loop]"
     assert re.search(r"unused_tcp_port +plugin or built-in", plugin)
     assert "test_sync  [no loop (sync test)]" in result.output
+
+
+def test_fixtures_command_json(tmp_path: Path) -> None:
+    write(tmp_path, {"pytest.ini": CONFIG.format(mode="auto"), **LAYERED})
+    result = CliRunner().invoke(
+        main, ["fixtures", "--output-format", "json", str(tmp_path / "tests")]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    (project,) = data["projects"]
+    assert project["root"] == tmp_path.resolve().as_posix()
+    tests = {t["node_id"]: t for t in project["tests"]}
+    pool = tests["tests/unit/test_a.py::test_pool"]
+    assert pool["loop"] == {
+        "status": "known",
+        "scope": "module",
+        "key": "module:tests/unit/test_a.py",
+    }
+    by_name: dict[str, dict[str, object]] = {}
+    for fixture in pool["fixtures"]:
+        by_name.setdefault(fixture["name"], fixture)  # the nearest `pool` (it overrides one)
+    # The session pool (reached through the sync repo) is on another loop; repo on none.
+    assert by_name["pool"]["loop"] == "different"
+    assert by_name["pool"]["loop_key"] == "session:"
+    assert by_name["pool"]["via"] == ["repo"]
+    assert by_name["repo"]["loop"] is None and by_name["repo"]["loop_scope"] is None
+    client = tests["tests/unit/test_a.py::test_client"]
+    (same,) = (f for f in client["fixtures"] if f["name"] == "client")
+    assert same["loop"] == "same" and same["path"] == "tests/unit/conftest.py"
+    assert same["function"] == "client"
+    # Two tests of one module share the module loop: the same key.
+    assert client["loop"]["key"] == pool["loop"]["key"]
+    klass = tests["tests/unit/test_a.py::TestClassMark::test_in_class"]
+    assert klass["loop"]["key"] == "class:tests/unit/test_a.py::TestClassMark"
+    assert tests["tests/unit/test_a.py::test_sync"]["loop"]["status"] == "sync"
+    sync_pool = tests["tests/unit/test_a.py::test_sync"]["fixtures"]
+    assert {f["name"]: f["loop"] for f in sync_pool}["pool"] is None
+    assert "unused_tcp_port" in tests["tests/unit/test_a.py::test_plugin"]["unknown"]
 
 
 # --------------------------------------------------------------------------- differential
