@@ -14,7 +14,8 @@ LL201,LL202 --output-format json`` on the same copies:
 - LL202 fires exactly at the tests and async fixtures that ran on another loop than an async
   fixture they use (directly or through sync fixtures) that handed over more than plain data.
 
-Run alone, ``python tests/runtime/differential.py`` prints the counts and every difference.
+Run alone, ``python tests/runtime/differential.py [NAME-PART]`` prints the counts and every
+difference (of the projects whose name holds NAME-PART).
 ``LEAKLINT_PYTHON`` names another interpreter to run pytest with (e.g. a virtualenv with the
 previous minor line of pytest-asyncio).
 """
@@ -90,8 +91,6 @@ UNFIXED: frozenset[str] = frozenset(
         "usefixtures_ini",
         "decorator_alias",
         "decorator_alias_in_module",
-        "ll201_sync_fixture_default_function",
-        "ll201_sync_fixture_explicit",
     }
 )
 
@@ -152,16 +151,19 @@ class Tally:
 # --------------------------------------------------------------------------- running
 
 
-def copy_projects(scratch: Path) -> dict[str, Path]:
-    """Every project under ``scratch``: ``graph__one_loop``, ``runtime__mark_order``, ..."""
+def copy_projects(scratch: Path, only: str = "") -> dict[str, Path]:
+    """Every project under ``scratch``: ``graph__one_loop``, ``runtime__mark_order``, ...
+    (only those whose name holds ``only``)."""
     found: dict[str, Path] = {}
     for family in EXAMPLES:
         for case in sorted(p for p in family.iterdir() if p.is_dir()):
             name = f"{family.name}__{case.name}"
+            if only not in name:
+                continue
             shutil.copytree(case, scratch / name, ignore=shutil.ignore_patterns("*.fixed"))
             found[name] = scratch / name
     for name, files in PROJECTS.items():
-        if name in UNFIXED:
+        if name in UNFIXED or only not in f"runtime__{name}":
             continue
         root = scratch / f"runtime__{name}"
         for relative, text in files.items():
@@ -207,11 +209,11 @@ def run_leaklint(scratch: Path, *args: str) -> Any:
     return json.loads(run.stdout)
 
 
-def differential(python: str | None = None, jobs: int = 2) -> Tally:
+def differential(python: str | None = None, jobs: int = 2, only: str = "") -> Tally:
     python = python or sys.executable
     with tempfile.TemporaryDirectory(prefix="leaklint-loops-") as folder:
         scratch = Path(folder).resolve()
-        roots = copy_projects(scratch)
+        roots = copy_projects(scratch, only)
         with ThreadPoolExecutor(max_workers=jobs + 1) as pool:
             fixtures = pool.submit(run_leaklint, scratch, "fixtures", "--output-format", "json")
             check = pool.submit(
@@ -506,7 +508,8 @@ def _contains(where: list[Any], path: str, line: int) -> bool:
 
 
 def main() -> int:
-    tally = differential(os.environ.get("LEAKLINT_PYTHON"))
+    only = sys.argv[1] if len(sys.argv) > 1 else ""
+    tally = differential(os.environ.get("LEAKLINT_PYTHON"), only=only)
     for difference in tally.explained:
         print(f"listed: {difference}\n    because {EXCEPTIONS[difference.key]}")
     for difference in tally.unexplained:
