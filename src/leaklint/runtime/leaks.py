@@ -69,6 +69,7 @@ def frame_dict(frame: Frame, root: Path) -> dict[str, Any]:
 
 
 def shown_path(path: str, root: Path) -> str:
+    path = os.path.normpath(path)
     try:
         return Path(path).relative_to(root).as_posix()
     except ValueError:
@@ -79,6 +80,7 @@ def shown_path(path: str, root: Path) -> str:
 
 
 def in_project(path: str, root: Path) -> bool:
+    path = os.path.normpath(path)
     if any(marker in path for marker in _LIBRARIES) or path.startswith(sys.prefix + os.sep):
         return False
     try:

@@ -26,10 +26,6 @@ class LeakWarning(pytest.PytestWarning):
     """Something a test or fixture made is still running after it ended."""
 
 
-class LeakError(Exception):
-    """Raised in fail mode at the end of a teardown that left something running."""
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("leaklint", "leaklint: what tests leave running")
     group.addoption(
@@ -198,13 +194,14 @@ class LeakPlugin:
     def _deliver(self, found: list[Leak]) -> None:
         if not found:
             return
-        from leaklint.runtime.report import message
+        from leaklint.runtime.report import leak_lines, message
 
         records = [leak.to_dict(self.root) for leak in found]
         self.leaks.extend(records)
         failing = [r for r in records if r["kind"] != "daemon-thread"]
         if self.mode == "fail" and failing:
-            raise LeakError("\n".join(message(record) for record in failing))
+            lines = [line for record in failing for line in leak_lines(record)]
+            pytest.fail("leaklint: left running\n" + "\n".join(lines), pytrace=False)
         for leak, record in zip(found, records, strict=True):
             where = leak.project_frame or (leak.created[0] if leak.created else None)
             warnings.warn_explicit(
