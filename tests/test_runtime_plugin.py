@@ -661,3 +661,82 @@ def test_the_rules_named_are_the_registry_s() -> None:
 
     names = {rule.code: rule.name for rule in all_rules()}
     assert {code: names.get(code) for code, _ in RULES.values()} == dict(RULES.values())
+
+
+# -- pytest-xdist: each worker checks its tests, the controller reports -----------------------
+
+XDIST = {
+    "test_spread.py": """
+        import threading
+        import time
+
+        import pytest
+
+
+        @pytest.mark.parametrize("n", range(4))
+        def test_short_lived_thread(n):
+            thread = threading.Thread(target=time.sleep, args=(2,), name=f"sleeper-{n}")
+            thread.start()  # leak: thread
+        """,
+}
+
+
+def test_xdist_workers_send_their_leaks_to_the_controller(tmp_path: Path) -> None:
+    pytest.importorskip("xdist")
+    write(tmp_path, XDIST)
+    run = run_pytest(tmp_path, "--leaklint", "-n", "2")
+    assert run.returncode == 0, run.output
+    assert run.found() == expected(tmp_path)
+    assert sorted(leak["object"] for leak in run.leaks) == [f"sleeper-{n}" for n in range(4)]
+    assert "leaklint: 4 leaked" in run.output
+    # Still sleeping when their worker ended: each is listed under the worker that ran it.
+    assert sorted(re.sub(r"gw\d", "gw", b["object"]) for b in run.report["exit"]) == [
+        f"[gw] sleeper-{n}" for n in range(4)
+    ]
+    assert "pytest will not exit while these run" in run.output
+
+
+# -- anyio's plugin -----------------------------------------------------------------------------
+
+ANYIO = {
+    "test_anyio.py": """
+        import asyncio
+        import threading
+
+        import pytest
+
+        STOP = threading.Event()
+
+
+        @pytest.fixture(scope="session")
+        def anyio_backend():
+            return "asyncio"
+
+
+        @pytest.fixture(scope="module")
+        async def resource(anyio_backend):
+            yield asyncio.get_running_loop()
+
+
+        @pytest.mark.anyio
+        async def test_clean(resource):
+            assert asyncio.get_running_loop() is resource
+
+
+        @pytest.mark.anyio
+        async def test_leaks_a_thread():
+            threading.Thread(target=STOP.wait, name="anyio-side").start()  # leak: thread
+
+
+        def test_zz_stop():
+            STOP.set()
+        """,
+}
+
+
+def test_anyio_runner_loops_are_not_reported(tmp_path: Path) -> None:
+    pytest.importorskip("anyio")
+    write(tmp_path, ANYIO)
+    run = run_pytest(tmp_path, "--leaklint")
+    assert run.returncode == 0, run.output
+    assert run.found() == expected(tmp_path)
