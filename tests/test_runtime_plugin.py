@@ -12,6 +12,7 @@ import importlib.metadata
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -532,80 +533,53 @@ def test_fail_mode_errors_the_leaking_test_and_fixture_and_honours_the_allowlist
 
 # -- the aiosqlite-style hang: a worker thread that outlives its loop -------------------------
 
-HANG = {
-    "pytest.ini": INI + "asyncio_mode = auto\n",
-    "fakedb.py": """
-        import asyncio
-        import queue
-        import threading
-
-
-        class Connection:
-            \"\"\"A driver whose worker thread waits on a queue, like aiosqlite's.\"\"\"
-
-            def __init__(self):
-                self._requests = queue.Queue()
-                self._worker = threading.Thread(target=self._run, name="fakedb-worker")
-                self._worker.start()  # leak: thread
-
-            def _run(self):
-                while True:
-                    function, future = self._requests.get()
-                    if function is None:
-                        return
-                    result = function()
-                    future.get_loop().call_soon_threadsafe(future.set_result, result)
-
-            async def execute(self, value):
-                future = asyncio.get_running_loop().create_future()
-                self._requests.put((lambda: value, future))
-                return await future
-
-            async def close(self):
-                self._requests.put((None, None))
-                await asyncio.to_thread(self._worker.join)
-        """,
-    "conftest.py": """
-        import pytest_asyncio
-
-        from fakedb import Connection
-
-
-        @pytest_asyncio.fixture(scope="module", loop_scope="module")
-        async def db():
-            yield Connection()
-        """,
-    "test_db.py": """
-        import pytest
-
-
-        @pytest.mark.asyncio(loop_scope="module")
-        async def test_query(db):
-            assert await db.execute(1) == 1
-        """,
-}
+DRIVER = Path(__file__).resolve().parent.parent / "fixtures" / "runtime" / "driver"
 
 
 @pytest.mark.parametrize("mode", ["warn", "fail"])
 def test_a_worker_thread_that_outlives_its_loop_is_named_instead_of_hanging(
     tmp_path: Path, mode: str
 ) -> None:
-    write(tmp_path, {**HANG, "pytest.ini": HANG["pytest.ini"] + f"leaklint = {mode}\n"})
+    shutil.copytree(DRIVER, tmp_path, dirs_exist_ok=True)
+    with (tmp_path / "pytest.ini").open("a", encoding="utf-8") as ini:
+        ini.write(f"leaklint = {mode}\n")
     run = run_pytest(tmp_path, "--leaklint-exit-timeout", "1", timeout=15)
-    # The leak is charged to the fixture, at the line of the project that made the connection.
+    # The driver's thread is charged to the fixture that opened the connection and never closed
+    # it; the test's own thread to the test.
     assert run.found() == expected(tmp_path)
-    (leak,) = run.leaks
-    assert leak["owner"]["label"] == "fixture 'db' (module scope)"
-    assert leak["detail"] == "target Connection._run"
-    assert leak["created"][0] == {"path": "fakedb.py", "line": 12, "function": "__init__"}
+    owners = {leak["object"]: leak["owner"]["label"] for leak in run.leaks}
+    assert owners == {
+        "fakedb-worker": "fixture 'db' (module scope)",
+        "progress": "test_db.py::test_progress_thread",
+    }
+    (worker,) = (leak for leak in run.leaks if leak["object"] == "fakedb-worker")
+    assert worker["detail"] == "target Connection._run"
+    assert [frame["function"] for frame in worker["created"][:2]] == ["__init__", "db"]
     # Why pytest won't exit, then the stack of the blocking thread.
-    (blocker,) = run.report["exit"]
-    assert (blocker["kind"], blocker["object"]) == ("thread", "fakedb-worker")
+    assert sorted(blocker["object"] for blocker in run.report["exit"]) == [
+        "fakedb-worker",
+        "progress",
+    ]
     assert "pytest will not exit while these run" in run.output
     assert "interpreter exit waits for non-daemon thread(s) 'fakedb-worker'" in run.output
     assert re.search(r'File ".*fakedb.py", line 16 in _run', run.output), run.output
     # warn waits on (the caller's timeout ends it); fail ends the process with status 1.
     assert run.returncode == (None if mode == "warn" else 1)
+
+
+def test_the_static_check_sees_one_of_the_two_leaks_the_run_names(tmp_path: Path) -> None:
+    """The pairing the README describes: ``leaklint check`` flags the thread the test starts
+    (LL401, same line); only the run sees the one inside the driver."""
+    from harness import lint_project
+
+    static = {(d.path.name, d.location.row, d.code) for d in lint_project(DRIVER).diagnostics}
+    assert static == {("test_db.py", 13, "LL401")}
+    shutil.copytree(DRIVER, tmp_path, dirs_exist_ok=True)
+    run = run_pytest(tmp_path, "--leaklint", "--leaklint-exit-timeout", "1", timeout=15)
+    assert {(path, line) for path, line, _ in run.found()} == {
+        ("fakedb.py", 12),
+        ("test_db.py", 13),
+    }
 
 
 # -- off by default, and bad configuration ----------------------------------------------------
