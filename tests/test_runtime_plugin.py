@@ -714,3 +714,77 @@ def test_anyio_runner_loops_are_not_reported(tmp_path: Path) -> None:
     run = run_pytest(tmp_path, "--leaklint")
     assert run.returncode == 0, run.output
     assert run.found() == expected(tmp_path)
+
+
+# -- opt-in: file descriptors and sockets -------------------------------------------------------
+
+FDS = {
+    "conftest.py": """
+        import socket
+
+        import pytest
+
+
+        @pytest.fixture(scope="module")
+        def server():
+            listener = socket.socket()
+            listener.bind(("127.0.0.1", 0))
+            listener.listen()
+            return listener
+
+
+        @pytest.fixture(scope="module")
+        def closed_server():
+            listener = socket.socket()
+            yield listener
+            listener.close()
+        """,
+    "test_fds.py": """
+        import socket
+
+        KEEP = []
+
+
+        def test_file_left_open(tmp_path):
+            path = tmp_path / "data.txt"
+            path.write_text("x")
+            KEEP.append(path.open())
+
+
+        def test_file_closed(tmp_path):
+            with (tmp_path / "data.txt").open("w") as handle:
+                handle.write("x")
+
+
+        def test_uses_servers(server, closed_server):
+            pass
+
+
+        def test_also_uses_server(server):
+            pass
+
+
+        def test_zz_close():
+            for handle in KEEP:
+                handle.close()
+        """,
+}
+
+
+def test_descriptors_and_sockets_are_reported_when_asked(tmp_path: Path) -> None:
+    from leaklint.runtime.fds import supported
+
+    if not supported():
+        pytest.skip("no /proc/self/fd or /dev/fd here")
+    write(tmp_path, FDS)
+    run = run_pytest(tmp_path, "--leaklint", "--leaklint-fds")
+    assert run.returncode == 0, run.output
+    found = sorted((leak["owner"]["label"], leak["kind"]) for leak in run.leaks)
+    assert found == [
+        ("fixture 'server' (module scope)", "socket"),
+        ("test_fds.py::test_file_left_open", "fd"),
+    ]
+    (left_open,) = (leak for leak in run.leaks if leak["kind"] == "fd")
+    assert left_open["object"].endswith("data.txt")
+    # Not asked: not reported.
+    assert run_pytest(tmp_path, "--leaklint").leaks == []

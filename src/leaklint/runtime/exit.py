@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import faulthandler
-import multiprocessing
 import sys
 import threading
 from collections.abc import Callable
@@ -36,7 +35,8 @@ def blockers(tracker: Tracker, root: Path) -> list[Leak]:
         if thread is main or thread.daemon or thread is threading.current_thread():
             continue
         found.append(_blocker("thread", thread, sites, root))
-    for process in multiprocessing.active_children():
+    multiprocessing = sys.modules.get("multiprocessing")  # no children if never imported
+    for process in multiprocessing.active_children() if multiprocessing else ():
         found.append(_blocker("process", process, sites, root))
     found.extend(_blocker("popen", popen, sites, root) for popen in popens)
     return found

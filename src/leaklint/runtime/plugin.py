@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Generator, Iterable
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,7 +49,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Dump every thread's stack when the interpreter still waits on a thread this long "
         f"after the session (default {DEFAULT_EXIT_TIMEOUT:g}; in fail mode it then exits 1).",
     )
+    group.addoption(
+        "--leaklint-fds",
+        action="store_true",
+        default=None,
+        help="Also report file descriptors and sockets left open (Linux and macOS).",
+    )
     parser.addini("leaklint", "leaklint runtime checks: off, warn or fail.", default="off")
+    parser.addini(
+        "leaklint_fds", "Also report file descriptors and sockets left open.", type="bool"
+    )
     parser.addini(
         "leaklint_allow",
         "Names (fnmatch patterns) of threads, processes and tasks that may outlive their test.",
@@ -118,6 +128,10 @@ class LeakPlugin:
         self.exit_timeout = exit_timeout_of(config)
         report = config.getoption("leaklint_report")
         self.report_path = Path(report) if report else None
+        fds = config.getoption("leaklint_fds")
+        self.fds = bool(config.getini("leaklint_fds") if fds is None else fds)
+        self.owned_fds: dict[int, str] = {}  # opened by a fixture's setup: not the test's
+        self.finalized_fds: list[dict[int, str]] = []  # to forget after this teardown
         self.tracker: Tracker = Tracker()
         self.tracker.install()
         self.fixtures: dict[object, tuple[Owner, Any]] = {}
@@ -134,6 +148,10 @@ class LeakPlugin:
         owner = self.tests.get(item.nodeid)
         if owner is None:
             owner = self.tests[item.nodeid] = Owner("test", item.nodeid)
+            if self.fds:
+                from leaklint.runtime.fds import snapshot
+
+                owner.fds_before = snapshot()
         return owner
 
     def _run_as(self, owner: Owner) -> Generator[None, object, object]:
@@ -145,6 +163,7 @@ class LeakPlugin:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
+        self.tracker.refresh()
         return (yield from self._run_as(self._test_owner(item)))
 
     @pytest.hookimpl(wrapper=True)
@@ -156,8 +175,12 @@ class LeakPlugin:
         owner = self._test_owner(item)
         result = yield from self._run_as(owner)
         del self.tests[item.nodeid]
-        found = self._check(owner, item) + self.pending
+        found = self._check(owner, item) + self._check_fds(owner, item) + self.pending
         self.pending = []
+        for forget in self.finalized_fds:
+            for fd in forget:
+                self.owned_fds.pop(fd, None)
+        self.finalized_fds = []
         self._deliver(found)
         return result
 
@@ -171,13 +194,27 @@ class LeakPlugin:
             "fixture", request.node.nodeid, name=fixturedef.argname, scope=fixturedef.scope
         )
         self.fixtures[fixturedef] = (owner, request.node)
-        return (yield from self._run_as(owner))
+        if not self.fds:
+            return (yield from self._run_as(owner))
+        from leaklint.runtime.fds import opened, snapshot
+
+        before = snapshot()
+        try:
+            return (yield from self._run_as(owner))
+        finally:
+            owner.fds = opened(before, snapshot())
+            self.owned_fds.update(owner.fds)
 
     def pytest_fixture_post_finalizer(self, fixturedef: pytest.FixtureDef[Any]) -> None:
         entry = self.fixtures.pop(fixturedef, None)
         if entry is not None:
             owner, node = entry
             self.pending.extend(self._check(owner, node))
+            if owner.fds:
+                from leaklint.runtime.fds import fd_leaks, still_open
+
+                self.pending.extend(fd_leaks(owner, still_open(owner.fds), self.root))
+                self.finalized_fds.append(owner.fds)
 
     # -- checks and delivery ------------------------------------------------------------------
 
@@ -187,6 +224,17 @@ class LeakPlugin:
         if not owner.created:
             return []
         return leaks_of(owner, self.root, self._allow(node))
+
+    def _check_fds(self, owner: Owner, node: Any) -> list[Leak]:
+        if owner.fds_before is None:
+            return []
+        from leaklint.runtime.fds import fd_leaks, opened, snapshot
+
+        new = opened(owner.fds_before, snapshot())
+        mine = {fd: t for fd, t in new.items() if self.owned_fds.get(fd) != t}
+        leaks = fd_leaks(owner, mine, self.root)
+        patterns = tuple(self._allow(node))
+        return [leak for leak in leaks if not any(fnmatchcase(leak.name, p) for p in patterns)]
 
     def _allow(self, node: Any) -> Iterable[str]:
         return (*self.allow, *allowed_by(node)) if node is not None else self.allow
@@ -204,11 +252,9 @@ class LeakPlugin:
             pytest.fail("leaklint: left running\n" + "\n".join(lines), pytrace=False)
         for leak, record in zip(found, records, strict=True):
             where = leak.project_frame or (leak.created[0] if leak.created else None)
+            path = where.path if where else str(self.root / leak.nodeid.split("::")[0])
             warnings.warn_explicit(
-                LeakWarning(message(record)),
-                LeakWarning,
-                where.path if where else "leaklint",
-                where.line if where else 0,
+                LeakWarning(message(record)), LeakWarning, path, where.line if where else 0
             )
 
     # -- the end of the session ---------------------------------------------------------------

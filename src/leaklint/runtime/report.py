@@ -16,6 +16,8 @@ KINDS = {
     "task": "task",
     "executor": "executor",
     "pool": "pool",
+    "fd": "file descriptor",
+    "socket": "socket",
 }
 
 

@@ -3,18 +3,14 @@ thread, process, ``Popen``, event loop, task, executor or pool is charged to the
 at that moment (a test, a fixture, or the session) with a few frames of where it was made.
 
 The wrappers cost one ``sys._getframe`` walk of a few frames per object; nothing is wrapped
-until :meth:`Tracker.install` and everything is put back by :meth:`Tracker.uninstall`.
+until :meth:`Tracker.install` and everything is put back by :meth:`Tracker.uninstall`. A module
+the run has not imported (``asyncio``, ``multiprocessing.pool`` ...) is not imported for it:
+its classes are wrapped by :meth:`Tracker.refresh` at the first test after something imports it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import asyncio.base_events
-import concurrent.futures
 import functools
-import multiprocessing
-import multiprocessing.pool
-import multiprocessing.process
 import os
 import subprocess
 import sys
@@ -29,9 +25,9 @@ import pluggy
 import pytest
 
 _HERE = __file__
+_STDLIB = os.path.dirname(threading.__file__ or "") + os.sep
 _STDLIB_PACKAGES = tuple(
-    os.path.dirname(module.__file__ or "") + os.sep
-    for module in (asyncio, concurrent.futures, multiprocessing)
+    _STDLIB + package + os.sep for package in ("asyncio", "concurrent", "multiprocessing")
 )
 # Frames in these files are the machinery between the caller and the object, not the caller.
 _MACHINERY = (*_STDLIB_PACKAGES, threading.__file__ or "", subprocess.__file__ or "")
@@ -42,6 +38,17 @@ _POOLS = _STDLIB_PACKAGES[1:]
 _RUNNER = tuple(
     os.path.dirname(os.path.dirname(module.__file__ or "")) + os.sep + name + os.sep
     for module, name in ((pytest, "_pytest"), (pluggy, "pluggy"))
+)
+# (module, class, method, kind, record before or after the call)
+_WRAPPED = (
+    ("threading", "Thread", "start", "thread", "before"),
+    ("subprocess", "Popen", "__init__", "popen", "after"),
+    ("multiprocessing.process", "BaseProcess", "start", "process", "before"),
+    ("asyncio.base_events", "BaseEventLoop", "__init__", "loop", "after"),
+    ("asyncio.base_events", "BaseEventLoop", "create_task", "task", "result"),
+    ("concurrent.futures.thread", "ThreadPoolExecutor", "__init__", "executor", "after"),
+    ("concurrent.futures.process", "ProcessPoolExecutor", "__init__", "executor", "after"),
+    ("multiprocessing.pool", "Pool", "__init__", "pool", "after"),
 )
 _RUNNERS = frozenset({"thread", "process", "popen"})
 _DEPTH = 8  # frames kept for a creation site
@@ -64,6 +71,9 @@ class Owner:
     name: str = ""  # the fixture's name
     scope: str = ""  # the fixture's scope
     created: list[Tracked] = field(default_factory=list)
+    # With --leaklint-fds: the descriptors open when the owner started, and those it opened.
+    fds_before: dict[int, str] | None = None
+    fds: dict[int, str] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -107,6 +117,7 @@ class Tracker:
         self.session = Owner("session", "")
         self.stack: list[Owner] = [self.session]
         self._undo: list[tuple[type, str, object]] = []
+        self._waiting: list[tuple[str, str, str, str, str]] = []
         # What can keep the interpreter from exiting, for the list at the end of the session.
         self.runners: weakref.WeakKeyDictionary[Any, Tracked] = weakref.WeakKeyDictionary()
 
@@ -133,52 +144,53 @@ class Tracker:
             self.runners[obj] = tracked
 
     def install(self) -> None:
+        self._waiting = list(_WRAPPED)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Wrap the classes of the modules imported since the last call."""
+        if not self._waiting:
+            return
+        waiting = []
+        for spec in self._waiting:
+            module = sys.modules.get(spec[0])
+            if module is None:
+                waiting.append(spec)
+            else:
+                self._wrap(getattr(module, spec[1]), *spec[2:])
+        self._waiting = waiting
+
+    def _wrap(self, cls: type, name: str, kind: str, when: str) -> None:
         record = self.record
-        base_loop = asyncio.base_events.BaseEventLoop
+        original = cls.__dict__[name]
+        if when == "before":
 
-        def before(cls: type, name: str, kind: str) -> None:
-            original = cls.__dict__[name]
-
-            @functools.wraps(original)
             def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
                 record(self, kind)
                 return original(self, *args, **kwargs)
 
-            self._patch(cls, name, wrapper)
+        elif when == "after":
 
-        def after(cls: type, name: str, kind: str) -> None:
-            original = cls.__dict__[name]
-
-            @functools.wraps(original)
             def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
                 result = original(self, *args, **kwargs)
                 record(self, kind)
                 return result
 
-            self._patch(cls, name, wrapper)
+        else:
 
-        original_create_task = base_loop.create_task
+            def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+                result = original(self, *args, **kwargs)
+                record(result, kind)
+                return result
 
-        @functools.wraps(original_create_task)
-        def create_task(self: Any, *args: Any, **kwargs: Any) -> Any:
-            task = original_create_task(self, *args, **kwargs)
-            record(task, "task")
-            return task
-
-        before(threading.Thread, "start", "thread")
-        before(multiprocessing.process.BaseProcess, "start", "process")
-        after(subprocess.Popen, "__init__", "popen")
-        after(base_loop, "__init__", "loop")
-        self._patch(base_loop, "create_task", create_task)
-        after(concurrent.futures.ThreadPoolExecutor, "__init__", "executor")
-        after(concurrent.futures.ProcessPoolExecutor, "__init__", "executor")
-        after(multiprocessing.pool.Pool, "__init__", "pool")
+        self._patch(cls, name, functools.wraps(original)(wrapper))
 
     def _patch(self, cls: type, name: str, value: object) -> None:
         self._undo.append((cls, name, cls.__dict__[name]))
         setattr(cls, name, value)
 
     def uninstall(self) -> None:
+        self._waiting = []
         while self._undo:
             cls, name, original = self._undo.pop()
             setattr(cls, name, original)
