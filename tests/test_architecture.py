@@ -19,6 +19,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "leaklint"
 # same layer (``run`` and ``output``, ``python`` and ``config``) do not import each other.
 LAYERS: dict[str, int] = {
     "cli": 7,
+    "runtime": 7,  # the pytest plugin: loaded by pytest, imported by nothing in leaklint
     "__main__": 8,  # ``python -m leaklint``: calls the CLI
     "fix": 6,
     "run": 5,

@@ -1,0 +1,122 @@
+"""What the runtime plugin costs a test run: 1,000 trivial tests and 200 async tests, each run as
+a whole pytest process with the plugin absent, installed but off, and on; and with
+pytest-threadleak on instead, when it is installed (it is not a dependency of leaklint).
+
+    python benchmarks/runtime_overhead.py [--runs 9] [--keep DIR]
+
+Runs are interleaved (absent, off, on, threadleak, absent, ...) so that a slow spell on a
+shared machine lands on every variant alike. Each figure is wall time of the whole process
+(start-up included) and pytest's own session time ("in 1.23s"); min, median and max over the
+runs, and the overhead of each variant's median over the "absent" one. No figure here is
+asserted by the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+SYNC_MODULES, SYNC_TESTS = 20, 50  # 1,000 trivial tests
+ASYNC_MODULES, ASYNC_TESTS = 4, 50  # 200 async tests
+SESSION = re.compile(r" in (\d+(?:\.\d+)?)s")
+
+
+def build(root: Path) -> dict[str, Path]:
+    suites = {"1,000 trivial tests": root / "sync", "200 async tests": root / "async"}
+    for folder in suites.values():
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "pytest.ini").write_text(
+            "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+        )
+    for m in range(SYNC_MODULES):
+        body = "".join(
+            f"def test_{n}():\n    assert {n} + 1 == {n + 1}\n\n\n" for n in range(SYNC_TESTS)
+        )
+        (suites["1,000 trivial tests"] / f"test_sync_{m}.py").write_text(body)
+    for m in range(ASYNC_MODULES):
+        body = "import asyncio\n\n\n" + "".join(
+            textwrap.dedent(f"""
+                async def test_{n}():
+                    await asyncio.sleep(0)
+                    assert await asyncio.gather(asyncio.sleep(0, {n})) == [{n}]
+                """)
+            for n in range(ASYNC_TESTS)
+        )
+        (suites["200 async tests"] / f"test_async_{m}.py").write_text(body)
+    return suites
+
+
+def variants() -> dict[str, list[str]]:
+    found = {
+        "absent": ["-p", "no:leaklint", "-p", "no:threadleak"],
+        "off": ["-p", "no:threadleak"],
+        "on": ["-p", "no:threadleak", "--leaklint"],
+    }
+    if importlib.util.find_spec("pytest_threadleak") is not None:
+        found["threadleak"] = ["-p", "no:leaklint", "-o", "threadleak=true"]
+    return found
+
+
+def run_once(folder: Path, args: list[str]) -> tuple[float, float]:
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist"]
+    start = time.perf_counter()
+    done = subprocess.run(
+        [*command, *args], cwd=folder, capture_output=True, text=True, check=False
+    )
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"pytest failed in {folder} with {args}:\n{done.stdout}{done.stderr}")
+    match = SESSION.findall(done.stdout)
+    return wall, float(match[-1]) if match else float("nan")
+
+
+def spread(values: list[float]) -> str:
+    return f"{min(values):6.3f} {statistics.median(values):6.3f} {max(values):6.3f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--keep", type=Path, help="build the suites here and keep them")
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        root = options.keep or Path(scratch)
+        suites = build(root)
+        named = variants()
+        print(f"Python {sys.version.split()[0]}, {options.runs} runs each, seconds")
+        for suite, folder in suites.items():
+            walls: dict[str, list[float]] = {name: [] for name in named}
+            sessions: dict[str, list[float]] = {name: [] for name in named}
+            for args in named.values():  # warm the file cache and the byte code
+                run_once(folder, args)
+            for _ in range(options.runs):
+                for name, args in named.items():
+                    wall, session = run_once(folder, args)
+                    walls[name].append(wall)
+                    sessions[name].append(session)
+            base_wall = statistics.median(walls["absent"])
+            base_session = statistics.median(sessions["absent"])
+            print(f"\n{suite}")
+            print(
+                f"{'variant':<11} {'wall min    med    max':<22} {'session min med  max':<22} "
+                "overhead (wall, session)"
+            )
+            for name in named:
+                wall_over = statistics.median(walls[name]) / base_wall - 1
+                session_over = statistics.median(sessions[name]) / base_session - 1
+                print(
+                    f"{name:<11} {spread(walls[name])}  {spread(sessions[name])}  "
+                    f"{wall_over:+6.1%} {session_over:+6.1%}"
+                )
+
+
+if __name__ == "__main__":
+    main()

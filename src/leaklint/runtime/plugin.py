@@ -1,0 +1,313 @@
+"""The pytest plugin: options, the ``leaklint`` marker, and, when switched on, the hooks that
+charge what is made to the test or fixture running and check it when that owner is done.
+
+Loaded in every pytest run through the ``pytest11`` entry point, so at import it needs nothing but
+pytest; off (the default) it only registers its options and marker and patches nothing.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Generator, Iterable
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from leaklint.runtime.leaks import Leak
+    from leaklint.runtime.track import Owner, Tracker
+
+MODES = ("off", "warn", "fail")
+DEFAULT_EXIT_TIMEOUT = 60.0
+
+
+class LeakWarning(pytest.PytestWarning):
+    """Something a test or fixture made is still running after it ended."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("leaklint", "leaklint: what tests leave running")
+    group.addoption(
+        "--leaklint",
+        action="store_true",
+        default=False,
+        help="Report threads, processes, loops, tasks and executors that outlive the test or "
+        "fixture that made them (the 'leaklint' ini value picks warn or fail; default warn).",
+    )
+    group.addoption(
+        "--leaklint-report",
+        metavar="FILE",
+        default=None,
+        help="Write the leaks as JSON to FILE.",
+    )
+    group.addoption(
+        "--leaklint-exit-timeout",
+        metavar="SECONDS",
+        default=None,
+        help="Dump every thread's stack when the interpreter still waits on a thread this long "
+        f"after the session (default {DEFAULT_EXIT_TIMEOUT:g}; in fail mode it then exits 1).",
+    )
+    group.addoption(
+        "--leaklint-fds",
+        action="store_true",
+        default=None,
+        help="Also report file descriptors and sockets left open (Linux and macOS).",
+    )
+    parser.addini("leaklint", "leaklint runtime checks: off, warn or fail.", default="off")
+    parser.addini(
+        "leaklint_fds", "Also report file descriptors and sockets left open.", type="bool"
+    )
+    parser.addini(
+        "leaklint_allow",
+        "Names (fnmatch patterns) of threads, processes and tasks that may outlive their test.",
+        type="linelist",
+        default=[],
+    )
+    parser.addini(
+        "leaklint_exit_timeout",
+        "Seconds before leaklint dumps every thread's stack at a hanging exit.",
+        default=str(DEFAULT_EXIT_TIMEOUT),
+    )
+
+
+def mode_of(config: pytest.Config) -> str:
+    value = str(config.getini("leaklint")).strip().lower() or "off"
+    if value not in MODES:
+        raise pytest.UsageError(
+            f"leaklint: the ini value 'leaklint' is off, warn or fail, not {value!r}"
+        )
+    if value == "off" and config.getoption("leaklint"):
+        return "warn"
+    return value
+
+
+def exit_timeout_of(config: pytest.Config) -> float:
+    raw = config.getoption("leaklint_exit_timeout") or config.getini("leaklint_exit_timeout")
+    try:
+        seconds = float(raw)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not seconds > 0:
+        raise pytest.UsageError(
+            f"leaklint: the exit timeout is a number of seconds above 0, not {raw!r}"
+        )
+    return seconds
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "leaklint(allow=[...]): names (fnmatch patterns) of threads, processes and tasks this "
+        "test may leave running",
+    )
+    mode = mode_of(config)
+    if mode == "off":
+        return
+    config.pluginmanager.register(LeakPlugin(config, mode), "leaklint-runtime")
+
+
+def allowed_by(node: Any) -> list[str]:
+    patterns: list[str] = []
+    for mark in node.iter_markers("leaklint"):
+        allow = mark.kwargs.get("allow", ())
+        patterns.extend([allow] if isinstance(allow, str) else allow)
+        patterns.extend(mark.args)
+    return patterns
+
+
+class LeakPlugin:
+    def __init__(self, config: pytest.Config, mode: str) -> None:
+        from leaklint.runtime.track import Tracker
+
+        self.config = config
+        self.mode = mode
+        self.root = Path(config.rootpath)
+        self.allow = tuple(config.getini("leaklint_allow"))
+        self.exit_timeout = exit_timeout_of(config)
+        report = config.getoption("leaklint_report")
+        self.report_path = Path(report) if report else None
+        fds = config.getoption("leaklint_fds")
+        self.fds = bool(config.getini("leaklint_fds") if fds is None else fds)
+        self.owned_fds: dict[int, str] = {}  # opened by a fixture's setup: not the test's
+        self.finalized_fds: list[dict[int, str]] = []  # to forget after this teardown
+        self.tracker: Tracker = Tracker()
+        self.tracker.install()
+        self.fixtures: dict[object, tuple[Owner, Any]] = {}
+        self.tests: dict[str, Owner] = {}
+        self.pending: list[Leak] = []  # fixture leaks found during the current teardown
+        self.leaks: list[dict[str, Any]] = []
+        self.exit: list[dict[str, Any]] = []
+
+    # -- owners -------------------------------------------------------------------------------
+
+    def _test_owner(self, item: pytest.Item) -> Owner:
+        from leaklint.runtime.track import Owner
+
+        owner = self.tests.get(item.nodeid)
+        if owner is None:
+            owner = self.tests[item.nodeid] = Owner("test", item.nodeid)
+            if self.fds:
+                from leaklint.runtime.fds import snapshot
+
+                owner.fds_before = snapshot()
+        return owner
+
+    def _run_as(self, owner: Owner) -> Generator[None, object, object]:
+        self.tracker.push(owner)
+        try:
+            return (yield)
+        finally:
+            self.tracker.pop(owner)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
+        self.tracker.refresh()
+        return (yield from self._run_as(self._test_owner(item)))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
+        return (yield from self._run_as(self._test_owner(item)))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, object, object]:
+        owner = self._test_owner(item)
+        result = yield from self._run_as(owner)
+        del self.tests[item.nodeid]
+        found = self._check(owner, item) + self._check_fds(owner, item) + self.pending
+        self.pending = []
+        for forget in self.finalized_fds:
+            for fd in forget:
+                self.owned_fds.pop(fd, None)
+        self.finalized_fds = []
+        self._deliver(found)
+        return result
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(
+        self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+    ) -> Generator[None, object, object]:
+        from leaklint.runtime.track import Owner
+
+        owner = Owner(
+            "fixture", request.node.nodeid, name=fixturedef.argname, scope=fixturedef.scope
+        )
+        self.fixtures[fixturedef] = (owner, request.node)
+        if not self.fds:
+            return (yield from self._run_as(owner))
+        from leaklint.runtime.fds import opened, snapshot
+
+        before = snapshot()
+        try:
+            return (yield from self._run_as(owner))
+        finally:
+            owner.fds = opened(before, snapshot())
+            self.owned_fds.update(owner.fds)
+
+    def pytest_fixture_post_finalizer(self, fixturedef: pytest.FixtureDef[Any]) -> None:
+        entry = self.fixtures.pop(fixturedef, None)
+        if entry is not None:
+            owner, node = entry
+            self.pending.extend(self._check(owner, node))
+            if owner.fds:
+                from leaklint.runtime.fds import fd_leaks, still_open
+
+                self.pending.extend(fd_leaks(owner, still_open(owner.fds), self.root))
+                self.finalized_fds.append(owner.fds)
+
+    # -- checks and delivery ------------------------------------------------------------------
+
+    def _check(self, owner: Owner, node: Any) -> list[Leak]:
+        from leaklint.runtime.leaks import leaks_of
+
+        if not owner.created:
+            return []
+        return leaks_of(owner, self.root, self._allow(node))
+
+    def _check_fds(self, owner: Owner, node: Any) -> list[Leak]:
+        if owner.fds_before is None:
+            return []
+        from leaklint.runtime.fds import fd_leaks, opened, snapshot
+
+        new = opened(owner.fds_before, snapshot())
+        mine = {fd: t for fd, t in new.items() if self.owned_fds.get(fd) != t}
+        leaks = fd_leaks(owner, mine, self.root)
+        patterns = tuple(self._allow(node))
+        return [leak for leak in leaks if not any(fnmatchcase(leak.name, p) for p in patterns)]
+
+    def _allow(self, node: Any) -> Iterable[str]:
+        return (*self.allow, *allowed_by(node)) if node is not None else self.allow
+
+    def _deliver(self, found: list[Leak]) -> None:
+        if not found:
+            return
+        from leaklint.runtime.report import leak_lines, message
+
+        records = [leak.to_dict(self.root) for leak in found]
+        self.leaks.extend(records)
+        failing = [r for r in records if r["kind"] != "daemon-thread"]
+        if self.mode == "fail" and failing:
+            lines = [line for record in failing for line in leak_lines(record)]
+            pytest.fail("leaklint: left running\n" + "\n".join(lines), pytrace=False)
+        for leak, record in zip(found, records, strict=True):
+            where = leak.project_frame or (leak.created[0] if leak.created else None)
+            path = where.path if where else str(self.root / leak.nodeid.split("::")[0])
+            warnings.warn_explicit(
+                LeakWarning(message(record)), LeakWarning, path, where.line if where else 0
+            )
+
+    # -- the end of the session ---------------------------------------------------------------
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        from leaklint.runtime.exit import blockers
+
+        session_leaks = self._check(self.tracker.session, session)
+        for owner, node in list(self.fixtures.values()):  # never torn down (interrupted run)
+            session_leaks.extend(self._check(owner, node))
+        self.fixtures.clear()
+        records = [leak.to_dict(self.root) for leak in session_leaks + self.pending]
+        self.pending = []
+        self.leaks.extend(records)
+        self.exit.extend(leak.to_dict(self.root) for leak in blockers(self.tracker, self.root))
+        workeroutput = getattr(self.config, "workeroutput", None)
+        if workeroutput is not None:  # an xdist worker: the controller reports
+            import json
+
+            workeroutput["leaklint"] = json.dumps({"leaks": self.leaks, "exit": self.exit})
+        elif self.mode == "fail" and any(r["kind"] != "daemon-thread" for r in records):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        import json
+
+        raw = getattr(node, "workeroutput", {}).get("leaklint")
+        if raw:
+            data = json.loads(raw)
+            worker = getattr(node, "gateway", None)
+            prefix = f"[{worker.id}] " if worker is not None else ""
+            self.leaks.extend(data["leaks"])
+            for blocker in data["exit"]:
+                blocker["object"] = prefix + blocker["object"]
+                self.exit.append(blocker)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        from leaklint.runtime.report import document, summary, write
+
+        if getattr(self.config, "workeroutput", None) is not None:
+            return
+        doc = document(self.mode, self.leaks, self.exit)
+        if self.report_path is not None:
+            write(self.report_path, doc)
+        for title, lines in summary(doc):
+            colour = {"red": True} if self.mode == "fail" else {"yellow": True}
+            terminalreporter.write_sep("=", title, **colour)
+            for line in lines:
+                terminalreporter.write_line(line)
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        from leaklint.runtime.exit import arm_at_shutdown
+
+        self.tracker.uninstall()
+        arm_at_shutdown(self.exit_timeout, exit_after=self.mode == "fail")

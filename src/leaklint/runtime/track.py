@@ -1,0 +1,196 @@
+"""Who made what: the creation functions are wrapped while the plugin is on, and each new
+thread, process, ``Popen``, event loop, task, executor or pool is charged to the owner running
+at that moment (a test, a fixture, or the session) with a few frames of where it was made.
+
+The wrappers cost one ``sys._getframe`` walk of a few frames per object; nothing is wrapped
+until :meth:`Tracker.install` and everything is put back by :meth:`Tracker.uninstall`. A module
+the run has not imported (``asyncio``, ``multiprocessing.pool`` ...) is not imported for it:
+its classes are wrapped by :meth:`Tracker.refresh` at the first test after something imports it.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+import threading
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+import pluggy
+import pytest
+
+_HERE = __file__
+_STDLIB = os.path.dirname(threading.__file__ or "") + os.sep
+_STDLIB_PACKAGES = tuple(
+    _STDLIB + package + os.sep for package in ("asyncio", "concurrent", "multiprocessing")
+)
+# Frames in these files are the machinery between the caller and the object, not the caller.
+_MACHINERY = (*_STDLIB_PACKAGES, threading.__file__ or "", subprocess.__file__ or "")
+# An object made directly by these belongs to the executor, pool or queue that made it, which
+# is what gets reported (its worker threads and processes end when it is shut down).
+_POOLS = _STDLIB_PACKAGES[1:]
+# The test runner's own frames: the creation site ends where the test or fixture was called.
+_RUNNER = tuple(
+    os.path.dirname(os.path.dirname(module.__file__ or "")) + os.sep + name + os.sep
+    for module, name in ((pytest, "_pytest"), (pluggy, "pluggy"))
+)
+# (module, class, method, kind, record before or after the call)
+_WRAPPED = (
+    ("threading", "Thread", "start", "thread", "before"),
+    ("subprocess", "Popen", "__init__", "popen", "after"),
+    ("multiprocessing.process", "BaseProcess", "start", "process", "before"),
+    ("asyncio.base_events", "BaseEventLoop", "__init__", "loop", "after"),
+    ("asyncio.base_events", "BaseEventLoop", "create_task", "task", "result"),
+    ("concurrent.futures.thread", "ThreadPoolExecutor", "__init__", "executor", "after"),
+    ("concurrent.futures.process", "ProcessPoolExecutor", "__init__", "executor", "after"),
+    ("multiprocessing.pool", "Pool", "__init__", "pool", "after"),
+)
+_RUNNERS = frozenset({"thread", "process", "popen"})
+_DEPTH = 8  # frames kept for a creation site
+_WALK = 40  # frames looked at to find them
+
+
+@dataclass(frozen=True)
+class Frame:
+    path: str
+    line: int
+    function: str
+
+
+@dataclass(eq=False)
+class Owner:
+    """A test, a fixture or the session: whatever was running when objects were made."""
+
+    kind: str  # "test", "fixture" or "session"
+    nodeid: str
+    name: str = ""  # the fixture's name
+    scope: str = ""  # the fixture's scope
+    created: list[Tracked] = field(default_factory=list)
+    # With --leaklint-fds: the descriptors open when the owner started, and those it opened.
+    fds_before: dict[int, str] | None = None
+    fds: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        if self.kind == "fixture":
+            where = f" for {self.nodeid}" if self.scope == "function" else ""
+            return f"fixture '{self.name}' ({self.scope} scope){where}"
+        return self.nodeid or "the session (import and collection)"
+
+
+@dataclass(eq=False)
+class Tracked:
+    ref: Callable[[], Any]  # a weak reference to the object
+    kind: str  # "thread", "process", "popen", "loop", "task", "executor", "pool"
+    site: tuple[Frame, ...]
+    internal: bool  # made by an executor or pool for its own use
+
+
+def creation_site(depth: int = _DEPTH) -> tuple[tuple[Frame, ...], bool]:
+    """The first frames outside the machinery, and whether a pool or executor made the object."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename == _HERE:
+        frame = frame.f_back
+    internal = frame is not None and frame.f_code.co_filename.startswith(_POOLS)
+    frames: list[Frame] = []
+    for _ in range(_WALK):
+        if frame is None or len(frames) >= depth:
+            break
+        path = frame.f_code.co_filename
+        if path.startswith(_RUNNER):
+            break
+        if not path.startswith(_MACHINERY):
+            frames.append(Frame(path, frame.f_lineno, frame.f_code.co_name))
+        frame = frame.f_back
+    return tuple(frames), internal
+
+
+class Tracker:
+    """The owner stack, and the wrappers that charge each new object to its top."""
+
+    def __init__(self) -> None:
+        self.session = Owner("session", "")
+        self.stack: list[Owner] = [self.session]
+        self._undo: list[tuple[type, str, object]] = []
+        self._waiting: list[tuple[str, str, str, str, str]] = []
+        # What can keep the interpreter from exiting, for the list at the end of the session.
+        self.runners: weakref.WeakKeyDictionary[Any, Tracked] = weakref.WeakKeyDictionary()
+
+    @property
+    def current(self) -> Owner:
+        return self.stack[-1]
+
+    def push(self, owner: Owner) -> None:
+        self.stack.append(owner)
+
+    def pop(self, owner: Owner) -> None:
+        if owner in self.stack:
+            del self.stack[len(self.stack) - 1 - self.stack[::-1].index(owner)]
+
+    def record(self, obj: object, kind: str) -> None:
+        site, internal = creation_site()
+        try:
+            ref: Callable[[], Any] = weakref.ref(obj)
+        except TypeError:  # pragma: no cover - every tracked class takes weak references
+            return
+        tracked = Tracked(ref, kind, site, internal)
+        self.current.created.append(tracked)
+        if kind in _RUNNERS:
+            self.runners[obj] = tracked
+
+    def install(self) -> None:
+        self._waiting = list(_WRAPPED)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Wrap the classes of the modules imported since the last call."""
+        if not self._waiting:
+            return
+        waiting = []
+        for spec in self._waiting:
+            module = sys.modules.get(spec[0])
+            if module is None:
+                waiting.append(spec)
+            else:
+                self._wrap(getattr(module, spec[1]), *spec[2:])
+        self._waiting = waiting
+
+    def _wrap(self, cls: type, name: str, kind: str, when: str) -> None:
+        record = self.record
+        original = cls.__dict__[name]
+        if when == "before":
+
+            def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+                record(self, kind)
+                return original(self, *args, **kwargs)
+
+        elif when == "after":
+
+            def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+                result = original(self, *args, **kwargs)
+                record(self, kind)
+                return result
+
+        else:
+
+            def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+                result = original(self, *args, **kwargs)
+                record(result, kind)
+                return result
+
+        self._patch(cls, name, functools.wraps(original)(wrapper))
+
+    def _patch(self, cls: type, name: str, value: object) -> None:
+        self._undo.append((cls, name, cls.__dict__[name]))
+        setattr(cls, name, value)
+
+    def uninstall(self) -> None:
+        self._waiting = []
+        while self._undo:
+            cls, name, original = self._undo.pop()
+            setattr(cls, name, original)
