@@ -1040,3 +1040,139 @@ def test_locator_matches_libcst_positions(tmp_path: Path) -> None:
     assert twin is not None
     assert locator.range(twin)[0].row == 4
     assert locator.after_imports() == source.range_of(source.module.body[2])[0]
+
+
+# --------------------------------------------------------------------------- issue #16
+
+
+def test_closest_asyncio_mark_in_pytests_order(tmp_path: Path) -> None:
+    """Decorators apply bottom up (the one nearest the def is closest); a class body's
+    ``pytestmark`` comes before the class's decorators."""
+    project = project_of(
+        tmp_path,
+        {
+            "test_marks.py": """\
+                import pytest
+
+
+                @pytest.mark.asyncio(loop_scope="module")
+                @pytest.mark.asyncio(loop_scope="session")
+                async def test_stacked():
+                    pass
+
+
+                @pytest.mark.asyncio(loop_scope="module")
+                class TestBodyFirst:
+                    pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+                    async def test_body(self):
+                        pass
+
+                    @pytest.mark.asyncio(loop_scope="class")
+                    async def test_own(self):
+                        pass
+                """
+        },
+        mode="strict",
+    )
+    assert loops(project) == {
+        "test_marks.py::test_stacked": "session",
+        "test_marks.py::TestBodyFirst::test_body": "session",
+        "test_marks.py::TestBodyFirst::test_own": "class",
+    }
+
+
+def test_values_none_constants_and_unknowns(tmp_path: Path) -> None:
+    project = project_of(
+        tmp_path,
+        {
+            "test_values.py": """\
+                import os
+
+                import pytest
+                import pytest_asyncio
+
+                LOOP = "session"
+                TWICE = "module"
+                TWICE = "session"
+                FROM_ENV = os.environ.get("X", "module")
+
+
+                @pytest_asyncio.fixture(scope=LOOP, loop_scope=LOOP)
+                async def pool():
+                    return object()
+
+
+                @pytest_asyncio.fixture(loop_scope=FROM_ENV)
+                async def unknown():
+                    return object()
+
+
+                @pytest.mark.asyncio(loop_scope=None)
+                async def test_none(pool):
+                    pass
+
+
+                @pytest.mark.asyncio(loop_scope=LOOP)
+                async def test_constant(pool, unknown):
+                    pass
+
+
+                @pytest.mark.asyncio(loop_scope=TWICE)
+                async def test_twice(pool):
+                    pass
+                """
+        },
+    )
+    tests = resolved(project)
+    assert loops(project) == {
+        "test_values.py::test_none": "function",
+        "test_values.py::test_constant": "session",
+        "test_values.py::test_twice": None,
+    }
+    graph = graph_of(project)
+    fixtures = {u.fixture.name: u.fixture for u in tests["test_values.py::test_constant"].uses}
+    assert graph.fixture_loop_scope(fixtures["pool"]) == "session"
+    assert fixtures["pool"].scope == "session"
+    assert graph.fixture_loop_scope(fixtures["unknown"]) is None  # a loop it cannot read
+    assert tests["test_values.py::test_twice"].asyncio  # run by pytest-asyncio, loop unknown
+    # LL202: the function-loop test is reported, the constant and unknown ones are not.
+    assert [d.location.row for d in ll202(project)] == [23]
+
+
+def test_fixture_decorator_aliases(tmp_path: Path) -> None:
+    project = project_of(
+        tmp_path,
+        {
+            "conftest.py": """\
+                import pytest_asyncio
+                from pytest_asyncio import fixture
+
+                session_fixture = pytest_asyncio.fixture(scope="session", loop_scope="session")
+                narrow = fixture(loop_scope="function")
+                not_an_alias = print
+
+
+                @session_fixture
+                async def database():
+                    return object()
+
+
+                @narrow
+                async def private():
+                    return object()
+                """,
+            "test_alias.py": """\
+                async def test_uses(database, private):
+                    pass
+                """,
+        },
+    )
+    graph = graph_of(project)
+    (test,) = resolved(project).values()
+    scopes = {
+        u.fixture.name: (u.fixture.scope, graph.fixture_loop_scope(u.fixture)) for u in test.uses
+    }
+    # Only the session-loop database is on another loop than the function-loop test.
+    assert scopes == {"database": ("session", "session"), "private": ("function", "function")}
+    assert [c.use.fixture.name for c in graph.cross_loop(test)[0]] == ["database"]

@@ -76,8 +76,6 @@ EXCEPTIONS: dict[tuple[str, str, str], str] = {
 # Projects of a class of miss that is not fixed yet (issue #16): not run until it is.
 UNFIXED: frozenset[str] = frozenset(
     {
-        "mark_stacked_decorators",
-        "mark_class_decorator_and_body",
         "mark_inherited_and_own",
         "class_marks_from_base",
         "class_test_methods_from_base",
@@ -89,8 +87,6 @@ UNFIXED: frozenset[str] = frozenset(
         "plugin_from_addopts",
         "plugin_package_from_addopts",
         "usefixtures_ini",
-        "decorator_alias",
-        "decorator_alias_in_module",
     }
 )
 

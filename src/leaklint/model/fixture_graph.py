@@ -201,8 +201,8 @@ class FixtureGraph:
     def test_loop_scope(self, test: TestDef) -> str | None:
         """The loop scope of the nearest asyncio mark, else the default; ``None`` if unreadable."""
         mark = test.mark("asyncio")
-        if mark is None or not (mark.has_kwarg("loop_scope") or mark.has_kwarg("scope")):
-            return self.default_test_loop_scope
+        if mark is None or not (mark.given("loop_scope") or mark.given("scope")):
+            return self.default_test_loop_scope  # ``loop_scope=None`` is the default too
         scope = mark.loop_scope
         return scope if scope in SCOPES else None
 

@@ -66,6 +66,8 @@ def _test_block(project: Project, resolved: ResolvedTest, base: Path | None) -> 
             fixture_loop = graph.fixture_loop(fixture, test)
             if resolved.loop is not None and fixture_loop != resolved.loop:
                 kind += " (not the test's loop)"
+        elif graph.runs_on_loop(fixture):
+            kind = "a loop leaklint cannot read (loop_scope or scope is not a literal)"
         elif fixture.is_async:
             kind = "async, not run by pytest-asyncio"
         else:

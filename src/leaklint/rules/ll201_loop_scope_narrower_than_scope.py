@@ -88,8 +88,10 @@ class LoopScopeNarrowerThanScope(FileRule):
             f"{kind} `{fixture.name}` is cached per {fixture.scope} but runs on a "
             f"{loop_scope}-scoped event loop ({origin}); pytest fails with ScopeMismatch"
         )
-        edits = asyncio_fixture_edits(self, fixture, loop_scope=fixture.scope)
-        fix = self.make_fix(
-            Applicability.SAFE, f'set `loop_scope="{fixture.scope}"` on the fixture', *edits
-        )
+        fix = None
+        if fixture.alias is None:  # a decorator alias is fixed where it is bound
+            edits = asyncio_fixture_edits(self, fixture, loop_scope=fixture.scope)
+            fix = self.make_fix(
+                Applicability.SAFE, f'set `loop_scope="{fixture.scope}"` on the fixture', *edits
+            )
         self.report(fixture.decorator.decorator, message, fix=fix)
