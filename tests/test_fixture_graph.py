@@ -1176,3 +1176,48 @@ def test_fixture_decorator_aliases(tmp_path: Path) -> None:
     # Only the session-loop database is on another loop than the function-loop test.
     assert scopes == {"database": ("session", "session"), "private": ("function", "function")}
     assert [c.use.fixture.name for c in graph.cross_loop(test)[0]] == ["database"]
+
+
+def test_plugins_from_addopts_and_usefixtures_ini(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "pytest.ini": CONFIG.format(mode="auto")
+            + "pythonpath = .\n"
+            + "addopts = -ra -p myplugin -p no:cacheprovider\n"
+            + "usefixtures = seeded\n",
+            "myplugin.py": """\
+                import pytest_asyncio
+
+
+                @pytest_asyncio.fixture(scope="session", loop_scope="session")
+                async def service():
+                    return object()
+
+
+                @pytest_asyncio.fixture(scope="session", loop_scope="session")
+                async def seeded():
+                    return object()
+                """,
+            "tests/test_uses.py": """\
+                import pytest
+
+
+                async def test_function_loop(service):
+                    pass
+
+
+                @pytest.mark.asyncio(loop_scope="session")
+                async def test_session_loop(service):
+                    pass
+                """,
+        },
+    )
+    project = Project.load([tmp_path])
+    tests = resolved(project)
+    on_function = tests["tests/test_uses.py::test_function_loop"]
+    assert on_function.requested[0] == "seeded"
+    assert {u.fixture.name for u in on_function.uses} == {"seeded", "service"}
+    assert on_function.unknown == ()
+    # The function-loop test uses both session fixtures; the session-loop test neither.
+    assert brief(project, ll202(project)) == [("tests/test_uses.py", 4)]

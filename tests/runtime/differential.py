@@ -84,9 +84,6 @@ UNFIXED: frozenset[str] = frozenset(
         "class_base_imported_as_module",
         "class_override_in_subclass",
         "class_loops_per_subclass",
-        "plugin_from_addopts",
-        "plugin_package_from_addopts",
-        "usefixtures_ini",
     }
 )
 
