@@ -15,7 +15,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from leaklint.python.source import ImportMap, SourceFile
+from leaklint.python.source import ImportMap, SourceFile, dotted_name
 from leaklint.python.walk import iter_tree
 
 FIXTURE_DECORATORS = frozenset(
@@ -158,6 +158,15 @@ class TestDef:
     marks: tuple[Mark, ...]
     class_names: tuple[str, ...] = ()
     class_nodes: tuple[cst.ClassDef, ...] = ()
+    # A test method a class inherits: pytest collects it under the subclass (``path`` is the
+    # subclass's module), but it is written in a base class, maybe in another module.
+    defined_in: Path | None = None
+    inherited: bool = False
+
+    @property
+    def source_path(self) -> Path:
+        """The file the ``def`` is written in."""
+        return self.defined_in or self.path
 
     def mark(self, name: str) -> Mark | None:
         return next((m for m in self.marks if m.name == name), None)
@@ -176,6 +185,30 @@ class TestDef:
 
 
 @dataclass(eq=False)
+class ClassModel:
+    """A module-level class: what pytest's class collection and mark inheritance read."""
+
+    name: str
+    node: cst.ClassDef
+    # Each base as written, and the qualified name it was imported as (``None``: local).
+    bases: tuple[tuple[str, str | None], ...]
+    body_marks: tuple[Mark, ...] | None  # the body's ``pytestmark``; ``None`` if it has none
+    decorator_marks: tuple[Mark, ...]  # in pytest's order (nearest the ``class`` first)
+    defines_init: bool
+
+    @property
+    def stores_marks(self) -> bool:
+        """Whether the class's own ``__dict__`` holds a ``pytestmark``."""
+        return self.body_marks is not None or bool(self.decorator_marks)
+
+    def methods(self) -> Iterator[cst.FunctionDef]:
+        body = self.node.body.body if isinstance(self.node.body, cst.IndentedBlock) else ()
+        for stmt in body:
+            if isinstance(stmt, cst.FunctionDef):
+                yield stmt
+
+
+@dataclass(eq=False)
 class FileModel:
     path: Path
     fixtures: list[FixtureDef] = field(default_factory=list)
@@ -186,6 +219,8 @@ class FileModel:
     constants: dict[str, str] = field(default_factory=dict)  # module-level ``NAME = "text"``
     # ``name = pytest_asyncio.fixture(...)`` at module level: a decorator alias.
     aliases: dict[str, cst.Call] = field(default_factory=dict)
+    classes: dict[str, ClassModel] = field(default_factory=dict)  # module-level classes
+    collection: Collection | None = None  # pytest's python_functions / python_classes
 
 
 # --------------------------------------------------------------------------- reading
@@ -233,8 +268,31 @@ def read_file_model(source: SourceFile, collection: Collection | None = None) ->
                 elif isinstance(small, cst.Assign) and _assigns_name(small, "pytest_plugins"):
                     model.plugins = _strings(small.value)
     model.module_marks = tuple(module_marks)
+    model.collection = collection
+    for stmt in _statements(source.module.body):
+        if isinstance(stmt, cst.ClassDef):
+            model.classes[stmt.name.value] = _class_model(stmt, imports, model.constants)
     _read_body(source, source.module.body, model, collection, (), (), ())
     return model
+
+
+def _class_model(
+    node: cst.ClassDef, imports: ImportMap, constants: Mapping[str, str]
+) -> ClassModel:
+    bases: list[tuple[str, str | None]] = []
+    for arg in node.bases:
+        written = dotted_name(arg.value) if arg.keyword is None else None
+        if written is not None:
+            bases.append((written, imports.qualified_name(arg.value)))
+    inner = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+    return ClassModel(
+        name=node.name.value,
+        node=node,
+        bases=tuple(bases),
+        body_marks=class_pytestmark(inner, imports, constants),
+        decorator_marks=decorator_marks(node, imports, "class", constants),
+        defines_init=_defines(node, "__init__"),
+    )
 
 
 def _statements(body: Sequence[cst.BaseStatement]) -> Iterator[cst.BaseStatement]:
@@ -411,6 +469,11 @@ def _read_body(
 def _defines(cls: cst.ClassDef, name: str) -> bool:
     body = cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ()
     return any(isinstance(s, cst.FunctionDef) and s.name.value == name for s in body)
+
+
+def method_params(func: cst.FunctionDef) -> tuple[str, ...]:
+    """The fixture names a test method asks for (``self`` aside)."""
+    return _params(func, method=True)
 
 
 def _params(func: cst.FunctionDef, *, method: bool) -> tuple[str, ...]:
