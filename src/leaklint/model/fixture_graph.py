@@ -201,8 +201,8 @@ class FixtureGraph:
     def test_loop_scope(self, test: TestDef) -> str | None:
         """The loop scope of the nearest asyncio mark, else the default; ``None`` if unreadable."""
         mark = test.mark("asyncio")
-        if mark is None or not (mark.has_kwarg("loop_scope") or mark.has_kwarg("scope")):
-            return self.default_test_loop_scope
+        if mark is None or not (mark.given("loop_scope") or mark.given("scope")):
+            return self.default_test_loop_scope  # ``loop_scope=None`` is the default too
         scope = mark.loop_scope
         return scope if scope in SCOPES else None
 
@@ -247,10 +247,11 @@ class FixtureGraph:
     # ---- pytest_plugins ----------------------------------------------------------------
 
     def _plugin_layers(self, path: Path) -> tuple[Layer, ...]:
-        """Fixtures of the project's own modules named in ``pytest_plugins`` (in the test module
-        or a conftest it sees): visible everywhere, and farther than any conftest's."""
+        """Fixtures of the project's own modules loaded as plugins: ``-p NAME`` in ``addopts``
+        (registered first, so farthest) and ``pytest_plugins`` (in the test module or a
+        conftest it sees): visible everywhere, and farther than any conftest's."""
         own = self.project.file_model(path)
-        names = list(own.plugins if own is not None else ())
+        names = [*self.project.config.addopts.plugins, *(own.plugins if own is not None else ())]
 
         def layers() -> tuple[Layer, ...]:
             for directory in self._directories(path.parent):
@@ -343,9 +344,20 @@ class FixtureGraph:
         raw = self.project.read(path)
         return isinstance(raw, bytes) and b"getfixturevalue" in raw
 
+    @cached_property
+    def ini_usefixtures(self) -> tuple[str, ...]:
+        """The ``usefixtures`` ini option: fixtures every test requests."""
+        setting = self.project.config.get("usefixtures")
+        if setting is None:
+            return ()
+        value = setting.value
+        return (
+            tuple(str(v) for v in value) if isinstance(value, list) else tuple(str(value).split())
+        )
+
     def test_requests(self, test: TestDef, lookup: Lookup) -> tuple[str, ...]:
         direct = parametrized_names(test.marks)
-        names: list[str] = list(lookup.autouse())
+        names: list[str] = [*self.ini_usefixtures, *lookup.autouse()]
         names.extend(test.usefixtures)
         names.extend(p for p in test.params if p not in direct)
         if self._mentions_getfixturevalue(test.path):
