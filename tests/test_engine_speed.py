@@ -287,9 +287,14 @@ def test_a_fixture_file_is_parsed_only_when_some_file_can_make_a_loop_object(
     assert _key(lint_path(root, rules, cache=True)) == _key(bound)
 
 
-def test_syntax_error_checks_need_no_tree(tmp_path: Path) -> None:
+def test_files_no_rule_needs_are_not_read_for_their_syntax(tmp_path: Path) -> None:
     (tmp_path / "test_ok.py").write_text("def test_x():\n    pass\n")
-    (tmp_path / "test_bad.py").write_text("def test_x(:\n    pass\n")
+    # A thread rule needs this one and cannot read it: a finding could hide there.
+    (tmp_path / "test_bad.py").write_text(
+        "import threading\ndef test_x(:\n    threading.Thread()\n"
+    )
+    # No rule needs this one: it is neither compiled nor parsed, and nothing is said.
+    (tmp_path / "test_bad_unneeded.py").write_text("def test_x(:\n    pass\n")
     result = lint_path(tmp_path, all_rules())
     assert [(d.code, d.path.name) for d in result.diagnostics] == [("LL001", "test_bad.py")]
     assert result.files_parsed == 1
@@ -514,7 +519,8 @@ def test_cache_dir_from_the_environment(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("LEAKLINT_CACHE_DIR", str(shared))
     root = _project_tree(tmp_path)
     lint_path(root, cache=True)
-    assert lint_path(root, cache=True).files_cached == 4
+    # No rule needs the conftest for its own findings (before, it had a syntax-only check).
+    assert lint_path(root, cache=True).files_cached == 3
     assert not (root / CACHE_DIR).exists()
     assert list(shared.rglob("*.json"))
 
@@ -550,7 +556,7 @@ def test_cache_dir_option_then_environment_then_setting(
     lint(project, every_rule(), cache=True, cache_dir=option)
     project = Project.load([root], settings=load_settings(root / "leaklint.toml"))
     warm = lint(project, every_rule(), cache=True, cache_dir=option)
-    assert warm.files_cached == 4 and warm.files_parsed == 0
+    assert warm.files_cached == 3 and warm.files_parsed == 0
     assert _key(warm) == _key(lint_path(root))
     # A cache-dir that is a file is a usage error, not a traceback.
     (tmp_path / "a-file").write_text("")
@@ -562,11 +568,11 @@ def test_warm_run_parses_nothing_and_finds_the_same(tmp_path: Path) -> None:
     root = _project_tree(tmp_path)
     cold = lint_path(root, cache=True)
     warm = lint_path(root, cache=True)
-    # Cold, three files are parsed for their own rules (the conftest's task asks only for its
-    # syntax: its fixtures are parsed for test_a.py's rules); all four outcomes are cached,
-    # and a warm run parses nothing.
+    # Cold, three files are parsed for their own rules (the conftest is parsed only for
+    # test_a.py's, and has no outcome of its own); three outcomes are cached, and a warm run
+    # parses nothing.
     assert cold.files_cached == 0 and cold.files_parsed == 3
-    assert warm.files_parsed == 0 and warm.files_cached == 4
+    assert warm.files_parsed == 0 and warm.files_cached == 3
     assert _key(warm) == _key(cold) == _key(lint_path(root))
     assert (root / CACHE_DIR / ".gitignore").read_text().splitlines()[-1] == "*"
 
@@ -723,7 +729,9 @@ def test_a_corrupt_cache_is_ignored(tmp_path: Path) -> None:
 
 def test_cli_cache_and_jobs_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _project_tree(tmp_path)
-    (root / "tests/test_bad.py").write_text("def test_x(:\n    pass\n")
+    (root / "tests/test_bad.py").write_text(
+        "import threading\ndef test_x(:\n    threading.Thread()\n"
+    )
     monkeypatch.chdir(root)
     runner = CliRunner()
     first = runner.invoke(main, ["check", "--no-cache", "--jobs", "2", "."])
@@ -1068,7 +1076,7 @@ def test_entries_of_deleted_files_are_dropped(tmp_path: Path) -> None:
     lint_path(root, cache=True)
     [cache_file] = (root / CACHE_DIR).rglob("*.json")
     names = {Path(name).name for name in json.loads(cache_file.read_text())["files"]}
-    assert names == {"conftest.py", "test_a.py", "app.py"}
+    assert names == {"test_a.py", "app.py"}  # no rule needs the conftest for itself
 
 
 def test_walk_survives_deep_trees() -> None:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from leaklint.diagnostics import Diagnostic, Location
 from leaklint.model.project import LoopUseDeferred, Project
-from leaklint.python.source import SourceFile, cpython_verdict
+from leaklint.python.source import SourceFile
 from leaklint.python.walk import walk_batched
 from leaklint.rules.base import FileRule, ProjectRule, Rule, get_rule
 from leaklint.rules.suppress import Suppressor
@@ -46,8 +46,6 @@ SYNTAX_ERROR = "LL001"
 UNUSED_SUPPRESSION = "LL003"
 # Below this many files to parse, worker start-up costs more than it saves.
 PARALLEL_MIN_FILES = 64
-# How many syntax-only checks cost about as much as one file parsed and walked.
-SYNTAX_ONLY_PER_PARSE = 10
 # A file whose rules read up to this many other files (besides the conftests) has its cached
 # findings keyed on those files by name; beyond, on every test module or every file (unless
 # one of them is no file of the project: those are always named).
@@ -158,12 +156,12 @@ def lint(
         if store is not None and search is not None:
             store.put_tokens(path, (search.known, search.words))
         run = relevant if prefilter else rules_for_file(project, path, file_rules, tokens=False)
-        # pytest imports every test module and conftest: a syntax error there always matters.
-        # Elsewhere it matters when a rule could have found something in the file.
-        report_syntax = SYNTAX_ERROR in selected and (
-            bool(relevant) or project.is_pytest_file(path)
-        )
-        if run or report_syntax:
+        # A syntax error is leaklint's finding only where a rule had to read the file (it could
+        # hide a finding there); a file no rule needs is not compiled or parsed at all, and
+        # whether it parses is ruff's and pytest's business. Decided by the token prefilter
+        # either way, so that a run without the prefilter reports the same.
+        report_syntax = SYNTAX_ERROR in selected and bool(relevant)
+        if run:
             tasks.append(FileTask(path, tuple(file_rules.index(r) for r in run), report_syntax))
 
     if tasks:
@@ -255,10 +253,7 @@ def _check_files(
     cached = set(outcomes)
     todo = [task for task in tasks if task.path not in cached]
 
-    # A syntax-only check needs no tree (CPython's compiler, about a tenth of a libcst parse
-    # and its walk): many of them together call for workers, a few do not.
-    to_parse = sum(1 for task in todo if task.rules)
-    workers = worker_count(jobs, to_parse + (len(todo) - to_parse) // SYNTAX_ONLY_PER_PARSE)
+    workers = worker_count(jobs, len(todo))
     if workers > 1:
         from leaklint.run.parallel import check_in_workers
 
@@ -392,10 +387,6 @@ def check_file(
         size, limit = len(raw) / (1024 * 1024), MAX_FILE_BYTES // (1024 * 1024)
         skipped = f"{path}: skipped: {size:.1f} MB is over the {limit} MB limit"
         return FileOutcome([], [], parsed=False, warnings=[skipped])
-    if not task.rules and not project.is_parsed(path) and _compiles(raw):
-        # Only a syntax error was asked for, and CPython's parser (many times faster than
-        # libcst's) accepts the file: no tree needed.
-        return FileOutcome([], [], parsed=False)
     project.access_log = set()
     try:
         source = project.source(path)
@@ -439,10 +430,6 @@ def check_file(
         project.access_log = None
         if not project.is_shared(path):
             project.forget(path)
-
-
-def _compiles(raw: bytes | OSError) -> bool:
-    return not isinstance(raw, OSError) and cpython_verdict(raw) is None
 
 
 def run_file_rules(
