@@ -233,6 +233,62 @@ def test_prefilter_keeps_findings_of_real_code(stdlib_tree: Path) -> None:
     assert on.files_parsed < off.files_parsed * 3 // 4
 
 
+@pytest.mark.parametrize("case", fixture_projects(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_candidate_stage_keeps_findings_of_fixtures(case: Path) -> None:
+    on = lint_path(case)
+    off = lint_path(case, candidates=False)
+    assert _key(on) == _key(off)
+    assert on.files_parsed <= off.files_parsed
+
+
+def test_candidate_stage_keeps_findings_of_real_code(stdlib_tree: Path) -> None:
+    on = lint_path(stdlib_tree, jobs=1)
+    off = lint_path(stdlib_tree, jobs=1, candidates=False)
+    assert _key(on) == _key(off)
+    assert on.files_checked == off.files_checked == 202
+    # Measurable: CPython's ast spares libcst parses that the token prefilter kept.
+    assert on.files_parsed < off.files_parsed
+
+
+def test_candidate_stage_in_workers_and_from_the_cache(tmp_path: Path) -> None:
+    root = _project_tree(tmp_path)
+    # Mentions asyncio and a fixture (the prefilter keeps it for the loop rules), but holds
+    # nothing any rule fires on: no libcst parse, and the same findings everywhere.
+    (root / "tests/test_quiet.py").write_text(
+        "import asyncio\n\n\ndef test_quiet():\n    assert asyncio\n"
+    )
+    serial = lint_path(root, candidates=False, jobs=1)
+    assert _key(lint_path(root, jobs=1)) == _key(serial)
+    assert _key(lint_path(root, jobs=2)) == _key(serial)
+    cold = lint_path(root, cache=True)
+    warm = lint_path(root, cache=True)
+    assert _key(cold) == _key(warm) == _key(serial)
+    assert warm.files_parsed == 0
+
+
+def test_candidate_read_in_another_file_is_followed_by_the_cache(tmp_path: Path) -> None:
+    # main.py holds no loop object itself: whether its import-time call can build one depends
+    # on app/service.py, which the candidate stage reads (and the cache must follow).
+    root = write_tree(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/service.py": "import asyncio\n\nclass Other:\n    pass\n",
+            "app/main.py": "# asyncio\nfrom app.service import Service\n\nSERVICE = Service()\n",
+        },
+    )
+    rules = [r for r in all_rules() if r.code == "LL301"]
+    first = lint_path(root, rules, cache=True)
+    assert first.diagnostics == [] and first.files_parsed == 0
+    (root / "app/service.py").write_text(
+        "import asyncio\n\nclass Service:\n    def __init__(self):\n"
+        "        self.future = asyncio.Future()\n"
+    )
+    warm = lint_path(root, rules, cache=True)
+    assert [(d.code, d.path.name) for d in warm.diagnostics] == [("LL301", "main.py")]
+    assert _key(warm) == _key(lint_path(root, rules, candidates=False))
+
+
 def test_deselecting_rules_shrinks_what_is_parsed(stdlib_tree: Path) -> None:
     everything = lint_path(stdlib_tree, jobs=1)
     threads_only = lint_path(stdlib_tree, [ThreadCall], jobs=1)

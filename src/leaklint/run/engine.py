@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from leaklint.diagnostics import Diagnostic, Location
 from leaklint.model.project import LoopUseDeferred, Project
+from leaklint.python.ast_facts import ast_facts
 from leaklint.python.source import SourceFile
 from leaklint.python.walk import walk_batched
 from leaklint.rules.base import FileRule, ProjectRule, Rule, get_rule
@@ -113,6 +114,7 @@ def lint(
     rules: Sequence[type[Rule]],
     *,
     prefilter: bool = True,
+    candidates: bool = True,
     jobs: int | None = None,
     cache: bool = False,
     cache_dir: Path | None = None,
@@ -120,8 +122,10 @@ def lint(
     """Lint ``project`` with ``rules``.
 
     ``prefilter=False`` runs every file rule on every file its scope allows (for measuring the
-    prefilter; findings are the same). ``jobs``: worker processes (``None``: one per core when
-    there are enough files; ``1``: none). ``cache``: reuse and store findings in
+    prefilter; findings are the same). ``candidates=False`` parses every file the prefilter
+    keeps with libcst, without asking CPython's ``ast`` first (findings are the same).
+    ``jobs``: worker processes (``None``: one per core when there are enough files; ``1``:
+    none). ``cache``: reuse and store findings in
     ``cache_dir``, else where ``leaklint.run.cache.cache_folder`` says (by default
     ``.leaklint_cache`` beside the rootdir).
     """
@@ -162,7 +166,8 @@ def lint(
         # either way, so that a run without the prefilter reports the same.
         report_syntax = SYNTAX_ERROR in selected and bool(relevant)
         if run:
-            tasks.append(FileTask(path, tuple(file_rules.index(r) for r in run), report_syntax))
+            indexes = tuple(file_rules.index(r) for r in run)
+            tasks.append(FileTask(path, indexes, report_syntax, prefilter and candidates))
 
     if tasks:
         # Bytes-only, and read by many rules: settle it once, before any worker starts.
@@ -387,8 +392,21 @@ def check_file(
         size, limit = len(raw) / (1024 * 1024), MAX_FILE_BYTES // (1024 * 1024)
         skipped = f"{path}: skipped: {size:.1f} MB is over the {limit} MB limit"
         return FileOutcome([], [], parsed=False, warnings=[skipped])
+    rules = task.rules
     project.access_log = set()
     try:
+        if task.candidates and isinstance(raw, bytes) and not project.is_parsed(path):
+            facts = ast_facts(raw)
+            if facts is not None:
+                # CPython reads the file: no syntax error to report, and only the rules with
+                # a candidate here can find anything.
+                rules = tuple(i for i in rules if file_rules[i].candidate(facts, path, project))
+                if not rules:
+                    # The answer may rest on the file list and on the files read for it.
+                    read = project.access_log - {path} - project.conftest_set
+                    return FileOutcome(
+                        [], [], parsed=False, reads=tuple(sorted(str(p) for p in read))
+                    )
         source = project.source(path)
         if isinstance(source, OSError):
             found = [_unreadable(path, source)] if task.report_syntax_error else []
@@ -399,11 +417,11 @@ def check_file(
             row = source.error.location.row
             newer = f"{path}:{row}: skipped: uses {source.error.newer_syntax}, which "
             newer += f"Python {sys.version_info[0]}.{sys.version_info[1]} cannot read"
-            return FileOutcome([], [], parsed=True, warnings=[newer] if task.rules else [])
+            return FileOutcome([], [], parsed=True, warnings=[newer] if rules else [])
         if source.error is not None:
             found = [_syntax_error(source)] if task.report_syntax_error else []
             return FileOutcome(found, [], parsed=True)
-        wanted = [file_rules[i] for i in task.rules]
+        wanted = [file_rules[i] for i in rules]
         try:
             with deep_recursion(), time_budget(FILE_TIME_BUDGET):
                 diagnostics, errors = run_file_rules(source, project, wanted)
