@@ -620,6 +620,7 @@ def test_off_by_default_patches_nothing_and_reports_nothing(tmp_path: Path) -> N
             ["--leaklint", "--leaklint-exit-timeout", "soon"],
             "the exit timeout is a number of seconds above 0, not 'soon'",
         ),
+        (["--leaklint", "--leaklint-frames", "0"], "--leaklint-frames is at least 1, not 0"),
     ],
 )
 def test_bad_configuration_is_a_usage_error(tmp_path: Path, args: list[str], message: str) -> None:
@@ -788,3 +789,41 @@ def test_descriptors_and_sockets_are_reported_when_asked(tmp_path: Path) -> None
     assert left_open["object"].endswith("data.txt")
     # Not asked: not reported.
     assert run_pytest(tmp_path, "--leaklint").leaks == []
+
+
+DEEP = {
+    "test_deep.py": """
+        import threading
+
+        STOP = threading.Event()
+
+
+        def nested(depth):
+            if depth:
+                return nested(depth - 1)
+            thread = threading.Thread(target=STOP.wait)
+            thread.start()  # leak: thread
+            return thread
+
+
+        def test_deep():
+            nested(12)
+
+
+        def test_zz_stop():
+            STOP.set()
+        """,
+}
+
+
+@pytest.mark.parametrize(("frames", "kept"), [(None, 8), ("1", 1), ("40", 14)])
+def test_the_creation_site_keeps_as_many_frames_as_asked(
+    tmp_path: Path, frames: str | None, kept: int
+) -> None:
+    write(tmp_path, DEEP)
+    run = run_pytest(tmp_path, "--leaklint", *(["--leaklint-frames", frames] if frames else []))
+    assert run.found() == expected(tmp_path)
+    (leak,) = run.leaks
+    # Thirteen calls of nested() and the test itself: the frames end where pytest called the test.
+    assert len(leak["created"]) == kept
+    assert leak["created"][-1]["function"] == ("test_deep" if kept == 14 else "nested")

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 MODES = ("off", "warn", "fail")
 DEFAULT_EXIT_TIMEOUT = 60.0
+DEFAULT_FRAMES = 8
 
 
 class LeakWarning(pytest.PytestWarning):
@@ -54,6 +55,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=None,
         help="Also report file descriptors and sockets left open (Linux and macOS).",
+    )
+    group.addoption(
+        "--leaklint-frames",
+        metavar="N",
+        type=int,
+        default=None,
+        help="Frames kept of each creation site, up to the test or fixture "
+        f"(default {DEFAULT_FRAMES}).",
     )
     parser.addini("leaklint", "leaklint runtime checks: off, warn or fail.", default="off")
     parser.addini(
@@ -132,7 +141,10 @@ class LeakPlugin:
         self.fds = bool(config.getini("leaklint_fds") if fds is None else fds)
         self.owned_fds: dict[int, str] = {}  # opened by a fixture's setup: not the test's
         self.finalized_fds: list[dict[int, str]] = []  # to forget after this teardown
-        self.tracker: Tracker = Tracker()
+        frames = config.getoption("leaklint_frames")
+        if frames is not None and frames < 1:
+            raise pytest.UsageError(f"leaklint: --leaklint-frames is at least 1, not {frames}")
+        self.tracker: Tracker = Tracker(frames or DEFAULT_FRAMES)
         self.tracker.install()
         self.fixtures: dict[object, tuple[Owner, Any]] = {}
         self.tests: dict[str, Owner] = {}

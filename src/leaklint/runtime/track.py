@@ -98,7 +98,7 @@ def creation_site(depth: int = _DEPTH) -> tuple[tuple[Frame, ...], bool]:
         frame = frame.f_back
     internal = frame is not None and frame.f_code.co_filename.startswith(_POOLS)
     frames: list[Frame] = []
-    for _ in range(_WALK):
+    for _ in range(max(_WALK, depth * 4)):
         if frame is None or len(frames) >= depth:
             break
         path = frame.f_code.co_filename
@@ -113,7 +113,8 @@ def creation_site(depth: int = _DEPTH) -> tuple[tuple[Frame, ...], bool]:
 class Tracker:
     """The owner stack, and the wrappers that charge each new object to its top."""
 
-    def __init__(self) -> None:
+    def __init__(self, depth: int = _DEPTH) -> None:
+        self.depth = depth
         self.session = Owner("session", "")
         self.stack: list[Owner] = [self.session]
         self._undo: list[tuple[type, str, object]] = []
@@ -133,7 +134,7 @@ class Tracker:
             del self.stack[len(self.stack) - 1 - self.stack[::-1].index(owner)]
 
     def record(self, obj: object, kind: str) -> None:
-        site, internal = creation_site()
+        site, internal = creation_site(self.depth)
         try:
             ref: Callable[[], Any] = weakref.ref(obj)
         except TypeError:  # pragma: no cover - every tracked class takes weak references
