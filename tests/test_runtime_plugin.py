@@ -238,7 +238,10 @@ def test_each_kind_made_in_a_test_is_named_with_its_site_and_rule(tmp_path: Path
     }
     assert (thread["object"], thread["detail"]) == ("left-behind", "target wait")
     assert thread["created"][0]["function"] == "test_thread"
-    assert "`leaklint check` flags this as LL401 (thread-not-joined)" in thread["hint"]
+    assert (
+        thread["hint"]
+        == "LL401 (thread-not-joined) is the static check for this pattern: `leaklint check`"
+    )
     assert by_kind["task"]["detail"].startswith("coroutine forever, waiting at test_kinds.py:")
     # The terminal: the leaks, the daemon threads apart, and one warning per leak.
     assert "leaklint: 6 leaked" in run.output
@@ -384,7 +387,7 @@ def test_a_leak_made_inside_a_library_points_at_the_project_caller(tmp_path: Pat
     assert leak["created"][0]["function"] == "__init__"
     assert leak["created"][0]["path"].endswith("vendor/fakedriver.py")
     assert leak["hint"].startswith("made inside ")
-    assert "called from test_driver.py:7: stop it there (LL401, thread-not-joined)" in leak["hint"]
+    assert leak["hint"].endswith("which the project called at test_driver.py:7: stop it there")
 
 
 # -- a clean project reports nothing ----------------------------------------------------------
