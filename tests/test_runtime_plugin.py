@@ -238,10 +238,7 @@ def test_each_kind_made_in_a_test_is_named_with_its_site_and_rule(tmp_path: Path
     }
     assert (thread["object"], thread["detail"]) == ("left-behind", "target wait")
     assert thread["created"][0]["function"] == "test_thread"
-    assert (
-        thread["hint"]
-        == "LL401 (thread-not-joined) is the static check for this pattern: `leaklint check`"
-    )
+    assert thread["hint"] == "`leaklint check` looks for this pattern as LL401 (thread-not-joined)"
     assert by_kind["task"]["detail"].startswith("coroutine forever, waiting at test_kinds.py:")
     # The terminal: the leaks, the daemon threads apart, and one warning per leak.
     assert "leaklint: 6 leaked" in run.output
