@@ -827,3 +827,39 @@ def test_the_creation_site_keeps_as_many_frames_as_asked(
     # Thirteen calls of nested() and the test itself: the frames end where pytest called the test.
     assert len(leak["created"]) == kept
     assert leak["created"][-1]["function"] == ("test_deep" if kept == 14 else "nested")
+
+
+IMPORT_TIME = {
+    "test_import.py": """
+        import threading
+
+        STOP = threading.Event()
+        threading.Thread(target=STOP.wait, name="at-import").start()  # leak: thread
+
+
+        def test_stop():
+            STOP.set()
+        """,
+}
+
+
+@pytest.mark.parametrize(("mode", "status"), [("warn", 0), ("fail", 1)])
+def test_what_import_makes_is_the_session_s(tmp_path: Path, mode: str, status: int) -> None:
+    ini = INI + f"leaklint = {mode}\n"
+    write(tmp_path, {**IMPORT_TIME, "pytest.ini": ini})
+    run = run_pytest(tmp_path)
+    # Still alive when the session is checked? No: the test stopped it, so nothing is reported,
+    # and nothing fails. A thread made at import and left running is the session's.
+    assert run.leaks == []
+    assert run.returncode == 0, run.output
+    leaky = IMPORT_TIME["test_import.py"].replace("STOP.set()", "pass")
+    write(tmp_path, {"test_import.py": leaky, "pytest.ini": ini})
+    run = run_pytest(tmp_path, "--leaklint-exit-timeout", "1", timeout=15)
+    assert run.found() == expected(tmp_path)
+    (leak,) = run.leaks
+    assert leak["owner"] == {
+        "kind": "session",
+        "label": "the session (import and collection)",
+        "nodeid": "",
+    }
+    assert run.returncode == (None if mode == "warn" else status)

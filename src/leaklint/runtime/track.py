@@ -51,6 +51,7 @@ _WRAPPED = (
     ("multiprocessing.pool", "Pool", "__init__", "pool", "after"),
 )
 _RUNNERS = frozenset({"thread", "process", "popen"})
+_PRUNE = 4096  # forget the collected objects of an owner every so many records
 _DEPTH = 8  # frames kept for a creation site
 _WALK = 40  # frames looked at to find them
 
@@ -140,7 +141,10 @@ class Tracker:
         except TypeError:  # pragma: no cover - every tracked class takes weak references
             return
         tracked = Tracked(ref, kind, site, internal)
-        self.current.created.append(tracked)
+        created = self.current.created
+        created.append(tracked)
+        if len(created) % _PRUNE == 0:  # a long-lived owner (the session) making many tasks
+            created[:] = [t for t in created if t.ref() is not None]
         if kind in _RUNNERS:
             self.runners[obj] = tracked
 
