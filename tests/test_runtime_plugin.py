@@ -863,3 +863,5 @@ def test_what_import_makes_is_the_session_s(tmp_path: Path, mode: str, status: i
         "nodeid": "",
     }
     assert run.returncode == (None if mode == "warn" else status)
+    warned = "LeakWarning: the session (import and collection) leaked thread 'at-import'"
+    assert (warned in run.output) == (mode == "warn")

@@ -151,6 +151,7 @@ class LeakPlugin:
         self.pending: list[Leak] = []  # fixture leaks found during the current teardown
         self.leaks: list[dict[str, Any]] = []
         self.exit: list[dict[str, Any]] = []
+        self.failed_late = False  # fail mode: a leak found when no test was left to fail
 
     # -- owners -------------------------------------------------------------------------------
 
@@ -251,43 +252,48 @@ class LeakPlugin:
     def _allow(self, node: Any) -> Iterable[str]:
         return (*self.allow, *allowed_by(node)) if node is not None else self.allow
 
-    def _deliver(self, found: list[Leak]) -> None:
+    def _deliver(self, found: list[Leak], *, fail_now: bool = True) -> None:
+        """Record the leaks; in fail mode fail the current test (or, at the end of the session,
+        the run), else warn. Daemon threads only ever warn."""
         if not found:
             return
         from leaklint.runtime.report import leak_lines, message
 
         records = [leak.to_dict(self.root) for leak in found]
         self.leaks.extend(records)
-        failing = [r for r in records if r["kind"] != "daemon-thread"]
-        if self.mode == "fail" and failing:
-            lines = [line for record in failing for line in leak_lines(record)]
-            pytest.fail("leaklint: left running\n" + "\n".join(lines), pytrace=False)
+        failing = [r for r in records if self.mode == "fail" and r["kind"] != "daemon-thread"]
         for leak, record in zip(found, records, strict=True):
+            if record in failing:
+                continue
             where = leak.project_frame or (leak.created[0] if leak.created else None)
             path = where.path if where else str(self.root / leak.nodeid.split("::")[0])
             warnings.warn_explicit(
                 LeakWarning(message(record)), LeakWarning, path, where.line if where else 0
             )
+        if failing and fail_now:
+            lines = [line for record in failing for line in leak_lines(record)]
+            pytest.fail("leaklint: left running\n" + "\n".join(lines), pytrace=False)
+        self.failed_late = self.failed_late or bool(failing)
 
     # -- the end of the session ---------------------------------------------------------------
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         from leaklint.runtime.exit import blockers
 
-        session_leaks = self._check(self.tracker.session, session)
+        found = self._check(self.tracker.session, session) + self.pending
         for owner, node in list(self.fixtures.values()):  # never torn down (interrupted run)
-            session_leaks.extend(self._check(owner, node))
+            found.extend(self._check(owner, node))
         self.fixtures.clear()
-        records = [leak.to_dict(self.root) for leak in session_leaks + self.pending]
         self.pending = []
-        self.leaks.extend(records)
+        self._deliver(found, fail_now=False)
         self.exit.extend(leak.to_dict(self.root) for leak in blockers(self.tracker, self.root))
         workeroutput = getattr(self.config, "workeroutput", None)
         if workeroutput is not None:  # an xdist worker: the controller reports
             import json
 
-            workeroutput["leaklint"] = json.dumps({"leaks": self.leaks, "exit": self.exit})
-        elif self.mode == "fail" and any(r["kind"] != "daemon-thread" for r in records):
+            data = {"leaks": self.leaks, "exit": self.exit, "failed_late": self.failed_late}
+            workeroutput["leaklint"] = json.dumps(data)
+        elif self.failed_late and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     @pytest.hookimpl(optionalhook=True)
@@ -300,6 +306,7 @@ class LeakPlugin:
             worker = getattr(node, "gateway", None)
             prefix = f"[{worker.id}] " if worker is not None else ""
             self.leaks.extend(data["leaks"])
+            self.failed_late = self.failed_late or data.get("failed_late", False)
             for blocker in data["exit"]:
                 blocker["object"] = prefix + blocker["object"]
                 self.exit.append(blocker)
