@@ -4,6 +4,10 @@ written here, asserting on the JSON report and the terminal text.
 The line that makes a leaked object carries ``# leak: KIND``; what the report names (kind, file,
 line of the project frame) must match those comments exactly, so a near miss on another line
 (a joined thread, a closed loop) that got reported fails the comparison too.
+
+Over 500 lines because each project is written beside the test that runs it, which keeps what
+a test asserts next to the code it asserts it about; the helpers above the first project are
+all the machinery there is.
 """
 
 from __future__ import annotations
@@ -478,6 +482,12 @@ FAIL = {
             return start("module-worker")
 
 
+        @pytest.fixture
+        def broken():
+            yield
+            raise RuntimeError("teardown broke")
+
+
         @pytest.fixture(scope="session", autouse=True)
         def _stop_every_thread_last():
             yield
@@ -506,6 +516,10 @@ FAIL = {
             start("allowed-by-mark")
 
 
+        def test_leaks_and_breaks(broken):
+            start("broken-worker")
+
+
         def test_uses_module_fixture(leaky_module_fixture):
             pass
         """,
@@ -520,6 +534,7 @@ def test_fail_mode_errors_the_leaking_test_and_fixture_and_honours_the_allowlist
     assert run.returncode == 1, run.output
     assert run.report["mode"] == "fail"
     assert sorted(leak["object"] for leak in run.leaks) == [
+        "broken-worker",
         "daemon-worker",
         "failing-worker",
         "module-worker",
@@ -528,7 +543,9 @@ def test_fail_mode_errors_the_leaking_test_and_fixture_and_honours_the_allowlist
     assert "ERROR at teardown of test_uses_module_fixture" in run.output
     assert "fixture 'leaky_module_fixture' (module scope): thread 'module-worker'" in run.output
     assert "made at conftest.py:10 in start" in run.output
-    assert "5 passed, 1 warning, 2 errors" in run.output
+    # A teardown that fails on its own reports its own error; the leak is still recorded.
+    assert "RuntimeError: teardown broke" in run.output
+    assert "6 passed, 1 warning, 3 errors" in run.output
 
 
 # -- the aiosqlite-style hang: a worker thread that outlives its loop -------------------------

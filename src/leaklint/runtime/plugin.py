@@ -186,7 +186,15 @@ class LeakPlugin:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, object, object]:
         owner = self._test_owner(item)
-        result = yield from self._run_as(owner)
+        try:
+            result = yield from self._run_as(owner)
+        except BaseException:
+            self._after_teardown(owner, item, fail_now=False)  # the teardown's error goes first
+            raise
+        self._after_teardown(owner, item, fail_now=True)
+        return result
+
+    def _after_teardown(self, owner: Owner, item: pytest.Item, *, fail_now: bool) -> None:
         del self.tests[item.nodeid]
         found = self._check(owner, item) + self._check_fds(owner, item) + self.pending
         self.pending = []
@@ -194,8 +202,7 @@ class LeakPlugin:
             for fd in forget:
                 self.owned_fds.pop(fd, None)
         self.finalized_fds = []
-        self._deliver(found)
-        return result
+        self._deliver(found, fail_now=fail_now)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_fixture_setup(
