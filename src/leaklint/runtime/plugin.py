@@ -128,7 +128,9 @@ def allowed_by(node: Any) -> list[str]:
 
 class LeakPlugin:
     def __init__(self, config: pytest.Config, mode: str) -> None:
-        from leaklint.runtime.track import Tracker
+        from leaklint.runtime.track import Owner, Tracker
+
+        self._owner = Owner
 
         self.config = config
         self.mode = mode
@@ -156,11 +158,9 @@ class LeakPlugin:
     # -- owners -------------------------------------------------------------------------------
 
     def _test_owner(self, item: pytest.Item) -> Owner:
-        from leaklint.runtime.track import Owner
-
         owner = self.tests.get(item.nodeid)
         if owner is None:
-            owner = self.tests[item.nodeid] = Owner("test", item.nodeid)
+            owner = self.tests[item.nodeid] = self._owner("test", item.nodeid)
             if self.fds:
                 from leaklint.runtime.fds import snapshot
 
@@ -208,9 +208,7 @@ class LeakPlugin:
     def pytest_fixture_setup(
         self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
     ) -> Generator[None, object, object]:
-        from leaklint.runtime.track import Owner
-
-        owner = Owner(
+        owner = self._owner(
             "fixture", request.node.nodeid, name=fixturedef.argname, scope=fixturedef.scope
         )
         self.fixtures[fixturedef] = (owner, request.node)

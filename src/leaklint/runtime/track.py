@@ -120,6 +120,7 @@ class Tracker:
         self.stack: list[Owner] = [self.session]
         self._undo: list[tuple[type, str, object]] = []
         self._waiting: list[tuple[str, str, str, str, str]] = []
+        self._modules_seen = 0  # len(sys.modules) at the last refresh
         # What can keep the interpreter from exiting, for the list at the end of the session.
         self.runners: weakref.WeakKeyDictionary[Any, Tracked] = weakref.WeakKeyDictionary()
 
@@ -131,7 +132,9 @@ class Tracker:
         self.stack.append(owner)
 
     def pop(self, owner: Owner) -> None:
-        if owner in self.stack:
+        if self.stack[-1] is owner:
+            self.stack.pop()
+        elif owner in self.stack:
             del self.stack[len(self.stack) - 1 - self.stack[::-1].index(owner)]
 
     def record(self, obj: object, kind: str) -> None:
@@ -154,8 +157,9 @@ class Tracker:
 
     def refresh(self) -> None:
         """Wrap the classes of the modules imported since the last call."""
-        if not self._waiting:
+        if not self._waiting or len(sys.modules) == self._modules_seen:
             return
+        self._modules_seen = len(sys.modules)
         waiting = []
         for spec in self._waiting:
             module = sys.modules.get(spec[0])
