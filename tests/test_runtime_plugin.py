@@ -4,6 +4,10 @@ written here, asserting on the JSON report and the terminal text.
 The line that makes a leaked object carries ``# leak: KIND``; what the report names (kind, file,
 line of the project frame) must match those comments exactly, so a near miss on another line
 (a joined thread, a closed loop) that got reported fails the comparison too.
+
+Over 500 lines because each project is written beside the test that runs it, which keeps what
+a test asserts next to the code it asserts it about; the helpers above the first project are
+all the machinery there is.
 """
 
 from __future__ import annotations
@@ -238,7 +242,7 @@ def test_each_kind_made_in_a_test_is_named_with_its_site_and_rule(tmp_path: Path
     }
     assert (thread["object"], thread["detail"]) == ("left-behind", "target wait")
     assert thread["created"][0]["function"] == "test_thread"
-    assert "`leaklint check` flags this as LL401 (thread-not-joined)" in thread["hint"]
+    assert thread["hint"] == "`leaklint check` looks for this pattern as LL401 (thread-not-joined)"
     assert by_kind["task"]["detail"].startswith("coroutine forever, waiting at test_kinds.py:")
     # The terminal: the leaks, the daemon threads apart, and one warning per leak.
     assert "leaklint: 6 leaked" in run.output
@@ -384,7 +388,7 @@ def test_a_leak_made_inside_a_library_points_at_the_project_caller(tmp_path: Pat
     assert leak["created"][0]["function"] == "__init__"
     assert leak["created"][0]["path"].endswith("vendor/fakedriver.py")
     assert leak["hint"].startswith("made inside ")
-    assert "called from test_driver.py:7: stop it there (LL401, thread-not-joined)" in leak["hint"]
+    assert leak["hint"].endswith("which the project called at test_driver.py:7: stop it there")
 
 
 # -- a clean project reports nothing ----------------------------------------------------------
@@ -478,6 +482,12 @@ FAIL = {
             return start("module-worker")
 
 
+        @pytest.fixture
+        def broken():
+            yield
+            raise RuntimeError("teardown broke")
+
+
         @pytest.fixture(scope="session", autouse=True)
         def _stop_every_thread_last():
             yield
@@ -506,6 +516,10 @@ FAIL = {
             start("allowed-by-mark")
 
 
+        def test_leaks_and_breaks(broken):
+            start("broken-worker")
+
+
         def test_uses_module_fixture(leaky_module_fixture):
             pass
         """,
@@ -520,6 +534,7 @@ def test_fail_mode_errors_the_leaking_test_and_fixture_and_honours_the_allowlist
     assert run.returncode == 1, run.output
     assert run.report["mode"] == "fail"
     assert sorted(leak["object"] for leak in run.leaks) == [
+        "broken-worker",
         "daemon-worker",
         "failing-worker",
         "module-worker",
@@ -528,7 +543,9 @@ def test_fail_mode_errors_the_leaking_test_and_fixture_and_honours_the_allowlist
     assert "ERROR at teardown of test_uses_module_fixture" in run.output
     assert "fixture 'leaky_module_fixture' (module scope): thread 'module-worker'" in run.output
     assert "made at conftest.py:10 in start" in run.output
-    assert "5 passed, 1 warning, 2 errors" in run.output
+    # A teardown that fails on its own reports its own error; the leak is still recorded.
+    assert "RuntimeError: teardown broke" in run.output
+    assert "6 passed, 1 warning, 3 errors" in run.output
 
 
 # -- the aiosqlite-style hang: a worker thread that outlives its loop -------------------------
@@ -620,6 +637,7 @@ def test_off_by_default_patches_nothing_and_reports_nothing(tmp_path: Path) -> N
             ["--leaklint", "--leaklint-exit-timeout", "soon"],
             "the exit timeout is a number of seconds above 0, not 'soon'",
         ),
+        (["--leaklint", "--leaklint-frames", "0"], "--leaklint-frames is at least 1, not 0"),
     ],
 )
 def test_bad_configuration_is_a_usage_error(tmp_path: Path, args: list[str], message: str) -> None:
@@ -788,3 +806,79 @@ def test_descriptors_and_sockets_are_reported_when_asked(tmp_path: Path) -> None
     assert left_open["object"].endswith("data.txt")
     # Not asked: not reported.
     assert run_pytest(tmp_path, "--leaklint").leaks == []
+
+
+DEEP = {
+    "test_deep.py": """
+        import threading
+
+        STOP = threading.Event()
+
+
+        def nested(depth):
+            if depth:
+                return nested(depth - 1)
+            thread = threading.Thread(target=STOP.wait)
+            thread.start()  # leak: thread
+            return thread
+
+
+        def test_deep():
+            nested(12)
+
+
+        def test_zz_stop():
+            STOP.set()
+        """,
+}
+
+
+@pytest.mark.parametrize(("frames", "kept"), [(None, 8), ("1", 1), ("40", 14)])
+def test_the_creation_site_keeps_as_many_frames_as_asked(
+    tmp_path: Path, frames: str | None, kept: int
+) -> None:
+    write(tmp_path, DEEP)
+    run = run_pytest(tmp_path, "--leaklint", *(["--leaklint-frames", frames] if frames else []))
+    assert run.found() == expected(tmp_path)
+    (leak,) = run.leaks
+    # Thirteen calls of nested() and the test itself: the frames end where pytest called the test.
+    assert len(leak["created"]) == kept
+    assert leak["created"][-1]["function"] == ("test_deep" if kept == 14 else "nested")
+
+
+IMPORT_TIME = {
+    "test_import.py": """
+        import threading
+
+        STOP = threading.Event()
+        threading.Thread(target=STOP.wait, name="at-import").start()  # leak: thread
+
+
+        def test_stop():
+            STOP.set()
+        """,
+}
+
+
+@pytest.mark.parametrize(("mode", "status"), [("warn", 0), ("fail", 1)])
+def test_what_import_makes_is_the_session_s(tmp_path: Path, mode: str, status: int) -> None:
+    ini = INI + f"leaklint = {mode}\n"
+    write(tmp_path, {**IMPORT_TIME, "pytest.ini": ini})
+    run = run_pytest(tmp_path)
+    # Still alive when the session is checked? No: the test stopped it, so nothing is reported,
+    # and nothing fails. A thread made at import and left running is the session's.
+    assert run.leaks == []
+    assert run.returncode == 0, run.output
+    leaky = IMPORT_TIME["test_import.py"].replace("STOP.set()", "pass")
+    write(tmp_path, {"test_import.py": leaky, "pytest.ini": ini})
+    run = run_pytest(tmp_path, "--leaklint-exit-timeout", "1", timeout=15)
+    assert run.found() == expected(tmp_path)
+    (leak,) = run.leaks
+    assert leak["owner"] == {
+        "kind": "session",
+        "label": "the session (import and collection)",
+        "nodeid": "",
+    }
+    assert run.returncode == (None if mode == "warn" else status)
+    warned = "LeakWarning: the session (import and collection) leaked thread 'at-import'"
+    assert (warned in run.output) == (mode == "warn")

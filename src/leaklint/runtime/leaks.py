@@ -196,10 +196,11 @@ def hint(
 ) -> str:
     if code is None:
         return ""
+    static = f"`leaklint check` looks for this pattern as {code} ({rule})"
     if project is None:
-        return f"made outside the project; {code} ({rule}) covers the pattern in project code"
-    where = f"{shown_path(project.path, root)}:{project.line}"
+        return f"made outside the project; in project code, {static}"
     if site and site[0] == project:
-        return f"made in project code at {where}: `leaklint check` flags this as {code} ({rule})"
+        return static
+    where = f"{shown_path(project.path, root)}:{project.line}"
     library = shown_path(site[0].path, root) if site else "a library"
-    return f"made inside {library}, called from {where}: stop it there ({code}, {rule})"
+    return f"made inside {library}, which the project called at {where}: stop it there"

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 MODES = ("off", "warn", "fail")
 DEFAULT_EXIT_TIMEOUT = 60.0
+DEFAULT_FRAMES = 8
 
 
 class LeakWarning(pytest.PytestWarning):
@@ -54,6 +55,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=None,
         help="Also report file descriptors and sockets left open (Linux and macOS).",
+    )
+    group.addoption(
+        "--leaklint-frames",
+        metavar="N",
+        type=int,
+        default=None,
+        help="Frames kept of each creation site, up to the test or fixture "
+        f"(default {DEFAULT_FRAMES}).",
     )
     parser.addini("leaklint", "leaklint runtime checks: off, warn or fail.", default="off")
     parser.addini(
@@ -119,7 +128,9 @@ def allowed_by(node: Any) -> list[str]:
 
 class LeakPlugin:
     def __init__(self, config: pytest.Config, mode: str) -> None:
-        from leaklint.runtime.track import Tracker
+        from leaklint.runtime.track import Owner, Tracker
+
+        self._owner = Owner
 
         self.config = config
         self.mode = mode
@@ -132,22 +143,24 @@ class LeakPlugin:
         self.fds = bool(config.getini("leaklint_fds") if fds is None else fds)
         self.owned_fds: dict[int, str] = {}  # opened by a fixture's setup: not the test's
         self.finalized_fds: list[dict[int, str]] = []  # to forget after this teardown
-        self.tracker: Tracker = Tracker()
+        frames = config.getoption("leaklint_frames")
+        if frames is not None and frames < 1:
+            raise pytest.UsageError(f"leaklint: --leaklint-frames is at least 1, not {frames}")
+        self.tracker: Tracker = Tracker(frames or DEFAULT_FRAMES)
         self.tracker.install()
         self.fixtures: dict[object, tuple[Owner, Any]] = {}
         self.tests: dict[str, Owner] = {}
         self.pending: list[Leak] = []  # fixture leaks found during the current teardown
         self.leaks: list[dict[str, Any]] = []
         self.exit: list[dict[str, Any]] = []
+        self.failed_late = False  # fail mode: a leak found when no test was left to fail
 
     # -- owners -------------------------------------------------------------------------------
 
     def _test_owner(self, item: pytest.Item) -> Owner:
-        from leaklint.runtime.track import Owner
-
         owner = self.tests.get(item.nodeid)
         if owner is None:
-            owner = self.tests[item.nodeid] = Owner("test", item.nodeid)
+            owner = self.tests[item.nodeid] = self._owner("test", item.nodeid)
             if self.fds:
                 from leaklint.runtime.fds import snapshot
 
@@ -173,7 +186,15 @@ class LeakPlugin:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, object, object]:
         owner = self._test_owner(item)
-        result = yield from self._run_as(owner)
+        try:
+            result = yield from self._run_as(owner)
+        except BaseException:
+            self._after_teardown(owner, item, fail_now=False)  # the teardown's error goes first
+            raise
+        self._after_teardown(owner, item, fail_now=True)
+        return result
+
+    def _after_teardown(self, owner: Owner, item: pytest.Item, *, fail_now: bool) -> None:
         del self.tests[item.nodeid]
         found = self._check(owner, item) + self._check_fds(owner, item) + self.pending
         self.pending = []
@@ -181,16 +202,13 @@ class LeakPlugin:
             for fd in forget:
                 self.owned_fds.pop(fd, None)
         self.finalized_fds = []
-        self._deliver(found)
-        return result
+        self._deliver(found, fail_now=fail_now)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_fixture_setup(
         self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
     ) -> Generator[None, object, object]:
-        from leaklint.runtime.track import Owner
-
-        owner = Owner(
+        owner = self._owner(
             "fixture", request.node.nodeid, name=fixturedef.argname, scope=fixturedef.scope
         )
         self.fixtures[fixturedef] = (owner, request.node)
@@ -239,43 +257,48 @@ class LeakPlugin:
     def _allow(self, node: Any) -> Iterable[str]:
         return (*self.allow, *allowed_by(node)) if node is not None else self.allow
 
-    def _deliver(self, found: list[Leak]) -> None:
+    def _deliver(self, found: list[Leak], *, fail_now: bool = True) -> None:
+        """Record the leaks; in fail mode fail the current test (or, at the end of the session,
+        the run), else warn. Daemon threads only ever warn."""
         if not found:
             return
         from leaklint.runtime.report import leak_lines, message
 
         records = [leak.to_dict(self.root) for leak in found]
         self.leaks.extend(records)
-        failing = [r for r in records if r["kind"] != "daemon-thread"]
-        if self.mode == "fail" and failing:
-            lines = [line for record in failing for line in leak_lines(record)]
-            pytest.fail("leaklint: left running\n" + "\n".join(lines), pytrace=False)
+        failing = [r for r in records if self.mode == "fail" and r["kind"] != "daemon-thread"]
         for leak, record in zip(found, records, strict=True):
+            if record in failing:
+                continue
             where = leak.project_frame or (leak.created[0] if leak.created else None)
             path = where.path if where else str(self.root / leak.nodeid.split("::")[0])
             warnings.warn_explicit(
                 LeakWarning(message(record)), LeakWarning, path, where.line if where else 0
             )
+        if failing and fail_now:
+            lines = [line for record in failing for line in leak_lines(record)]
+            pytest.fail("leaklint: left running\n" + "\n".join(lines), pytrace=False)
+        self.failed_late = self.failed_late or bool(failing)
 
     # -- the end of the session ---------------------------------------------------------------
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         from leaklint.runtime.exit import blockers
 
-        session_leaks = self._check(self.tracker.session, session)
+        found = self._check(self.tracker.session, session) + self.pending
         for owner, node in list(self.fixtures.values()):  # never torn down (interrupted run)
-            session_leaks.extend(self._check(owner, node))
+            found.extend(self._check(owner, node))
         self.fixtures.clear()
-        records = [leak.to_dict(self.root) for leak in session_leaks + self.pending]
         self.pending = []
-        self.leaks.extend(records)
+        self._deliver(found, fail_now=False)
         self.exit.extend(leak.to_dict(self.root) for leak in blockers(self.tracker, self.root))
         workeroutput = getattr(self.config, "workeroutput", None)
         if workeroutput is not None:  # an xdist worker: the controller reports
             import json
 
-            workeroutput["leaklint"] = json.dumps({"leaks": self.leaks, "exit": self.exit})
-        elif self.mode == "fail" and any(r["kind"] != "daemon-thread" for r in records):
+            data = {"leaks": self.leaks, "exit": self.exit, "failed_late": self.failed_late}
+            workeroutput["leaklint"] = json.dumps(data)
+        elif self.failed_late and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     @pytest.hookimpl(optionalhook=True)
@@ -288,6 +311,7 @@ class LeakPlugin:
             worker = getattr(node, "gateway", None)
             prefix = f"[{worker.id}] " if worker is not None else ""
             self.leaks.extend(data["leaks"])
+            self.failed_late = self.failed_late or data.get("failed_late", False)
             for blocker in data["exit"]:
                 blocker["object"] = prefix + blocker["object"]
                 self.exit.append(blocker)

@@ -31,7 +31,8 @@ def write(path: Path, doc: dict[str, Any]) -> None:
 
 
 def site(frame: dict[str, Any]) -> str:
-    return f"{frame['path']}:{frame['line']} in {frame['function']}"
+    where = f"{frame['path']}:{frame['line']}"
+    return f"{where} in {frame['function']}" if frame["function"] else where
 
 
 def headline(leak: dict[str, Any]) -> str:

@@ -51,6 +51,7 @@ _WRAPPED = (
     ("multiprocessing.pool", "Pool", "__init__", "pool", "after"),
 )
 _RUNNERS = frozenset({"thread", "process", "popen"})
+_PRUNE = 4096  # forget the collected objects of an owner every so many records
 _DEPTH = 8  # frames kept for a creation site
 _WALK = 40  # frames looked at to find them
 
@@ -98,7 +99,7 @@ def creation_site(depth: int = _DEPTH) -> tuple[tuple[Frame, ...], bool]:
         frame = frame.f_back
     internal = frame is not None and frame.f_code.co_filename.startswith(_POOLS)
     frames: list[Frame] = []
-    for _ in range(_WALK):
+    for _ in range(max(_WALK, depth * 4)):
         if frame is None or len(frames) >= depth:
             break
         path = frame.f_code.co_filename
@@ -113,11 +114,13 @@ def creation_site(depth: int = _DEPTH) -> tuple[tuple[Frame, ...], bool]:
 class Tracker:
     """The owner stack, and the wrappers that charge each new object to its top."""
 
-    def __init__(self) -> None:
+    def __init__(self, depth: int = _DEPTH) -> None:
+        self.depth = depth
         self.session = Owner("session", "")
         self.stack: list[Owner] = [self.session]
         self._undo: list[tuple[type, str, object]] = []
         self._waiting: list[tuple[str, str, str, str, str]] = []
+        self._modules_seen = 0  # len(sys.modules) at the last refresh
         # What can keep the interpreter from exiting, for the list at the end of the session.
         self.runners: weakref.WeakKeyDictionary[Any, Tracked] = weakref.WeakKeyDictionary()
 
@@ -129,17 +132,22 @@ class Tracker:
         self.stack.append(owner)
 
     def pop(self, owner: Owner) -> None:
-        if owner in self.stack:
+        if self.stack[-1] is owner:
+            self.stack.pop()
+        elif owner in self.stack:
             del self.stack[len(self.stack) - 1 - self.stack[::-1].index(owner)]
 
     def record(self, obj: object, kind: str) -> None:
-        site, internal = creation_site()
+        site, internal = creation_site(self.depth)
         try:
             ref: Callable[[], Any] = weakref.ref(obj)
         except TypeError:  # pragma: no cover - every tracked class takes weak references
             return
         tracked = Tracked(ref, kind, site, internal)
-        self.current.created.append(tracked)
+        created = self.current.created
+        created.append(tracked)
+        if len(created) % _PRUNE == 0:  # a long-lived owner (the session) making many tasks
+            created[:] = [t for t in created if t.ref() is not None]
         if kind in _RUNNERS:
             self.runners[obj] = tracked
 
@@ -149,8 +157,9 @@ class Tracker:
 
     def refresh(self) -> None:
         """Wrap the classes of the modules imported since the last call."""
-        if not self._waiting:
+        if not self._waiting or len(sys.modules) == self._modules_seen:
             return
+        self._modules_seen = len(sys.modules)
         waiting = []
         for spec in self._waiting:
             module = sys.modules.get(spec[0])
