@@ -4,6 +4,15 @@ This is the per-file half of the fixture graph. It is read straight from the lib
 the file's import map (so ``import pytest_asyncio as pa`` and ``from pytest import fixture`` are
 understood), with no metadata pass. The project-wide half (which fixture a test sees, which loop
 it runs on) builds on these values.
+
+Values are read as pytest and pytest-asyncio read them: marks in the order pytest stores them
+(``get_closest_marker`` takes the first), ``loop_scope=None`` as no value, a module-level name
+bound once to a string as that string, and a module-level ``name = pytest_asyncio.fixture(...)``
+as a decorator alias. Module-level classes are kept (``ClassModel``) for the inheritance that
+``leaklint.model.inheritance`` resolves across modules.
+
+Over 500 lines: the literal values, marks, fixtures, tests and classes of a file are read in
+one pass over its statements, and split apart they would share most of their helpers.
 """
 
 from __future__ import annotations
@@ -95,10 +104,6 @@ class Mark:
         call = self.call
         arg = None if call is None else keyword(call, name)
         return arg is not None and not is_none(arg.value)
-
-    def has_kwarg(self, name: str) -> bool:
-        call = self.call
-        return call is not None and keyword(call, name) is not None
 
     def string_args(self) -> tuple[str, ...]:
         values = (literal(a.value) for a in self.args if a.keyword is None and a.star == "")
