@@ -1221,3 +1221,73 @@ def test_plugins_from_addopts_and_usefixtures_ini(tmp_path: Path) -> None:
     assert on_function.unknown == ()
     # The function-loop test uses both session fixtures; the session-loop test neither.
     assert brief(project, ll202(project)) == [("tests/test_uses.py", 4)]
+
+
+def test_class_hierarchies_across_modules(tmp_path: Path) -> None:
+    """Test methods, fixtures and marks inherited from a base in another module are collected
+    under the subclass; the base's marks come first (pytest reads the MRO from the far end)."""
+    project = project_of(
+        tmp_path,
+        {
+            "tests/base.py": """\
+                import pytest
+                import pytest_asyncio
+
+
+                @pytest.mark.asyncio(loop_scope="session")
+                class BaseSuite:
+                    @pytest_asyncio.fixture(scope="session", loop_scope="session")
+                    async def engine(self):
+                        return object()
+
+                    @pytest_asyncio.fixture
+                    async def conn(self):
+                        return object()
+
+                    async def test_engine(self, engine):
+                        pass
+
+                    async def test_conn(self, conn):
+                        pass
+                """,
+            "tests/test_suite.py": """\
+                import pytest
+                from base import BaseSuite
+
+
+                class TestPostgres(BaseSuite):
+                    async def test_conn(self, engine):
+                        pass
+
+
+                @pytest.mark.asyncio(loop_scope="module")
+                class TestSqlite(BaseSuite):
+                    pass
+
+
+                class TestHasInit(BaseSuite):
+                    def __init__(self):
+                        pass
+                """,
+        },
+        mode="strict",
+    )
+    assert loops(project) == {
+        "tests/test_suite.py::TestPostgres::test_conn": "session",
+        "tests/test_suite.py::TestPostgres::test_engine": "session",
+        "tests/test_suite.py::TestSqlite::test_engine": "session",
+        "tests/test_suite.py::TestSqlite::test_conn": "session",
+    }
+    tests = resolved(project)
+    inherited = tests["tests/test_suite.py::TestSqlite::test_conn"]
+    assert inherited.test.inherited and inherited.test.source_path.name == "base.py"
+    assert [u.fixture.name for u in inherited.uses] == ["conn"]
+    own = tests["tests/test_suite.py::TestPostgres::test_conn"]
+    assert not own.test.inherited and [u.fixture.name for u in own.uses] == ["engine"]
+    # The session-loop tests use the function-loop `conn`: reported at the base's method,
+    # once per class that runs it, named with that class, with no fix.
+    found = ll202(project)
+    assert sorted(d.message.split(" ")[0] for d in found) == ["TestSqlite::test_conn"]
+    assert [(project.relative(d.path).as_posix(), d.fix) for d in found] == [
+        ("tests/base.py", None)
+    ]

@@ -43,49 +43,46 @@ sys.path.insert(0, str(HERE))
 
 from projects import PROJECTS  # noqa: E402
 
-# Differences that are known and explained: (project, kind, subject) -> why. One place only.
-EXCEPTIONS: dict[tuple[str, str, str], str] = {
+# Differences that are known and explained, in one place: (project, kind, subject) -> why,
+# and the minor lines of pytest-asyncio where they happen.
+BOTH = ("1.4", "1.5")
+EXCEPTIONS: dict[tuple[str, str, str], tuple[str, tuple[str, ...]]] = {
     (
         "graph__conftest_levels",
         "pair",
         "tests/api/v1/test_orders.py::test_by_computed_name > tests/conftest.py::engine",
-    ): "`request.getfixturevalue(name)` with a computed name: no reading of the source can "
-    "know which fixture it sets up",
-    (
-        "graph__conftest_levels",
-        "LL202",
-        "tests/api/v1/test_orders.py::test_by_value",
-    ): "`getfixturevalue` of an async fixture from inside a running async test fails before "
-    "any loop is chosen (`Runner.run() cannot be called from a running event loop`): the run "
-    "gives nothing to compare; the test fails either way",
-    (
-        "graph__plain_data_fixture",
-        "LL202",
-        "test_plain.py::test_lease",
-    ): "the fixture yields a string inside an open `async with` on its loop: LL202 counts the "
-    "open context, which a run does not show (the value is plain, nothing is scheduled)",
-    (
-        "loops__ll203_mark_scope",
-        "run",
-        "test_decorators.py",
-    ): "the example gives one asyncio mark both `scope=` and `loop_scope=` (LL203's subject): "
-    "pytest-asyncio refuses the module at collection, so none of its tests run",
+    ): (
+        "`request.getfixturevalue(name)` with a computed name: no reading of the source can "
+        "know which fixture it sets up",
+        BOTH,
+    ),
+    ("graph__conftest_levels", "LL202", "tests/api/v1/test_orders.py::test_by_value"): (
+        "`getfixturevalue` of an async fixture from inside a running async test fails before "
+        "any loop is chosen (`Runner.run() cannot be called from a running event loop`): the "
+        "run gives nothing to compare; the test fails either way",
+        BOTH,
+    ),
+    ("graph__plain_data_fixture", "LL202", "test_plain.py::test_lease"): (
+        "the fixture yields a string inside an open `async with` on its loop: LL202 counts the "
+        "open context, which a run does not show (the value is plain, nothing is scheduled)",
+        BOTH,
+    ),
+    ("loops__ll203_mark_scope", "run", "test_decorators.py"): (
+        "the example gives one asyncio mark both `scope=` and `loop_scope=` (LL203's subject): "
+        "pytest-asyncio refuses the module at collection, so none of its tests run",
+        BOTH,
+    ),
+    ("runtime__fixture_scope_default", "run", "pytest"): (
+        '`asyncio_default_fixture_loop_scope = "fixture-scope"` exists from 1.5 on: 1.4 stops '
+        "with a usage error (LL104 reports it when the declared range allows 1.4)",
+        ("1.4",),
+    ),
 }
 
 
-# Projects of a class of miss that is not fixed yet (issue #16): not run until it is.
-UNFIXED: frozenset[str] = frozenset(
-    {
-        "mark_inherited_and_own",
-        "class_marks_from_base",
-        "class_test_methods_from_base",
-        "class_base_in_other_module",
-        "class_base_in_package_module",
-        "class_base_imported_as_module",
-        "class_override_in_subclass",
-        "class_loops_per_subclass",
-    }
-)
+def expected_exceptions(line: str) -> set[tuple[str, str, str]]:
+    """The listed differences that happen on the minor line ``line`` (``1.5``)."""
+    return {key for key, (_, lines) in EXCEPTIONS.items() if line in lines}
 
 
 @dataclass(frozen=True)
@@ -119,18 +116,23 @@ class Tally:
     unreached: int = 0  # LL201/LL202 findings on what no test reached at run time
     rules_unknown: int = 0  # silent where the map cannot read a loop scope
     differences: list[Difference] = field(default_factory=list)
+    versions: str = ""  # "pytest 9.2.0, pytest-asyncio 1.5.0"
+    line: str = ""  # pytest-asyncio's minor line: "1.5"
 
     @property
     def unexplained(self) -> list[Difference]:
-        return [d for d in self.differences if d.key not in EXCEPTIONS]
+        listed = expected_exceptions(self.line)
+        return [d for d in self.differences if d.key not in listed]
 
     @property
     def explained(self) -> list[Difference]:
-        return [d for d in self.differences if d.key in EXCEPTIONS]
+        listed = expected_exceptions(self.line)
+        return [d for d in self.differences if d.key in listed]
 
     def summary(self) -> str:
         return (
-            f"{self.projects} projects; async tests {self.tests_agree}/{self.tests} agree "
+            f"{self.versions}: {self.projects} projects; "
+            f"async tests {self.tests_agree}/{self.tests} agree "
             f"({self.tests_unknown} unknown loop); (test, async fixture) pairs "
             f"{self.pairs_agree}/{self.pairs} agree ({self.pairs_unknown} unknown); "
             f"LL201 {self.ll201_agree}/{self.ll201} fixtures agree; LL202 "
@@ -156,7 +158,7 @@ def copy_projects(scratch: Path, only: str = "") -> dict[str, Path]:
             shutil.copytree(case, scratch / name, ignore=shutil.ignore_patterns("*.fixed"))
             found[name] = scratch / name
     for name, files in PROJECTS.items():
-        if name in UNFIXED or only not in f"runtime__{name}":
+        if only not in f"runtime__{name}":
             continue
         root = scratch / f"runtime__{name}"
         for relative, text in files.items():
@@ -198,7 +200,7 @@ def run_leaklint(scratch: Path, *args: str) -> Any:
     env = _environment()
     run = subprocess.run(command, cwd=scratch, env=env, capture_output=True, text=True, check=False)
     if run.returncode not in (0, 1):
-        raise RuntimeError(f"{' '.join(command)} failed:\n{run.stdout}{run.stderr}")
+        raise RuntimeError(f"{' '.join(command)} failed:\n{run.stderr[-3000:]}")
     return json.loads(run.stdout)
 
 
@@ -231,6 +233,7 @@ def differential(python: str | None = None, jobs: int = 2, only: str = "") -> Ta
                 if owner is not None:
                     diagnostics[owner].append(diagnostic)
         tally = Tally()
+        tally.versions, tally.line = _versions(python)
         for name, root in roots.items():
             tally.projects += 1
             record = records[name]
@@ -241,6 +244,14 @@ def differential(python: str | None = None, jobs: int = 2, only: str = "") -> Ta
             tests = [] if project_map is None else project_map["tests"]
             Comparison(name, root, scratch, record, tests, diagnostics[root], tally).run()
         return tally
+
+
+def _versions(python: str) -> tuple[str, str]:
+    code = "import pytest, pytest_asyncio as a; print(pytest.__version__, a.__version__)"
+    run = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
+    pytest_version, asyncio_version = run.stdout.split()
+    line = ".".join(asyncio_version.split(".")[:2])
+    return f"pytest {pytest_version}, pytest-asyncio {asyncio_version}", line
 
 
 # --------------------------------------------------------------------------- comparing
@@ -464,6 +475,9 @@ class Comparison:
             if message.startswith("async fixture "):
                 flagged.add(fixture or f"{path}:{line}")
             elif not message.startswith("all "):
+                named = message.split(" ", 1)[0]
+                if "::" in named:  # an inherited method, named with the class that runs it
+                    tests = [t for t in tests if _base(t["node_id"]).endswith("::" + named)]
                 flagged.update(_base(t["node_id"]) for t in tests)
             else:  # one finding for every async test of the module
                 flagged.update(
@@ -504,7 +518,7 @@ def main() -> int:
     only = sys.argv[1] if len(sys.argv) > 1 else ""
     tally = differential(os.environ.get("LEAKLINT_PYTHON"), only=only)
     for difference in tally.explained:
-        print(f"listed: {difference}\n    because {EXCEPTIONS[difference.key]}")
+        print(f"listed: {difference}\n    because {EXCEPTIONS[difference.key][0]}")
     for difference in tally.unexplained:
         print(f"DIFFERENT: {difference}")
     print(tally.summary())

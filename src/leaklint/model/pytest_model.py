@@ -4,6 +4,15 @@ This is the per-file half of the fixture graph. It is read straight from the lib
 the file's import map (so ``import pytest_asyncio as pa`` and ``from pytest import fixture`` are
 understood), with no metadata pass. The project-wide half (which fixture a test sees, which loop
 it runs on) builds on these values.
+
+Values are read as pytest and pytest-asyncio read them: marks in the order pytest stores them
+(``get_closest_marker`` takes the first), ``loop_scope=None`` as no value, a module-level name
+bound once to a string as that string, and a module-level ``name = pytest_asyncio.fixture(...)``
+as a decorator alias. Module-level classes are kept (``ClassModel``) for the inheritance that
+``leaklint.model.inheritance`` resolves across modules.
+
+Over 500 lines: the literal values, marks, fixtures, tests and classes of a file are read in
+one pass over its statements, and split apart they would share most of their helpers.
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from leaklint.python.source import ImportMap, SourceFile
+from leaklint.python.source import ImportMap, SourceFile, dotted_name
 from leaklint.python.walk import iter_tree
 
 FIXTURE_DECORATORS = frozenset(
@@ -96,10 +105,6 @@ class Mark:
         arg = None if call is None else keyword(call, name)
         return arg is not None and not is_none(arg.value)
 
-    def has_kwarg(self, name: str) -> bool:
-        call = self.call
-        return call is not None and keyword(call, name) is not None
-
     def string_args(self) -> tuple[str, ...]:
         values = (literal(a.value) for a in self.args if a.keyword is None and a.star == "")
         return tuple(v for v in values if isinstance(v, str))
@@ -158,6 +163,15 @@ class TestDef:
     marks: tuple[Mark, ...]
     class_names: tuple[str, ...] = ()
     class_nodes: tuple[cst.ClassDef, ...] = ()
+    # A test method a class inherits: pytest collects it under the subclass (``path`` is the
+    # subclass's module), but it is written in a base class, maybe in another module.
+    defined_in: Path | None = None
+    inherited: bool = False
+
+    @property
+    def source_path(self) -> Path:
+        """The file the ``def`` is written in."""
+        return self.defined_in or self.path
 
     def mark(self, name: str) -> Mark | None:
         return next((m for m in self.marks if m.name == name), None)
@@ -176,6 +190,30 @@ class TestDef:
 
 
 @dataclass(eq=False)
+class ClassModel:
+    """A module-level class: what pytest's class collection and mark inheritance read."""
+
+    name: str
+    node: cst.ClassDef
+    # Each base as written, and the qualified name it was imported as (``None``: local).
+    bases: tuple[tuple[str, str | None], ...]
+    body_marks: tuple[Mark, ...] | None  # the body's ``pytestmark``; ``None`` if it has none
+    decorator_marks: tuple[Mark, ...]  # in pytest's order (nearest the ``class`` first)
+    defines_init: bool
+
+    @property
+    def stores_marks(self) -> bool:
+        """Whether the class's own ``__dict__`` holds a ``pytestmark``."""
+        return self.body_marks is not None or bool(self.decorator_marks)
+
+    def methods(self) -> Iterator[cst.FunctionDef]:
+        body = self.node.body.body if isinstance(self.node.body, cst.IndentedBlock) else ()
+        for stmt in body:
+            if isinstance(stmt, cst.FunctionDef):
+                yield stmt
+
+
+@dataclass(eq=False)
 class FileModel:
     path: Path
     fixtures: list[FixtureDef] = field(default_factory=list)
@@ -186,6 +224,8 @@ class FileModel:
     constants: dict[str, str] = field(default_factory=dict)  # module-level ``NAME = "text"``
     # ``name = pytest_asyncio.fixture(...)`` at module level: a decorator alias.
     aliases: dict[str, cst.Call] = field(default_factory=dict)
+    classes: dict[str, ClassModel] = field(default_factory=dict)  # module-level classes
+    collection: Collection | None = None  # pytest's python_functions / python_classes
 
 
 # --------------------------------------------------------------------------- reading
@@ -233,8 +273,31 @@ def read_file_model(source: SourceFile, collection: Collection | None = None) ->
                 elif isinstance(small, cst.Assign) and _assigns_name(small, "pytest_plugins"):
                     model.plugins = _strings(small.value)
     model.module_marks = tuple(module_marks)
+    model.collection = collection
+    for stmt in _statements(source.module.body):
+        if isinstance(stmt, cst.ClassDef):
+            model.classes[stmt.name.value] = _class_model(stmt, imports, model.constants)
     _read_body(source, source.module.body, model, collection, (), (), ())
     return model
+
+
+def _class_model(
+    node: cst.ClassDef, imports: ImportMap, constants: Mapping[str, str]
+) -> ClassModel:
+    bases: list[tuple[str, str | None]] = []
+    for arg in node.bases:
+        written = dotted_name(arg.value) if arg.keyword is None else None
+        if written is not None:
+            bases.append((written, imports.qualified_name(arg.value)))
+    inner = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+    return ClassModel(
+        name=node.name.value,
+        node=node,
+        bases=tuple(bases),
+        body_marks=class_pytestmark(inner, imports, constants),
+        decorator_marks=decorator_marks(node, imports, "class", constants),
+        defines_init=_defines(node, "__init__"),
+    )
 
 
 def _statements(body: Sequence[cst.BaseStatement]) -> Iterator[cst.BaseStatement]:
@@ -411,6 +474,11 @@ def _read_body(
 def _defines(cls: cst.ClassDef, name: str) -> bool:
     body = cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ()
     return any(isinstance(s, cst.FunctionDef) and s.name.value == name for s in body)
+
+
+def method_params(func: cst.FunctionDef) -> tuple[str, ...]:
+    """The fixture names a test method asks for (``self`` aside)."""
+    return _params(func, method=True)
 
 
 def _params(func: cst.FunctionDef, *, method: bool) -> tuple[str, ...]:

@@ -168,7 +168,7 @@ def _test_data(project: Project, resolved: ResolvedTest, base: Path | None) -> d
     return {
         "node_id": f"{project.relative(test.path).as_posix()}::{test.qualified}",
         "path": _shown(project, test.path, base),
-        "line": graph.locator(test.path).name_range(test.node)[0].row,
+        "line": graph.locator(test.source_path).name_range(test.node)[0].row,
         "async": test.is_async,
         "loop": loop,
         "fixtures": fixtures,
