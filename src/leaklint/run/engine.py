@@ -398,7 +398,13 @@ def check_file(
     rules = task.rules
     project.access_log = set()
     try:
-        if task.candidates and isinstance(raw, bytes) and not project.is_parsed(path):
+        # A rule without a candidate check needs the libcst tree anyway: then no ast first.
+        if (
+            task.candidates
+            and isinstance(raw, bytes)
+            and not project.is_parsed(path)
+            and all(file_rules[i].has_candidate_check() for i in rules)
+        ):
             facts = ast_facts(raw)
             if facts is not None:
                 # CPython reads the file: no syntax error to report, and only the rules with
