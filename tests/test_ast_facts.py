@@ -29,6 +29,11 @@ def test_calls_resolve_through_imports_at_any_depth() -> None:
     assert not facts.import_time_imported_calls
 
 
+def test_an_attribute_called_on_a_call_result_is_named() -> None:
+    facts = facts_of("def f(self):\n    self.get_loop().create_future()\n")
+    assert {"create_future", "get_loop"} <= facts.called_attrs
+
+
 def test_a_name_imported_twice_may_stand_for_either() -> None:
     facts = facts_of(
         "try:\n    from a import Pool\nexcept ImportError:\n    from b import Pool\nPool()\n"
