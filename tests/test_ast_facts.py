@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from leaklint.python.ast_facts import AstFacts, ast_facts
+from leaklint.rules.base import get_rule
 
 
 def facts_of(text: str) -> AstFacts:
@@ -26,6 +27,11 @@ def test_calls_resolve_through_imports_at_any_depth() -> None:
     assert {"threading.Thread", "asyncio.Queue", "T", "aio.Queue"} <= facts.calls
     assert "create_future" in facts.called_attrs
     assert not facts.import_time_imported_calls
+
+
+def test_an_attribute_called_on_a_call_result_is_named() -> None:
+    facts = facts_of("def f(self):\n    self.get_loop().create_future()\n")
+    assert {"create_future", "get_loop"} <= facts.called_attrs
 
 
 def test_a_name_imported_twice_may_stand_for_either() -> None:
@@ -73,3 +79,12 @@ def test_unreadable_code_gives_no_facts() -> None:
 def test_invalid_escapes_say_nothing(capsys: pytest.CaptureFixture[str]) -> None:
     assert ast_facts(b'x = "\\d"\n') is not None
     assert capsys.readouterr().err == ""
+
+
+def test_which_rules_declare_a_candidate_check() -> None:
+    for code in ("LL301", "LL302", "LL303", "LL304", "LL401", "LL404"):
+        rule = get_rule(code)
+        assert rule is not None and rule.has_candidate_check(), code
+    for code in ("LL201", "LL202", "LL001"):
+        rule = get_rule(code)
+        assert rule is not None and not rule.has_candidate_check(), code

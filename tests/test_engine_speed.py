@@ -266,6 +266,15 @@ def test_candidate_stage_in_workers_and_from_the_cache(tmp_path: Path) -> None:
     assert warm.files_parsed == 0
 
 
+def test_candidate_on_a_call_result(tmp_path: Path) -> None:
+    # ``create_future`` called on whatever a call returns: no name to resolve, still a candidate.
+    (tmp_path / "app.py").write_text("import loops\n\nFUTURE = loops.current().create_future()\n")
+    rules = [r for r in all_rules() if r.code == "LL301"]
+    on = lint_path(tmp_path, rules)
+    assert [d.code for d in on.diagnostics] == ["LL301"]
+    assert _key(on) == _key(lint_path(tmp_path, rules, candidates=False))
+
+
 def test_candidate_read_in_another_file_is_followed_by_the_cache(tmp_path: Path) -> None:
     # main.py holds no loop object itself: whether its import-time call can build one depends
     # on app/service.py, which the candidate stage reads (and the cache must follow).

@@ -27,7 +27,8 @@ class AstFacts:
     # Every name a call's callee may stand for: resolved through the file's imports when its
     # head is imported, and always as written (``a.b.c``).
     calls: set[str] = field(default_factory=set)
-    # The last part of every callee that is a name or an attribute chain (``create_future``).
+    # The last part of every callee that is a name or an attribute (``create_future``, also
+    # of ``get_loop().create_future()``).
     called_attrs: set[str] = field(default_factory=set)
     # Calls made at import time (module level or a class body, however nested in ``if`` or
     # ``try``) whose callee is imported: the names they may stand for.
@@ -189,7 +190,10 @@ class _Collector:
                     self._decorators.append(dotted)
             for node in ast.walk(top):
                 if isinstance(node, ast.Call):
-                    dotted = _dotted(node.func)
+                    func = node.func
+                    if isinstance(func, ast.Attribute):  # on any receiver: ``f().attr()``
+                        self.facts.called_attrs.add(func.attr)
+                    dotted = _dotted(func)
                     if dotted is not None:
                         # (A call in a lambda or a comprehension counts as made at import
                         # time: more candidates, never fewer.)

@@ -88,6 +88,12 @@ class Rule:
         return True
 
     @classmethod
+    def has_candidate_check(cls) -> bool:
+        """Whether this rule declares ``candidate`` (else every file is a candidate, and a file
+        it runs on is parsed by libcst whatever the others say)."""
+        return any("candidate" in vars(k) for k in cls.__mro__ if k is not Rule)
+
+    @classmethod
     def project_tokens(cls, project: Project) -> tuple[bytes, ...]:
         """Whole words, found from the bytes of the project's files, with which a file that
         holds none of ``tokens`` can still hold a finding (the names of the project's own

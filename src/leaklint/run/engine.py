@@ -2,9 +2,12 @@
 
 Project rules run once, in this process. File rules run together, in one batched libcst pass
 per file, and only on files whose bytes can matter to at least one of them (each rule's
-``tokens``: the prefilter). A file is read once and parsed at most once; its tree is dropped as
-soon as its rules are done (conftests and ``pytest_plugins`` modules stay: other files' rules
-read their fixtures).
+``tokens``: the prefilter) and where, by CPython's ``ast``, at least one of them has a
+candidate (each rule's ``candidate``: the candidate stage, run where the file is checked). A
+file no rule needs is neither parsed nor compiled, and its syntax errors are not reported. A
+file is read once and parsed by libcst at most once; its tree is dropped as soon as its rules
+are done (conftests and ``pytest_plugins`` modules stay: other files' rules read their
+fixtures).
 
 Large trees are parsed in worker processes (``leaklint.run.parallel``); files whose findings are
 cached and whose inputs are unchanged are not parsed at all (``leaklint.run.cache``). Both give
@@ -395,7 +398,13 @@ def check_file(
     rules = task.rules
     project.access_log = set()
     try:
-        if task.candidates and isinstance(raw, bytes) and not project.is_parsed(path):
+        # A rule without a candidate check needs the libcst tree anyway: then no ast first.
+        if (
+            task.candidates
+            and isinstance(raw, bytes)
+            and not project.is_parsed(path)
+            and all(file_rules[i].has_candidate_check() for i in rules)
+        ):
             facts = ast_facts(raw)
             if facts is not None:
                 # CPython reads the file: no syntax error to report, and only the rules with
