@@ -175,27 +175,28 @@ class LeakPlugin:
             self.tracker.pop(owner)
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
+        """The test owns what is made from its setup to its teardown (one owner for the three
+        phases, so no per-phase work)."""
         self.tracker.refresh()
-        return (yield from self._run_as(self._test_owner(item)))
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
-        return (yield from self._run_as(self._test_owner(item)))
+        try:
+            return (yield from self._run_as(self._test_owner(item)))
+        finally:
+            self.tests.pop(item.nodeid, None)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, object, object]:
-        owner = self._test_owner(item)
+        """Check the test once its fixtures are torn down, and fail the teardown in fail mode."""
         try:
-            result = yield from self._run_as(owner)
+            result = yield
         except BaseException:
-            self._after_teardown(owner, item, fail_now=False)  # the teardown's error goes first
+            self._after_teardown(item, fail_now=False)  # the teardown's own error goes first
             raise
-        self._after_teardown(owner, item, fail_now=True)
+        self._after_teardown(item, fail_now=True)
         return result
 
-    def _after_teardown(self, owner: Owner, item: pytest.Item, *, fail_now: bool) -> None:
-        del self.tests[item.nodeid]
+    def _after_teardown(self, item: pytest.Item, *, fail_now: bool) -> None:
+        owner = self._test_owner(item)
         found = self._check(owner, item) + self._check_fds(owner, item) + self.pending
         self.pending = []
         for forget in self.finalized_fds:
