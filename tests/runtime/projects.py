@@ -1748,3 +1748,31 @@ async def test_module_loop(db):
     },
     extra="pythonpath = .\naddopts = -p plugins.main\n",
 )
+
+project(
+    "class_unittest_cases",
+    {
+        "test_unittest.py": HEADER
+        + SESSION_RESOURCE
+        + REFERENCES
+        + """
+
+import unittest
+
+
+class Base(unittest.IsolatedAsyncioTestCase):
+    async def test_inherited(self):
+        pass
+
+
+class TestCase(Base):
+    async def test_own(self):
+        pass
+
+
+class TestDirect(unittest.IsolatedAsyncioTestCase):
+    async def test_direct(self):
+        pass
+""",
+    },
+)
