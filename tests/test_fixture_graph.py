@@ -1291,3 +1291,49 @@ def test_class_hierarchies_across_modules(tmp_path: Path) -> None:
     assert [(project.relative(d.path).as_posix(), d.fix) for d in found] == [
         ("tests/base.py", None)
     ]
+
+
+def test_unittest_cases_are_not_pytest_asyncio_tests(tmp_path: Path) -> None:
+    """pytest collects every ``unittest.TestCase`` subclass, whatever its name, and runs it
+    with its unittest plugin: pytest-asyncio never does, even in auto mode."""
+    project = project_of(
+        tmp_path,
+        {
+            "test_cases.py": """\
+                import unittest
+
+                import pytest_asyncio
+
+
+                @pytest_asyncio.fixture(scope="session", loop_scope="session")
+                async def resource():
+                    return object()
+
+
+                class Base(unittest.IsolatedAsyncioTestCase):
+                    async def test_inherited(self):
+                        pass
+
+                    async def helper(self):
+                        pass
+
+
+                class TestCase(Base):
+                    async def test_own(self):
+                        pass
+
+
+                class TestPlain:
+                    async def test_plain(self, resource):
+                        pass
+                """
+        },
+    )
+    tests = resolved(project)
+    assert {k: (r.asyncio, r.test.unittest) for k, r in tests.items()} == {
+        "test_cases.py::Base::test_inherited": (False, True),
+        "test_cases.py::TestCase::test_inherited": (False, True),
+        "test_cases.py::TestCase::test_own": (False, True),
+        "test_cases.py::TestPlain::test_plain": (True, False),
+    }
+    assert brief(project, ll202(project)) == [("test_cases.py", 25)]

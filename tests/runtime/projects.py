@@ -1479,3 +1479,300 @@ class TestOuter:
 """,
     },
 )
+
+# --------------------------------------------------------------------------- more hierarchies
+
+project(
+    "class_diamond_mixins",
+    {
+        "test_diamond.py": HEADER
+        + SESSION_RESOURCE
+        + REFERENCES
+        + """
+
+class SessionMixin:
+    pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest.mark.asyncio(loop_scope="module")
+class ModuleMixin:
+    async def test_from_module_mixin(self, resource):
+        pass
+
+
+class TestBoth(SessionMixin, ModuleMixin):
+    async def test_own(self, resource):
+        pass
+
+
+class TestOtherOrder(ModuleMixin, SessionMixin):
+    pass
+""",
+    },
+    mode="strict",
+)
+
+project(
+    "class_fixture_overridden_in_subclass",
+    {
+        "test_fixture_override.py": HEADER
+        + REFERENCES
+        + """
+
+@pytest.mark.asyncio(loop_scope="module")
+class Base:
+    @pytest_asyncio.fixture(scope="module", loop_scope="module")
+    async def conn(self):
+        return object()
+
+    async def test_conn(self, conn):
+        pass
+
+
+class TestSessionConn(Base):
+    @pytest_asyncio.fixture(scope="session", loop_scope="session")
+    async def conn(self):
+        return object()
+
+
+class TestBaseConn(Base):
+    pass
+""",
+    },
+    mode="strict",
+)
+
+project(
+    "class_base_list_and_subclass_decorator",
+    {
+        "test_list.py": HEADER
+        + SESSION_RESOURCE
+        + REFERENCES
+        + """
+
+class Base:
+    pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
+
+
+@pytest.mark.asyncio(loop_scope="session")
+class TestDecorated(Base):
+    async def test_decorated(self, resource):
+        pass
+
+
+@pytest.mark.asyncio(loop_scope="session")
+class TestOwnBody(Base):
+    pytestmark = [pytest.mark.asyncio(loop_scope="class")]
+
+    async def test_body(self, resource):
+        pass
+""",
+    },
+    mode="strict",
+)
+
+project(
+    "class_relative_import_base",
+    {
+        "tests/__init__.py": "",
+        "tests/api/__init__.py": "",
+        "tests/api/bases.py": """\
+import pytest
+import pytest_asyncio
+
+
+@pytest.mark.asyncio(loop_scope="module")
+class ApiBase:
+    @pytest_asyncio.fixture(scope="module", loop_scope="module")
+    async def api(self):
+        return object()
+
+    async def test_api(self, api):
+        pass
+""",
+        "tests/api/test_users.py": """\
+import pytest
+
+from .bases import ApiBase
+
+
+class TestUsers(ApiBase):
+    @pytest.mark.asyncio
+    async def test_function_loop(self, api):
+        pass
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_reference_session():
+    pass
+""",
+    },
+    mode="strict",
+)
+
+project(
+    "class_reexported_base",
+    {
+        "tests/support/__init__.py": "from .suite import Suite\n",
+        "tests/support/suite.py": """\
+import pytest
+import pytest_asyncio
+
+
+@pytest.mark.asyncio(loop_scope="session")
+class Suite:
+    @pytest_asyncio.fixture(loop_scope="module")
+    async def module_thing(self):
+        return object()
+
+    async def test_thing(self, module_thing):
+        pass
+""",
+        "tests/test_reexport.py": """\
+import pytest
+from support import Suite
+
+
+class TestReexported(Suite):
+    pass
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_reference_module():
+    pass
+""",
+    },
+    mode="strict",
+)
+
+project(
+    "class_test_base_collected_twice",
+    {
+        "test_twice.py": HEADER
+        + SESSION_RESOURCE
+        + REFERENCES
+        + """
+
+@pytest.mark.asyncio(loop_scope="module")
+class TestBase:
+    async def test_shared(self, resource):
+        pass
+
+
+@pytest.mark.asyncio(loop_scope="session")
+class TestChild(TestBase):
+    pass
+""",
+    },
+    mode="strict",
+)
+
+# --------------------------------------------------------------------------- more config
+
+project(
+    "config_override_in_addopts",
+    {
+        "test_override.py": HEADER
+        + SESSION_RESOURCE
+        + """
+
+async def test_module_by_default(resource):
+    pass
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_reference_module():
+    pass
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_reference_session(resource):
+    pass
+""",
+    },
+    extra="addopts = -o asyncio_default_test_loop_scope=module\n",
+)
+
+project(
+    "config_native_toml",
+    {
+        "pytest.toml": """\
+[pytest]
+asyncio_mode = "auto"
+asyncio_default_fixture_loop_scope = "session"
+""",
+        "pyproject.toml": "[project]\nname = 'x'\nversion = '0'\n",
+        "test_native.py": HEADER
+        + REFERENCES
+        + """
+
+@pytest_asyncio.fixture
+async def session_loop_by_default():
+    return object()
+
+
+async def test_function_loop(session_loop_by_default):
+    pass
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_session_loop(session_loop_by_default):
+    pass
+""",
+    },
+)
+
+project(
+    "plugin_chain_from_addopts",
+    {
+        "plugins/__init__.py": "",
+        "plugins/main.py": 'pytest_plugins = ["plugins.db"]\n',
+        "plugins/db.py": HEADER
+        + """
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def db():
+    return object()
+""",
+        "test_chain.py": HEADER
+        + REFERENCES
+        + """
+
+async def test_function_loop(db):
+    pass
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_module_loop(db):
+    pass
+""",
+    },
+    extra="pythonpath = .\naddopts = -p plugins.main\n",
+)
+
+project(
+    "class_unittest_cases",
+    {
+        "test_unittest.py": HEADER
+        + SESSION_RESOURCE
+        + REFERENCES
+        + """
+
+import unittest
+
+
+class Base(unittest.IsolatedAsyncioTestCase):
+    async def test_inherited(self):
+        pass
+
+
+class TestCase(Base):
+    async def test_own(self):
+        pass
+
+
+class TestDirect(unittest.IsolatedAsyncioTestCase):
+    async def test_direct(self):
+        pass
+""",
+    },
+)

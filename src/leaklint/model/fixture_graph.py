@@ -193,7 +193,7 @@ class FixtureGraph:
 
     def is_asyncio_test(self, test: TestDef) -> bool:
         """pytest-asyncio runs the test: auto mode, or an asyncio mark (strict mode)."""
-        if self.asyncio_disabled or not test.is_async:
+        if self.asyncio_disabled or not test.is_async or test.unittest:
             return False
         return self.auto or test.mark("asyncio") is not None
 
@@ -438,9 +438,11 @@ class FixtureGraph:
         tests = list(model.tests)
         collection = model.collection
         for cls in model.classes.values():
-            if collection is None or not collection.is_test_class(cls.name):
+            mro = self.inheritance.mro((path, cls))
+            named = collection is not None and collection.is_test_class(cls.name)
+            if not named and not self.inheritance.is_unittest(mro):
                 continue
-            inherited = self.inheritance.tests_of(path, model, cls)
+            inherited = self.inheritance.tests_of(path, model, cls, mro)
             if inherited is not None:
                 own = [t for t in tests if t.class_nodes[:1] == (cls.node,)]
                 nested = [t for t in own if len(t.class_nodes) > 1]

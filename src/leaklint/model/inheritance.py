@@ -35,6 +35,16 @@ from leaklint.model.pytest_model import (
 )
 
 ClassRef = tuple[Path, ClassModel]
+# pytest collects the subclasses of these (whatever their name) with its unittest plugin, and
+# runs them itself: pytest-asyncio never does.
+UNITTEST_BASES = frozenset(
+    {
+        "unittest.TestCase",
+        "unittest.case.TestCase",
+        "unittest.IsolatedAsyncioTestCase",
+        "unittest.async_case.IsolatedAsyncioTestCase",
+    }
+)
 _DEPTH = 20  # bases followed through re-exports and long hierarchies, at most
 
 
@@ -137,16 +147,23 @@ class Inheritance:
             marks.extend(self.stored_marks(mro[index], mro[index:]))
         return tuple(marks)
 
-    def tests_of(self, path: Path, model: FileModel, cls: ClassModel) -> list[TestDef] | None:
-        """The tests pytest collects from the test class ``cls`` of ``path`` when it inherits
-        from a class found in the project; ``None`` when it has no such base (the file's own
-        reading is right then)."""
-        mro = self.mro((path, cls))
-        if len(mro) == 1:
+    def is_unittest(self, mro: list[ClassRef]) -> bool:
+        """Whether a class of ``mro`` derives from ``unittest.TestCase`` directly."""
+        return any(q in UNITTEST_BASES for _, c in mro for _, q in c.bases)
+
+    def tests_of(
+        self, path: Path, model: FileModel, cls: ClassModel, mro: list[ClassRef]
+    ) -> list[TestDef] | None:
+        """The tests pytest collects from the class ``cls`` of ``path`` (``mro`` is its MRO)
+        when it inherits from a class found in the project or is a ``unittest.TestCase``;
+        ``None`` otherwise (the file's own reading is right then)."""
+        unittest = self.is_unittest(mro)
+        if len(mro) == 1 and not unittest:
             return None
-        if any(c.defines_init for _, c in mro):
+        if not unittest and any(c.defines_init for _, c in mro):
             return []  # pytest does not collect a test class with an ``__init__``
-        collection = model.collection or Collection()
+        collection = Collection(functions=("test",)) if unittest else model.collection
+        collection = collection or Collection()
         class_marks = self.class_marks(mro)
         seen: set[str] = set()
         tests: list[TestDef] = []
@@ -177,6 +194,7 @@ class Inheritance:
                         class_nodes=(cls.node,),
                         defined_in=where if where != path else None,
                         inherited=owner is not cls,
+                        unittest=unittest,
                     )
                 )
         return tests

@@ -167,6 +167,7 @@ class TestDef:
     # subclass's module), but it is written in a base class, maybe in another module.
     defined_in: Path | None = None
     inherited: bool = False
+    unittest: bool = False  # a ``unittest.TestCase`` method: pytest-asyncio never runs it
 
     @property
     def source_path(self) -> Path:

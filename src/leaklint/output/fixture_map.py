@@ -52,6 +52,8 @@ def _test_block(project: Project, resolved: ResolvedTest, base: Path | None) -> 
         loop = f"{resolved.loop.scope} loop"
     elif resolved.asyncio:
         loop = "a loop leaklint cannot read (loop_scope is not a literal)"
+    elif test.unittest and test.is_async:
+        loop = "not run by pytest-asyncio (a unittest.TestCase method)"
     elif test.is_async:
         loop = "not run by pytest-asyncio (strict mode, no asyncio mark)"
     else:
