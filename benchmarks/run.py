@@ -1,12 +1,14 @@
 """Time leaklint against ruff, Fixit and a bare libcst parse, on the same trees in one run.
 
-    python benchmarks/run.py [--runs 3] [--trees stdlib,generated,pandas] [--data DIR]
+    python benchmarks/run.py [--runs 3] [--trees stdlib,generated,pandas,sqlalchemy] [--data DIR]
 
 Trees (built once into the data folder, default ``~/.cache/leaklint-bench``):
 
 * ``stdlib``: a copy of the running Python's standard library (``site-packages`` left out);
 * ``pandas``: ``pandas/tests`` from the pandas 2.2.3 wheel (``pip download``; the nearest
   version with a wheel for this Python when 2.2.3 has none);
+* ``sqlalchemy``: the whole SQLAlchemy 2.0.36 sdist (``lib`` and ``test``; ``pip download
+  --no-deps --no-binary :all: sqlalchemy==2.0.36``), a real project linted as a user would;
 * ``generated``: 1,000 async-heavy test modules with conftests at three levels.
 
 Tools, each run ``--runs`` times (median wall time reported):
@@ -43,6 +45,7 @@ import statistics
 import subprocess
 import sys
 import sysconfig
+import tarfile
 import tempfile
 import time
 import zipfile
@@ -196,6 +199,42 @@ def pandas_tree(data: Path) -> Path:
     (temp / "VERSION").write_text(f"pandas {version}\n")
     temp.rename(target)
     print(f"  pandas: {version}")
+    return target
+
+
+SQLALCHEMY = "2.0.36"
+
+
+def sqlalchemy_tree(data: Path) -> Path:
+    target = data / "sqlalchemy"
+    if target.exists():
+        return target
+    downloads = data / "sdists"
+    archive = downloads / f"sqlalchemy-{SQLALCHEMY}.tar.gz"
+    if not archive.exists():
+        subprocess.run(
+            [
+                PYTHON,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                f"sqlalchemy=={SQLALCHEMY}",
+                "-d",
+                str(downloads),
+            ],
+            check=True,
+            capture_output=True,
+        )
+    temp = data / "sqlalchemy.partial"
+    shutil.rmtree(temp, ignore_errors=True)
+    temp.mkdir()
+    with tarfile.open(archive) as sdist:
+        sdist.extractall(temp, filter="data")
+    (temp / f"sqlalchemy-{SQLALCHEMY}").rename(target)
+    temp.rmdir()
     return target
 
 
@@ -458,7 +497,12 @@ def main() -> None:
     args = parser.parse_args()
     args.data.mkdir(parents=True, exist_ok=True)
     subprocess.run([PYTHON, "-m", "compileall", "-q", str(args.src)], check=True)
-    builders = {"stdlib": stdlib_tree, "generated": generated_tree, "pandas": pandas_tree}
+    builders = {
+        "stdlib": stdlib_tree,
+        "generated": generated_tree,
+        "pandas": pandas_tree,
+        "sqlalchemy": sqlalchemy_tree,
+    }
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, ruff {args.ruff}")
     figures: list[Figure] = []
     for name in args.trees.split(","):

@@ -233,6 +233,71 @@ def test_prefilter_keeps_findings_of_real_code(stdlib_tree: Path) -> None:
     assert on.files_parsed < off.files_parsed * 3 // 4
 
 
+@pytest.mark.parametrize("case", fixture_projects(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_candidate_stage_keeps_findings_of_fixtures(case: Path) -> None:
+    on = lint_path(case)
+    off = lint_path(case, candidates=False)
+    assert _key(on) == _key(off)
+    assert on.files_parsed <= off.files_parsed
+
+
+def test_candidate_stage_keeps_findings_of_real_code(stdlib_tree: Path) -> None:
+    on = lint_path(stdlib_tree, jobs=1)
+    off = lint_path(stdlib_tree, jobs=1, candidates=False)
+    assert _key(on) == _key(off)
+    assert on.files_checked == off.files_checked == 202
+    # Measurable: CPython's ast spares libcst parses that the token prefilter kept.
+    assert on.files_parsed < off.files_parsed
+
+
+def test_candidate_stage_in_workers_and_from_the_cache(tmp_path: Path) -> None:
+    root = _project_tree(tmp_path)
+    # Mentions asyncio and a fixture (the prefilter keeps it for the loop rules), but holds
+    # nothing any rule fires on: no libcst parse, and the same findings everywhere.
+    (root / "tests/test_quiet.py").write_text(
+        "import asyncio\n\n\ndef test_quiet():\n    assert asyncio\n"
+    )
+    serial = lint_path(root, candidates=False, jobs=1)
+    assert _key(lint_path(root, jobs=1)) == _key(serial)
+    assert _key(lint_path(root, jobs=2)) == _key(serial)
+    cold = lint_path(root, cache=True)
+    warm = lint_path(root, cache=True)
+    assert _key(cold) == _key(warm) == _key(serial)
+    assert warm.files_parsed == 0
+
+
+def test_candidate_on_a_call_result(tmp_path: Path) -> None:
+    # ``create_future`` called on whatever a call returns: no name to resolve, still a candidate.
+    (tmp_path / "app.py").write_text("import loops\n\nFUTURE = loops.current().create_future()\n")
+    rules = [r for r in all_rules() if r.code == "LL301"]
+    on = lint_path(tmp_path, rules)
+    assert [d.code for d in on.diagnostics] == ["LL301"]
+    assert _key(on) == _key(lint_path(tmp_path, rules, candidates=False))
+
+
+def test_candidate_read_in_another_file_is_followed_by_the_cache(tmp_path: Path) -> None:
+    # main.py holds no loop object itself: whether its import-time call can build one depends
+    # on app/service.py, which the candidate stage reads (and the cache must follow).
+    root = write_tree(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/service.py": "import asyncio\n\nclass Other:\n    pass\n",
+            "app/main.py": "# asyncio\nfrom app.service import Service\n\nSERVICE = Service()\n",
+        },
+    )
+    rules = [r for r in all_rules() if r.code == "LL301"]
+    first = lint_path(root, rules, cache=True)
+    assert first.diagnostics == [] and first.files_parsed == 0
+    (root / "app/service.py").write_text(
+        "import asyncio\n\nclass Service:\n    def __init__(self):\n"
+        "        self.future = asyncio.Future()\n"
+    )
+    warm = lint_path(root, rules, cache=True)
+    assert [(d.code, d.path.name) for d in warm.diagnostics] == [("LL301", "main.py")]
+    assert _key(warm) == _key(lint_path(root, rules, candidates=False))
+
+
 def test_deselecting_rules_shrinks_what_is_parsed(stdlib_tree: Path) -> None:
     everything = lint_path(stdlib_tree, jobs=1)
     threads_only = lint_path(stdlib_tree, [ThreadCall], jobs=1)
@@ -287,9 +352,14 @@ def test_a_fixture_file_is_parsed_only_when_some_file_can_make_a_loop_object(
     assert _key(lint_path(root, rules, cache=True)) == _key(bound)
 
 
-def test_syntax_error_checks_need_no_tree(tmp_path: Path) -> None:
+def test_files_no_rule_needs_are_not_read_for_their_syntax(tmp_path: Path) -> None:
     (tmp_path / "test_ok.py").write_text("def test_x():\n    pass\n")
-    (tmp_path / "test_bad.py").write_text("def test_x(:\n    pass\n")
+    # A thread rule needs this one and cannot read it: a finding could hide there.
+    (tmp_path / "test_bad.py").write_text(
+        "import threading\ndef test_x(:\n    threading.Thread()\n"
+    )
+    # No rule needs this one: it is neither compiled nor parsed, and nothing is said.
+    (tmp_path / "test_bad_unneeded.py").write_text("def test_x(:\n    pass\n")
     result = lint_path(tmp_path, all_rules())
     assert [(d.code, d.path.name) for d in result.diagnostics] == [("LL001", "test_bad.py")]
     assert result.files_parsed == 1
@@ -514,7 +584,8 @@ def test_cache_dir_from_the_environment(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("LEAKLINT_CACHE_DIR", str(shared))
     root = _project_tree(tmp_path)
     lint_path(root, cache=True)
-    assert lint_path(root, cache=True).files_cached == 4
+    # No rule needs the conftest for its own findings (before, it had a syntax-only check).
+    assert lint_path(root, cache=True).files_cached == 3
     assert not (root / CACHE_DIR).exists()
     assert list(shared.rglob("*.json"))
 
@@ -550,7 +621,7 @@ def test_cache_dir_option_then_environment_then_setting(
     lint(project, every_rule(), cache=True, cache_dir=option)
     project = Project.load([root], settings=load_settings(root / "leaklint.toml"))
     warm = lint(project, every_rule(), cache=True, cache_dir=option)
-    assert warm.files_cached == 4 and warm.files_parsed == 0
+    assert warm.files_cached == 3 and warm.files_parsed == 0
     assert _key(warm) == _key(lint_path(root))
     # A cache-dir that is a file is a usage error, not a traceback.
     (tmp_path / "a-file").write_text("")
@@ -562,11 +633,11 @@ def test_warm_run_parses_nothing_and_finds_the_same(tmp_path: Path) -> None:
     root = _project_tree(tmp_path)
     cold = lint_path(root, cache=True)
     warm = lint_path(root, cache=True)
-    # Cold, three files are parsed for their own rules (the conftest's task asks only for its
-    # syntax: its fixtures are parsed for test_a.py's rules); all four outcomes are cached,
-    # and a warm run parses nothing.
+    # Cold, three files are parsed for their own rules (the conftest is parsed only for
+    # test_a.py's, and has no outcome of its own); three outcomes are cached, and a warm run
+    # parses nothing.
     assert cold.files_cached == 0 and cold.files_parsed == 3
-    assert warm.files_parsed == 0 and warm.files_cached == 4
+    assert warm.files_parsed == 0 and warm.files_cached == 3
     assert _key(warm) == _key(cold) == _key(lint_path(root))
     assert (root / CACHE_DIR / ".gitignore").read_text().splitlines()[-1] == "*"
 
@@ -723,7 +794,9 @@ def test_a_corrupt_cache_is_ignored(tmp_path: Path) -> None:
 
 def test_cli_cache_and_jobs_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _project_tree(tmp_path)
-    (root / "tests/test_bad.py").write_text("def test_x(:\n    pass\n")
+    (root / "tests/test_bad.py").write_text(
+        "import threading\ndef test_x(:\n    threading.Thread()\n"
+    )
     monkeypatch.chdir(root)
     runner = CliRunner()
     first = runner.invoke(main, ["check", "--no-cache", "--jobs", "2", "."])
@@ -1068,7 +1141,7 @@ def test_entries_of_deleted_files_are_dropped(tmp_path: Path) -> None:
     lint_path(root, cache=True)
     [cache_file] = (root / CACHE_DIR).rglob("*.json")
     names = {Path(name).name for name in json.loads(cache_file.read_text())["files"]}
-    assert names == {"conftest.py", "test_a.py", "app.py"}
+    assert names == {"test_a.py", "app.py"}  # no rule needs the conftest for itself
 
 
 def test_walk_survives_deep_trees() -> None:

@@ -3,6 +3,7 @@ differential check against real pytest + pytest-asyncio."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -738,6 +739,44 @@ def test_fixtures_command(tmp_path: Path) -> None:
     assert "test_sync  [no loop (sync test)]" in result.output
 
 
+def test_fixtures_command_json(tmp_path: Path) -> None:
+    write(tmp_path, {"pytest.ini": CONFIG.format(mode="auto"), **LAYERED})
+    result = CliRunner().invoke(
+        main, ["fixtures", "--output-format", "json", str(tmp_path / "tests")]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    (project,) = data["projects"]
+    assert project["root"] == tmp_path.resolve().as_posix()
+    tests = {t["node_id"]: t for t in project["tests"]}
+    pool = tests["tests/unit/test_a.py::test_pool"]
+    assert pool["loop"] == {
+        "status": "known",
+        "scope": "module",
+        "key": "module:tests/unit/test_a.py",
+    }
+    by_name: dict[str, dict[str, object]] = {}
+    for fixture in pool["fixtures"]:
+        by_name.setdefault(fixture["name"], fixture)  # the nearest `pool` (it overrides one)
+    # The session pool (reached through the sync repo) is on another loop; repo on none.
+    assert by_name["pool"]["loop"] == "different"
+    assert by_name["pool"]["loop_key"] == "session:"
+    assert by_name["pool"]["via"] == ["repo"]
+    assert by_name["repo"]["loop"] is None and by_name["repo"]["loop_scope"] is None
+    client = tests["tests/unit/test_a.py::test_client"]
+    (same,) = (f for f in client["fixtures"] if f["name"] == "client")
+    assert same["loop"] == "same" and same["path"] == "tests/unit/conftest.py"
+    assert same["function"] == "client"
+    # Two tests of one module share the module loop: the same key.
+    assert client["loop"]["key"] == pool["loop"]["key"]
+    klass = tests["tests/unit/test_a.py::TestClassMark::test_in_class"]
+    assert klass["loop"]["key"] == "class:tests/unit/test_a.py::TestClassMark"
+    assert tests["tests/unit/test_a.py::test_sync"]["loop"]["status"] == "sync"
+    sync_pool = tests["tests/unit/test_a.py::test_sync"]["fixtures"]
+    assert {f["name"]: f["loop"] for f in sync_pool}["pool"] is None
+    assert "unused_tcp_port" in tests["tests/unit/test_a.py::test_plugin"]["unknown"]
+
+
 # --------------------------------------------------------------------------- differential
 
 PACKAGE_TEST = """\
@@ -1001,3 +1040,254 @@ def test_locator_matches_libcst_positions(tmp_path: Path) -> None:
     assert twin is not None
     assert locator.range(twin)[0].row == 4
     assert locator.after_imports() == source.range_of(source.module.body[2])[0]
+
+
+# --------------------------------------------------------------------------- issue #16
+
+
+def test_closest_asyncio_mark_in_pytests_order(tmp_path: Path) -> None:
+    """Decorators apply bottom up (the one nearest the def is closest); a class body's
+    ``pytestmark`` comes before the class's decorators."""
+    project = project_of(
+        tmp_path,
+        {
+            "test_marks.py": """\
+                import pytest
+
+
+                @pytest.mark.asyncio(loop_scope="module")
+                @pytest.mark.asyncio(loop_scope="session")
+                async def test_stacked():
+                    pass
+
+
+                @pytest.mark.asyncio(loop_scope="module")
+                class TestBodyFirst:
+                    pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+                    async def test_body(self):
+                        pass
+
+                    @pytest.mark.asyncio(loop_scope="class")
+                    async def test_own(self):
+                        pass
+                """
+        },
+        mode="strict",
+    )
+    assert loops(project) == {
+        "test_marks.py::test_stacked": "session",
+        "test_marks.py::TestBodyFirst::test_body": "session",
+        "test_marks.py::TestBodyFirst::test_own": "class",
+    }
+
+
+def test_values_none_constants_and_unknowns(tmp_path: Path) -> None:
+    project = project_of(
+        tmp_path,
+        {
+            "test_values.py": """\
+                import os
+
+                import pytest
+                import pytest_asyncio
+
+                LOOP = "session"
+                TWICE = "module"
+                TWICE = "session"
+                FROM_ENV = os.environ.get("X", "module")
+
+
+                @pytest_asyncio.fixture(scope=LOOP, loop_scope=LOOP)
+                async def pool():
+                    return object()
+
+
+                @pytest_asyncio.fixture(loop_scope=FROM_ENV)
+                async def unknown():
+                    return object()
+
+
+                @pytest.mark.asyncio(loop_scope=None)
+                async def test_none(pool):
+                    pass
+
+
+                @pytest.mark.asyncio(loop_scope=LOOP)
+                async def test_constant(pool, unknown):
+                    pass
+
+
+                @pytest.mark.asyncio(loop_scope=TWICE)
+                async def test_twice(pool):
+                    pass
+                """
+        },
+    )
+    tests = resolved(project)
+    assert loops(project) == {
+        "test_values.py::test_none": "function",
+        "test_values.py::test_constant": "session",
+        "test_values.py::test_twice": None,
+    }
+    graph = graph_of(project)
+    fixtures = {u.fixture.name: u.fixture for u in tests["test_values.py::test_constant"].uses}
+    assert graph.fixture_loop_scope(fixtures["pool"]) == "session"
+    assert fixtures["pool"].scope == "session"
+    assert graph.fixture_loop_scope(fixtures["unknown"]) is None  # a loop it cannot read
+    assert tests["test_values.py::test_twice"].asyncio  # run by pytest-asyncio, loop unknown
+    # LL202: the function-loop test is reported, the constant and unknown ones are not.
+    assert [d.location.row for d in ll202(project)] == [23]
+
+
+def test_fixture_decorator_aliases(tmp_path: Path) -> None:
+    project = project_of(
+        tmp_path,
+        {
+            "conftest.py": """\
+                import pytest_asyncio
+                from pytest_asyncio import fixture
+
+                session_fixture = pytest_asyncio.fixture(scope="session", loop_scope="session")
+                narrow = fixture(loop_scope="function")
+                not_an_alias = print
+
+
+                @session_fixture
+                async def database():
+                    return object()
+
+
+                @narrow
+                async def private():
+                    return object()
+                """,
+            "test_alias.py": """\
+                async def test_uses(database, private):
+                    pass
+                """,
+        },
+    )
+    graph = graph_of(project)
+    (test,) = resolved(project).values()
+    scopes = {
+        u.fixture.name: (u.fixture.scope, graph.fixture_loop_scope(u.fixture)) for u in test.uses
+    }
+    # Only the session-loop database is on another loop than the function-loop test.
+    assert scopes == {"database": ("session", "session"), "private": ("function", "function")}
+    assert [c.use.fixture.name for c in graph.cross_loop(test)[0]] == ["database"]
+
+
+def test_plugins_from_addopts_and_usefixtures_ini(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "pytest.ini": CONFIG.format(mode="auto")
+            + "pythonpath = .\n"
+            + "addopts = -ra -p myplugin -p no:cacheprovider\n"
+            + "usefixtures = seeded\n",
+            "myplugin.py": """\
+                import pytest_asyncio
+
+
+                @pytest_asyncio.fixture(scope="session", loop_scope="session")
+                async def service():
+                    return object()
+
+
+                @pytest_asyncio.fixture(scope="session", loop_scope="session")
+                async def seeded():
+                    return object()
+                """,
+            "tests/test_uses.py": """\
+                import pytest
+
+
+                async def test_function_loop(service):
+                    pass
+
+
+                @pytest.mark.asyncio(loop_scope="session")
+                async def test_session_loop(service):
+                    pass
+                """,
+        },
+    )
+    project = Project.load([tmp_path])
+    tests = resolved(project)
+    on_function = tests["tests/test_uses.py::test_function_loop"]
+    assert on_function.requested[0] == "seeded"
+    assert {u.fixture.name for u in on_function.uses} == {"seeded", "service"}
+    assert on_function.unknown == ()
+    # The function-loop test uses both session fixtures; the session-loop test neither.
+    assert brief(project, ll202(project)) == [("tests/test_uses.py", 4)]
+
+
+def test_class_hierarchies_across_modules(tmp_path: Path) -> None:
+    """Test methods, fixtures and marks inherited from a base in another module are collected
+    under the subclass; the base's marks come first (pytest reads the MRO from the far end)."""
+    project = project_of(
+        tmp_path,
+        {
+            "tests/base.py": """\
+                import pytest
+                import pytest_asyncio
+
+
+                @pytest.mark.asyncio(loop_scope="session")
+                class BaseSuite:
+                    @pytest_asyncio.fixture(scope="session", loop_scope="session")
+                    async def engine(self):
+                        return object()
+
+                    @pytest_asyncio.fixture
+                    async def conn(self):
+                        return object()
+
+                    async def test_engine(self, engine):
+                        pass
+
+                    async def test_conn(self, conn):
+                        pass
+                """,
+            "tests/test_suite.py": """\
+                import pytest
+                from base import BaseSuite
+
+
+                class TestPostgres(BaseSuite):
+                    async def test_conn(self, engine):
+                        pass
+
+
+                @pytest.mark.asyncio(loop_scope="module")
+                class TestSqlite(BaseSuite):
+                    pass
+
+
+                class TestHasInit(BaseSuite):
+                    def __init__(self):
+                        pass
+                """,
+        },
+        mode="strict",
+    )
+    assert loops(project) == {
+        "tests/test_suite.py::TestPostgres::test_conn": "session",
+        "tests/test_suite.py::TestPostgres::test_engine": "session",
+        "tests/test_suite.py::TestSqlite::test_engine": "session",
+        "tests/test_suite.py::TestSqlite::test_conn": "session",
+    }
+    tests = resolved(project)
+    inherited = tests["tests/test_suite.py::TestSqlite::test_conn"]
+    assert inherited.test.inherited and inherited.test.source_path.name == "base.py"
+    assert [u.fixture.name for u in inherited.uses] == ["conn"]
+    own = tests["tests/test_suite.py::TestPostgres::test_conn"]
+    assert not own.test.inherited and [u.fixture.name for u in own.uses] == ["engine"]
+    # The session-loop tests use the function-loop `conn`: reported at the base's method,
+    # once per class that runs it, named with that class, with no fix.
+    found = ll202(project)
+    assert sorted(d.message.split(" ")[0] for d in found) == ["TestSqlite::test_conn"]
+    assert [(project.relative(d.path).as_posix(), d.fix) for d in found] == [
+        ("tests/base.py", None)
+    ]

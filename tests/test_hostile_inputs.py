@@ -119,21 +119,26 @@ def test_crlf_mixed_endings_and_tabs(tmp_path: Path, marker_rule: None) -> None:
 
 
 def test_null_byte_and_empty_file(tmp_path: Path, marker_rule: None) -> None:
-    (tmp_path / "test_null.py").write_bytes(b"import os\n\x00\n")
+    (tmp_path / "test_null.py").write_bytes(b"import threading\n\x00\n")
+    # No rule needs this one: not read past the token search, so nothing is said about it.
+    (tmp_path / "test_null_unneeded.py").write_bytes(b"import os\n\x00\n")
     (tmp_path / "test_empty.py").write_bytes(b"")
     result = run(str(tmp_path), "--select", f"LL001,{MARKER}")
     assert_clean_exit(result, 1)
     [null] = lines_with(result, "test_null.py")
     assert "LL001" in null and "null" in null
+    assert not lines_with(result, "test_null_unneeded.py")
     assert not lines_with(result, "test_empty.py")
 
 
 def test_nesting_that_crashes_the_parser_is_ll001(tmp_path: Path) -> None:
     # libcst's native parser dies with SIGSEGV on this; it must never see it.
     depth = 5000
-    (tmp_path / "test_deep.py").write_text("x = " + "(" * depth + "1" + ")" * depth + "\n")
-    (tmp_path / "test_unary.py").write_text("x = " + "-" * 50_000 + "1\n")
-    result = run(str(tmp_path), "--select", "LL001")
+    # Both mention a thread: LL401 needs them, so they must be read.
+    needed = "import threading\nthreading.Thread()\n"
+    (tmp_path / "test_deep.py").write_text(needed + "x = " + "(" * depth + "1" + ")" * depth + "\n")
+    (tmp_path / "test_unary.py").write_text(needed + "x = " + "-" * 50_000 + "1\n")
+    result = run(str(tmp_path), "--select", "LL001,LL401")
     assert_clean_exit(result, 1)
     assert "nested" in lines_with(result, "test_deep.py")[0]
     assert "nested" in lines_with(result, "test_unary.py")[0]
@@ -170,11 +175,11 @@ def test_time_budget_interrupts_a_slow_rule(
     monkeypatch.setitem(rule._REGISTRY, MARKER, Slow)
     monkeypatch.setattr(engine, "FILE_TIME_BUDGET", 0.2)
     (tmp_path / "test_slow.py").write_text("import threading\n")
-    (tmp_path / "test_other.py").write_text("def test_x(:\n")
+    (tmp_path / "test_other.py").write_text("import threading\ndef test_x(:\n")
     result = run(str(tmp_path), "--select", f"LL001,{MARKER}")
     assert_clean_exit(result, 1)
     assert any("test_slow.py: skipped" in line for line in result.output.splitlines())
-    assert lines_with(result, "test_other.py:1:")
+    assert lines_with(result, "test_other.py:2:")
 
 
 def test_directory_named_like_a_file_links_and_loops(tmp_path: Path, marker_rule: None) -> None:
@@ -193,7 +198,8 @@ def test_directory_named_like_a_file_links_and_loops(tmp_path: Path, marker_rule
 
 def test_explicit_broken_link_is_reported(tmp_path: Path) -> None:
     (tmp_path / "test_broken.py").symlink_to(tmp_path / "nowhere.py")
-    result = run(str(tmp_path / "test_broken.py"), "--select", "LL001")
+    # Unreadable: any selected file rule could have found something in it.
+    result = run(str(tmp_path / "test_broken.py"), "--select", "LL001,LL401")
     assert_clean_exit(result, 1)
     assert "cannot read file" in lines_with(result, "test_broken.py")[0]
 

@@ -28,7 +28,7 @@ from leaklint.rules.base import get_rule
 PROJECT = FIXTURES / "output" / "reported_project"
 DATA = Path(__file__).parent / "data"
 SNAPSHOTS = Path(__file__).parent / "snapshots"
-SELECT = "LL001,LL003"
+SELECT = "LL001,LL003,LL401"  # LL401 needs the broken files: LL001 is about them
 FORMATS = sorted(REPORTERS)
 SUFFIX = {"json": "json", "sarif": "json", "json-lines": "jsonl"}
 
@@ -90,7 +90,7 @@ def test_sarif_matches_schema_and_code_scanning_needs() -> None:
     )
     (run,) = document["runs"]
     rules = run["tool"]["driver"]["rules"]
-    assert [r["id"] for r in rules] == ["LL001", "LL003"]
+    assert [r["id"] for r in rules] == ["LL001", "LL003", "LL401"]
     for rule in rules:
         assert rule["shortDescription"]["text"]
         assert "## What it does" in rule["fullDescription"]["text"]
@@ -238,7 +238,7 @@ def test_output_file(tmp_path: Path) -> None:
 
 def test_output_format_from_settings(tmp_path: Path) -> None:
     (tmp_path / "leaklint.toml").write_text('output-format = "json-lines"\n')
-    (tmp_path / "test_x.py").write_text("def test_x(:\n    pass\n")
+    (tmp_path / "test_x.py").write_text("def test_x(:\n    threading.Thread()\n")
     code, out, _ = run_check(cwd=tmp_path)
     assert code == 1
     (line,) = out.splitlines()

@@ -80,7 +80,10 @@ def test_hook_fails_on_a_finding_and_passes_once_fixed(
     project.mkdir()
     git(project, "init", "-q")
     (project / "tests").mkdir()
-    (project / "tests" / "test_broken.py").write_text("def test_x(:\n    pass\n")
+    # A thread rule needs the file, so its syntax error is a finding.
+    (project / "tests" / "test_broken.py").write_text(
+        "import threading\ndef test_x(:\n    threading.Thread()\n"
+    )
     (project / "README.txt").write_text("not linted\n")
     git(project, "add", ".")
     git(project, "commit", "-q", "-m", "bad example")
@@ -91,9 +94,9 @@ def test_hook_fails_on_a_finding_and_passes_once_fixed(
     failing = hook()
     output = failing.stdout + failing.stderr
     assert failing.returncode == 1, output
-    assert "tests/test_broken.py:1:12: LL001" in output, output
+    assert "tests/test_broken.py:2:12: LL001" in output, output
 
-    (project / "tests" / "test_broken.py").write_text("def test_x():\n    pass\n")
+    (project / "tests" / "test_broken.py").write_text("import threading\ndef test_x():\n    pass\n")
     git(project, "commit", "-q", "-am", "fixed")
     passing = hook()
     assert passing.returncode == 0, passing.stdout + passing.stderr

@@ -313,6 +313,13 @@ def test_addopts(
     assert (parsed.timeout.value if parsed.timeout else None) == timeout
 
 
+def test_addopts_plugins() -> None:
+    parsed = parse_addopts(_setting("-ra -p myplugin -psupport.fixtures -p no:cacheprovider"))
+    assert parsed.plugins == ("myplugin", "support.fixtures")
+    assert parsed.disabled_plugins == ("cacheprovider",)
+    assert parse_addopts(_setting("-ra --strict-markers")).plugins == ()
+
+
 def test_addopts_override_beats_the_file(tmp_path: Path) -> None:
     write(
         tmp_path,

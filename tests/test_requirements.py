@@ -163,6 +163,23 @@ def test_the_declared_range(
     assert declared.allows_at_least("1.4") is from_1_4
 
 
+@pytest.mark.parametrize(
+    ("requirement", "oldest"),
+    [
+        ("pytest-asyncio>=1.0", "1.0"),
+        ("pytest-asyncio~=1.4.0", "1.4"),
+        ("pytest-asyncio>=1.5", None),
+    ],
+)
+def test_the_oldest_release_before_one(
+    tmp_path: Path, requirement: str, oldest: str | None
+) -> None:
+    declared = pytest_asyncio_range(_write(tmp_path, {"requirements.txt": requirement + "\n"}))
+    found = declared.oldest_before("1.5")
+    assert (None if found is None else str(found)) == oldest
+    assert pytest_asyncio_range(tmp_path / "nothing").oldest_before("1.5") is None
+
+
 def test_a_requirements_name_that_is_no_regular_file_is_not_read(tmp_path: Path) -> None:
     import os
 

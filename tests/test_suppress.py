@@ -196,8 +196,9 @@ def apply(text: str, edits: tuple[Edit, ...]) -> str:
 
 
 def test_used_suppression_is_not_reported(tmp_path: Path) -> None:
-    (tmp_path / "test_a.py").write_text("def test_x(:  # leaklint: ignore[LL001]\n    pass\n")
-    assert run(tmp_path, "LL001", "LL003") == []
+    broken = "def test_x(:  # leaklint: ignore[LL001]\n    threading.Thread()\n"
+    (tmp_path / "test_a.py").write_text(broken)
+    assert run(tmp_path, "LL001", "LL003", "LL401") == []
 
 
 @pytest.mark.parametrize(

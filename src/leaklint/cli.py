@@ -464,19 +464,33 @@ def problem_matcher() -> None:
     default=None,
     help="Use this pytest config file, as pytest's -c does.",
 )
-def fixtures(path: Path, config_file: Path | None) -> None:
+@click.option(
+    "--output-format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="text (default), or json: per project its rootdir and tests, each test's loop and "
+    "each fixture's verdict against it (same, different, unknown).",
+)
+def fixtures(path: Path, config_file: Path | None, output_format: str) -> None:
     """Print each test's event loop and the fixtures it uses (test file or directory).
 
     Each pytest project under PATH is read with its own config; paths are shown relative to
     the working directory when the project's rootdir is under it, else to the rootdir."""
     from leaklint.model.project import UsageError
     from leaklint.model.workspace import Workspace
-    from leaklint.output.fixture_map import NO_TESTS, fixture_map
+    from leaklint.output.fixture_map import NO_TESTS, fixture_map, fixture_map_data
 
     try:
         workspace = Workspace.load([path], config_file=config_file)
     except UsageError as exc:
         _fail(str(exc))
+        return
+    if output_format == "json":
+        import json
+
+        data = [fixture_map_data(project, Path.cwd()) for project in workspace.projects]
+        click.echo(json.dumps({"version": 1, "projects": data}, indent=2))
         return
     maps = [fixture_map(project, Path.cwd()) for project in workspace.projects]
     found = [text for text in maps if text != NO_TESTS]

@@ -102,6 +102,7 @@ class Addopts:
     timeout: Setting | None = None
     # ``-W`` / ``--pythonwarnings`` filters, in order; pytest applies them after filterwarnings.
     warning_filters: tuple[Setting, ...] = ()
+    plugins: tuple[str, ...] = ()  # ``-p NAME`` (not ``no:``): modules loaded as plugins
 
     @property
     def asyncio_disabled(self) -> bool:
@@ -702,6 +703,7 @@ def parse_addopts(setting: Setting | None) -> Addopts:
     numprocesses: Setting | None = None
     timeout: Setting | None = None
     filters: list[Setting] = []
+    plugins: list[str] = []
 
     def carried(key: str, value: str) -> Setting:
         return Setting(key, value, setting.path, setting.location, "addopts")
@@ -711,6 +713,8 @@ def parse_addopts(setting: Setting | None) -> Addopts:
             mode = carried("asyncio_mode", value)
         elif option == "-p" and value.startswith("no:"):
             disabled.append(value[3:])
+        elif option == "-p":
+            plugins.append(value)
         elif option in ("-o", "--override-ini") and "=" in value:
             key, _, override = value.partition("=")
             overrides[key.strip()] = carried(key.strip(), override)
@@ -720,7 +724,9 @@ def parse_addopts(setting: Setting | None) -> Addopts:
             timeout = carried("timeout", value)
         elif option in ("-W", "--pythonwarnings"):
             filters.append(carried("pythonwarnings", value))
-    return Addopts(mode, tuple(disabled), overrides, numprocesses, timeout, tuple(filters))
+    return Addopts(
+        mode, tuple(disabled), overrides, numprocesses, timeout, tuple(filters), tuple(plugins)
+    )
 
 
 _WITH_VALUE = (

@@ -100,6 +100,12 @@ class DeclaredRange:
         floor = Version(version)
         return any(v >= floor for v in self.versions())
 
+    def oldest_before(self, version: str) -> Version | None:
+        """The oldest allowed release older than ``version``, if the range allows one."""
+        ceiling = Version(version)
+        older = [v for v in self.versions() if v < ceiling]
+        return min(older) if older else None
+
 
 def _named_versions(specifiers: Iterable[SpecifierSet]) -> Iterator[Version]:
     for specifier_set in specifiers:

@@ -37,8 +37,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Generic, TypeVar
 
-import libcst as cst
-
+from leaklint.model.inheritance import Inheritance
 from leaklint.model.locate import Locator
 from leaklint.model.loop_scope import Loop, fixture_loop_scope, loop_of
 from leaklint.model.project import CONFTEST, Project
@@ -201,8 +200,8 @@ class FixtureGraph:
     def test_loop_scope(self, test: TestDef) -> str | None:
         """The loop scope of the nearest asyncio mark, else the default; ``None`` if unreadable."""
         mark = test.mark("asyncio")
-        if mark is None or not (mark.has_kwarg("loop_scope") or mark.has_kwarg("scope")):
-            return self.default_test_loop_scope
+        if mark is None or not (mark.given("loop_scope") or mark.given("scope")):
+            return self.default_test_loop_scope  # ``loop_scope=None`` is the default too
         scope = mark.loop_scope
         return scope if scope in SCOPES else None
 
@@ -247,10 +246,11 @@ class FixtureGraph:
     # ---- pytest_plugins ----------------------------------------------------------------
 
     def _plugin_layers(self, path: Path) -> tuple[Layer, ...]:
-        """Fixtures of the project's own modules named in ``pytest_plugins`` (in the test module
-        or a conftest it sees): visible everywhere, and farther than any conftest's."""
+        """Fixtures of the project's own modules loaded as plugins: ``-p NAME`` in ``addopts``
+        (registered first, so farthest) and ``pytest_plugins`` (in the test module or a
+        conftest it sees): visible everywhere, and farther than any conftest's."""
         own = self.project.file_model(path)
-        names = list(own.plugins if own is not None else ())
+        names = [*self.project.config.addopts.plugins, *(own.plugins if own is not None else ())]
 
         def layers() -> tuple[Layer, ...]:
             for directory in self._directories(path.parent):
@@ -320,11 +320,26 @@ class FixtureGraph:
 
         return self._plugin_files.get(module, find)
 
+    @cached_property
+    def inheritance(self) -> Inheritance:
+        return Inheritance(self.project, self._import_roots)
+
     def lookup(self, test: TestDef) -> Lookup:
+        """Nearest first: the test's classes (innermost first; the outermost with the classes
+        of its MRO that the project defines), then its module, conftests and plugins."""
         model = self.project.file_model(test.path)
         classes: list[Layer] = []
-        for node in reversed(test.class_nodes):
-            classes.extend(self._layer(model, name) for name in _class_and_bases(node))
+        nodes = test.class_nodes
+        for node in reversed(nodes[1:]):
+            classes.append(self._layer(model, node.name.value))
+        if nodes:
+            top = model.classes.get(nodes[0].name.value) if model is not None else None
+            if top is None or top.node is not nodes[0]:
+                classes.append(self._layer(model, nodes[0].name.value))
+            else:
+                for where, cls in self.inheritance.mro((test.path, top)):
+                    owner = model if where == test.path else self.project.file_model(where)
+                    classes.append(self._layer(owner, cls.name))
         return Lookup((*classes, *self._module_lookup_layers(test.path)))
 
     def requests(self, fixture: FixtureDef) -> tuple[str, ...]:
@@ -343,13 +358,24 @@ class FixtureGraph:
         raw = self.project.read(path)
         return isinstance(raw, bytes) and b"getfixturevalue" in raw
 
+    @cached_property
+    def ini_usefixtures(self) -> tuple[str, ...]:
+        """The ``usefixtures`` ini option: fixtures every test requests."""
+        setting = self.project.config.get("usefixtures")
+        if setting is None:
+            return ()
+        value = setting.value
+        return (
+            tuple(str(v) for v in value) if isinstance(value, list) else tuple(str(value).split())
+        )
+
     def test_requests(self, test: TestDef, lookup: Lookup) -> tuple[str, ...]:
         direct = parametrized_names(test.marks)
-        names: list[str] = list(lookup.autouse())
+        names: list[str] = [*self.ini_usefixtures, *lookup.autouse()]
         names.extend(test.usefixtures)
         names.extend(p for p in test.params if p not in direct)
-        if self._mentions_getfixturevalue(test.path):
-            names.extend(self.locator(test.path).requested_by_value(test.node))
+        if self._mentions_getfixturevalue(test.source_path):
+            names.extend(self.locator(test.source_path).requested_by_value(test.node))
         return tuple(dict.fromkeys(names))
 
     def closure(self, lookup: Lookup, names: Iterable[str]) -> tuple[list[Use], tuple[str, ...]]:
@@ -403,10 +429,27 @@ class FixtureGraph:
         """The tests of one test module, resolved."""
         return self._tests.get(path, lambda: self._resolve_tests(path))
 
-    def _resolve_tests(self, path: Path) -> list[ResolvedTest]:
+    def collected(self, path: Path) -> list[TestDef]:
+        """The tests pytest collects from the module ``path``: its own, and for a test class
+        with bases in the project, the test methods of its MRO under the class."""
         model = self.project.file_model(path)
+        if model is None:
+            return []
+        tests = list(model.tests)
+        collection = model.collection
+        for cls in model.classes.values():
+            if collection is None or not collection.is_test_class(cls.name):
+                continue
+            inherited = self.inheritance.tests_of(path, model, cls)
+            if inherited is not None:
+                own = [t for t in tests if t.class_nodes[:1] == (cls.node,)]
+                nested = [t for t in own if len(t.class_nodes) > 1]
+                tests = [t for t in tests if t not in own] + inherited + nested
+        return tests
+
+    def _resolve_tests(self, path: Path) -> list[ResolvedTest]:
         resolved: list[ResolvedTest] = []
-        for test in model.tests if model is not None else ():
+        for test in self.collected(path):
             lookup = self.lookup(test)
             requested = self.test_requests(test, lookup)
             asyncio = self.is_asyncio_test(test)
@@ -516,12 +559,3 @@ class FixtureGraph:
                 if other is not None:
                     loops.add(other)
         return frozenset(loops)
-
-
-def _class_and_bases(node: cst.ClassDef) -> Iterator[str]:
-    """A test class's name, then the names of its direct bases (their fixtures are inherited;
-    only bases defined in the same module are found, by name)."""
-    yield node.name.value
-    for arg in node.bases:
-        if arg.keyword is None and isinstance(arg.value, cst.Name):
-            yield arg.value.value

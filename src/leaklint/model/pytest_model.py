@@ -4,18 +4,27 @@ This is the per-file half of the fixture graph. It is read straight from the lib
 the file's import map (so ``import pytest_asyncio as pa`` and ``from pytest import fixture`` are
 understood), with no metadata pass. The project-wide half (which fixture a test sees, which loop
 it runs on) builds on these values.
+
+Values are read as pytest and pytest-asyncio read them: marks in the order pytest stores them
+(``get_closest_marker`` takes the first), ``loop_scope=None`` as no value, a module-level name
+bound once to a string as that string, and a module-level ``name = pytest_asyncio.fixture(...)``
+as a decorator alias. Module-level classes are kept (``ClassModel``) for the inheritance that
+``leaklint.model.inheritance`` resolves across modules.
+
+Over 500 lines: the literal values, marks, fixtures, tests and classes of a file are read in
+one pass over its statements, and split apart they would share most of their helpers.
 """
 
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
 
-from leaklint.python.source import ImportMap, SourceFile
+from leaklint.python.source import ImportMap, SourceFile, dotted_name
 from leaklint.python.walk import iter_tree
 
 FIXTURE_DECORATORS = frozenset(
@@ -33,8 +42,13 @@ def scope_rank(scope: str) -> int:
 # --------------------------------------------------------------------------- literals
 
 
-def literal(expr: cst.BaseExpression) -> str | bool | int | None:
-    """The value of a simple literal (string, number, True/False/None), else ``None``."""
+def literal(
+    expr: cst.BaseExpression, constants: Mapping[str, str] | None = None
+) -> str | bool | int | None:
+    """The value of a simple literal (string, number, True/False/None), else ``None``; with
+    ``constants``, a module-level name bound once to a string reads as that string."""
+    if constants and isinstance(expr, cst.Name) and expr.value in constants:
+        return constants[expr.value]
     if isinstance(expr, (cst.SimpleString, cst.ConcatenatedString)):
         value = expr.evaluated_value
         return value if isinstance(value, str) else None
@@ -52,9 +66,15 @@ def keyword(call: cst.Call, name: str) -> cst.Arg | None:
     return None
 
 
-def keyword_literal(call: cst.Call, name: str) -> str | bool | int | None:
+def keyword_literal(
+    call: cst.Call, name: str, constants: Mapping[str, str] | None = None
+) -> str | bool | int | None:
     arg = keyword(call, name)
-    return None if arg is None else literal(arg.value)
+    return None if arg is None else literal(arg.value, constants)
+
+
+def is_none(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == "None"
 
 
 # --------------------------------------------------------------------------- values
@@ -68,6 +88,7 @@ class Mark:
     expr: cst.BaseExpression  # the mark expression (``pytest.mark.asyncio(...)``)
     level: str  # "function" | "class" | "module"
     args: tuple[cst.Arg, ...] = ()
+    constants: Mapping[str, str] = field(default_factory=dict)  # of the module it is written in
 
     @property
     def call(self) -> cst.Call | None:
@@ -75,11 +96,14 @@ class Mark:
 
     def kwarg(self, name: str) -> str | bool | int | None:
         call = self.call
-        return None if call is None else keyword_literal(call, name)
+        return None if call is None else keyword_literal(call, name, self.constants)
 
-    def has_kwarg(self, name: str) -> bool:
+    def given(self, name: str) -> bool:
+        """Whether ``name=`` is passed with a value other than ``None`` (pytest-asyncio reads
+        ``kwargs.get(name) or ...``: ``None`` is the same as leaving it out)."""
         call = self.call
-        return call is not None and keyword(call, name) is not None
+        arg = None if call is None else keyword(call, name)
+        return arg is not None and not is_none(arg.value)
 
     def string_args(self) -> tuple[str, ...]:
         values = (literal(a.value) for a in self.args if a.keyword is None and a.star == "")
@@ -87,10 +111,9 @@ class Mark:
 
     @property
     def loop_scope(self) -> str | None:
-        """``loop_scope=`` (or the deprecated ``scope=``) of an asyncio mark."""
-        value = self.kwarg("loop_scope")
-        if value is None:
-            value = self.kwarg("scope")
+        """``loop_scope=`` (or the deprecated ``scope=``) of an asyncio mark; ``None`` when
+        neither is given or the one that counts cannot be read."""
+        value = self.kwarg("loop_scope") if self.given("loop_scope") else self.kwarg("scope")
         return value if isinstance(value, str) else None
 
 
@@ -109,9 +132,14 @@ class FixtureDef:
     autouse: bool
     params: tuple[str, ...]
     class_name: str | None = None
+    # ``@session_fixture`` where ``session_fixture = pytest_asyncio.fixture(scope=...)``: the
+    # arguments are those of that call, not written on the decorator (no fix edits them).
+    alias: cst.Call | None = None
 
     @property
     def decorator_call(self) -> cst.Call | None:
+        if self.alias is not None:
+            return self.alias
         deco = self.decorator.decorator
         return deco if isinstance(deco, cst.Call) else None
 
@@ -120,9 +148,7 @@ class FixtureDef:
         """Whether the decorator passes ``loop_scope=`` (literal or not; ``None`` is no value)."""
         call = self.decorator_call
         arg = None if call is None else keyword(call, "loop_scope")
-        return arg is not None and not (
-            isinstance(arg.value, cst.Name) and arg.value.value == "None"
-        )
+        return arg is not None and not is_none(arg.value)
 
 
 @dataclass(eq=False)
@@ -132,9 +158,20 @@ class TestDef:
     node: cst.FunctionDef
     is_async: bool
     params: tuple[str, ...]
-    marks: tuple[Mark, ...]  # nearest first: function, then enclosing classes, then module
+    # In pytest's order (``iter_markers``): the function's, its classes' (innermost first),
+    # the module's; ``mark(name)`` is ``get_closest_marker(name)``.
+    marks: tuple[Mark, ...]
     class_names: tuple[str, ...] = ()
     class_nodes: tuple[cst.ClassDef, ...] = ()
+    # A test method a class inherits: pytest collects it under the subclass (``path`` is the
+    # subclass's module), but it is written in a base class, maybe in another module.
+    defined_in: Path | None = None
+    inherited: bool = False
+
+    @property
+    def source_path(self) -> Path:
+        """The file the ``def`` is written in."""
+        return self.defined_in or self.path
 
     def mark(self, name: str) -> Mark | None:
         return next((m for m in self.marks if m.name == name), None)
@@ -153,6 +190,30 @@ class TestDef:
 
 
 @dataclass(eq=False)
+class ClassModel:
+    """A module-level class: what pytest's class collection and mark inheritance read."""
+
+    name: str
+    node: cst.ClassDef
+    # Each base as written, and the qualified name it was imported as (``None``: local).
+    bases: tuple[tuple[str, str | None], ...]
+    body_marks: tuple[Mark, ...] | None  # the body's ``pytestmark``; ``None`` if it has none
+    decorator_marks: tuple[Mark, ...]  # in pytest's order (nearest the ``class`` first)
+    defines_init: bool
+
+    @property
+    def stores_marks(self) -> bool:
+        """Whether the class's own ``__dict__`` holds a ``pytestmark``."""
+        return self.body_marks is not None or bool(self.decorator_marks)
+
+    def methods(self) -> Iterator[cst.FunctionDef]:
+        body = self.node.body.body if isinstance(self.node.body, cst.IndentedBlock) else ()
+        for stmt in body:
+            if isinstance(stmt, cst.FunctionDef):
+                yield stmt
+
+
+@dataclass(eq=False)
 class FileModel:
     path: Path
     fixtures: list[FixtureDef] = field(default_factory=list)
@@ -160,6 +221,11 @@ class FileModel:
     module_marks: tuple[Mark, ...] = ()
     pytestmark: cst.Assign | None = None  # the module-level ``pytestmark = ...`` statement
     plugins: tuple[str, ...] = ()  # module names in a module-level ``pytest_plugins = ...``
+    constants: dict[str, str] = field(default_factory=dict)  # module-level ``NAME = "text"``
+    # ``name = pytest_asyncio.fixture(...)`` at module level: a decorator alias.
+    aliases: dict[str, cst.Call] = field(default_factory=dict)
+    classes: dict[str, ClassModel] = field(default_factory=dict)  # module-level classes
+    collection: Collection | None = None  # pytest's python_functions / python_classes
 
 
 # --------------------------------------------------------------------------- reading
@@ -194,18 +260,44 @@ def read_file_model(source: SourceFile, collection: Collection | None = None) ->
     collection = collection or Collection()
     imports = source.imports
     model = FileModel(source.path)
+    model.constants, model.aliases = _bound_once(
+        source.module, imports, globals_used=b"global" in source.raw
+    )
     module_marks: list[Mark] = []
     for stmt in _statements(source.module.body):
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
                 if isinstance(small, cst.Assign) and _assigns_name(small, "pytestmark"):
                     model.pytestmark = small
-                    module_marks = list(marks_of(small.value, imports, "module"))
+                    module_marks = list(marks_of(small.value, imports, "module", model.constants))
                 elif isinstance(small, cst.Assign) and _assigns_name(small, "pytest_plugins"):
                     model.plugins = _strings(small.value)
     model.module_marks = tuple(module_marks)
+    model.collection = collection
+    for stmt in _statements(source.module.body):
+        if isinstance(stmt, cst.ClassDef):
+            model.classes[stmt.name.value] = _class_model(stmt, imports, model.constants)
     _read_body(source, source.module.body, model, collection, (), (), ())
     return model
+
+
+def _class_model(
+    node: cst.ClassDef, imports: ImportMap, constants: Mapping[str, str]
+) -> ClassModel:
+    bases: list[tuple[str, str | None]] = []
+    for arg in node.bases:
+        written = dotted_name(arg.value) if arg.keyword is None else None
+        if written is not None:
+            bases.append((written, imports.qualified_name(arg.value)))
+    inner = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+    return ClassModel(
+        name=node.name.value,
+        node=node,
+        bases=tuple(bases),
+        body_marks=class_pytestmark(inner, imports, constants),
+        decorator_marks=decorator_marks(node, imports, "class", constants),
+        defines_init=_defines(node, "__init__"),
+    )
 
 
 def _statements(body: Sequence[cst.BaseStatement]) -> Iterator[cst.BaseStatement]:
@@ -220,11 +312,16 @@ def _assigns_name(assign: cst.Assign, name: str) -> bool:
     return any(isinstance(t.target, cst.Name) and t.target.value == name for t in assign.targets)
 
 
-def marks_of(expr: cst.BaseExpression, imports: ImportMap, level: str) -> Iterator[Mark]:
+def marks_of(
+    expr: cst.BaseExpression,
+    imports: ImportMap,
+    level: str,
+    constants: Mapping[str, str] | None = None,
+) -> Iterator[Mark]:
     """The marks in a decorator expression or a ``pytestmark`` value (single mark or list)."""
     if isinstance(expr, (cst.List, cst.Tuple)):
         for element in expr.elements:
-            yield from marks_of(element.value, imports, level)
+            yield from marks_of(element.value, imports, level, constants)
         return
     target = expr.func if isinstance(expr, cst.Call) else expr
     qualified = imports.qualified_name(target)
@@ -232,7 +329,86 @@ def marks_of(expr: cst.BaseExpression, imports: ImportMap, level: str) -> Iterat
         return
     name = qualified[len(MARK_PREFIX) :]
     args = tuple(expr.args) if isinstance(expr, cst.Call) else ()
-    yield Mark(name, expr, level, args)
+    yield Mark(name, expr, level, args, dict(constants or {}))
+
+
+def _bound_once(
+    module: cst.Module, imports: ImportMap, *, globals_used: bool
+) -> tuple[dict[str, str], dict[str, cst.Call]]:
+    """Module-level names bound exactly once (and never declared ``global`` in a function):
+    those bound to a string literal, and those bound to a call of a fixture decorator."""
+    counts: dict[str, int] = {}
+    values: dict[str, cst.BaseExpression] = {}
+
+    def bind(target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
+        if isinstance(target, cst.Name):
+            counts[target.value] = counts.get(target.value, 0) + 1
+            if value is not None:
+                values[target.value] = value
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                bind(element.value, None)
+        elif isinstance(target, cst.StarredElement):
+            bind(target.value, None)
+
+    def pruned(node: cst.CSTNode) -> bool:
+        return isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.BaseExpression))
+
+    for stmt in iter_tree(module, prune=pruned):  # every block at module level, no deeper
+        if isinstance(stmt, cst.Assign):
+            for target in stmt.targets:
+                bind(target.target, stmt.value if len(stmt.targets) == 1 else None)
+        elif isinstance(stmt, cst.AnnAssign):
+            bind(stmt.target, stmt.value)
+        elif isinstance(stmt, cst.AugAssign):
+            bind(stmt.target, None)
+            bind(stmt.target, None)
+        elif isinstance(stmt, (cst.Import, cst.ImportFrom)):
+            names = stmt.names
+            for alias in names if isinstance(names, Sequence) else ():
+                bound: cst.BaseExpression = (
+                    alias.asname.name if alias.asname is not None else alias.name
+                )
+                while isinstance(bound, cst.Attribute):
+                    bound = bound.value
+                bind(bound, None)
+        elif isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            bind(stmt.name, None)
+        elif isinstance(stmt, cst.For):
+            bind(stmt.target, None)
+        elif isinstance(stmt, cst.AsName):
+            bind(stmt.name, None)  # ``with ... as NAME``, ``except ... as NAME``
+    for node in iter_tree(module) if globals_used else ():
+        if isinstance(node, cst.Global):
+            for item in node.names:
+                counts[item.name.value] = 2
+    constants: dict[str, str] = {}
+    aliases: dict[str, cst.Call] = {}
+    for name, value in values.items():
+        if counts.get(name) != 1:
+            continue
+        text = literal(value)
+        if isinstance(text, str):
+            constants[name] = text
+        elif isinstance(value, cst.Call) and imports.matches(value.func, FIXTURE_DECORATORS):
+            aliases[name] = value
+    return constants, aliases
+
+
+def decorator_marks(
+    node: cst.FunctionDef | cst.ClassDef,
+    imports: ImportMap,
+    level: str,
+    constants: Mapping[str, str] | None = None,
+) -> tuple[Mark, ...]:
+    """The marks of ``node``'s decorators in the order pytest stores them: decorators apply
+    from the bottom up, each appending its mark, so the one nearest the ``def`` comes first
+    (and ``get_closest_marker`` returns it)."""
+    return tuple(
+        m
+        for d in reversed(node.decorators)
+        for m in marks_of(d.decorator, imports, level, constants)
+    )
 
 
 def _read_body(
@@ -248,14 +424,12 @@ def _read_body(
     in_test_class = bool(class_names)
     for stmt in _statements(body) if not class_names else body:
         if isinstance(stmt, cst.FunctionDef):
-            fixture = _fixture(source, stmt, class_names[-1] if class_names else None)
+            fixture = _fixture(source, stmt, class_names[-1] if class_names else None, model)
             if fixture is not None:
                 model.fixtures.append(fixture)
                 continue
             if collection.is_test_function(stmt.name.value):
-                function_marks = tuple(
-                    m for d in stmt.decorators for m in marks_of(d.decorator, imports, "function")
-                )
+                function_marks = decorator_marks(stmt, imports, "function", model.constants)
                 model.tests.append(
                     TestDef(
                         name=stmt.name.value,
@@ -272,9 +446,11 @@ def _read_body(
             if _defines(stmt, "__init__"):
                 continue
             inner = stmt.body.body if isinstance(stmt.body, cst.IndentedBlock) else ()
+            # pytest keeps a class's marks in its ``pytestmark``: the body's list first, then
+            # each decorator's mark as it is applied (the one nearest the ``class`` first).
             own_marks = (
-                *(m for d in stmt.decorators for m in marks_of(d.decorator, imports, "class")),
-                *_class_pytestmark(inner, imports),
+                *(class_pytestmark(inner, imports, model.constants) or ()),
+                *decorator_marks(stmt, imports, "class", model.constants),
             )
             _read_body(
                 source,
@@ -290,7 +466,7 @@ def _read_body(
             inner = stmt.body.body if isinstance(stmt.body, cst.IndentedBlock) else ()
             for member in inner:
                 if isinstance(member, cst.FunctionDef):
-                    fixture = _fixture(source, member, stmt.name.value)
+                    fixture = _fixture(source, member, stmt.name.value, model)
                     if fixture is not None:
                         model.fixtures.append(fixture)
 
@@ -298,6 +474,11 @@ def _read_body(
 def _defines(cls: cst.ClassDef, name: str) -> bool:
     body = cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ()
     return any(isinstance(s, cst.FunctionDef) and s.name.value == name for s in body)
+
+
+def method_params(func: cst.FunctionDef) -> tuple[str, ...]:
+    """The fixture names a test method asks for (``self`` aside)."""
+    return _params(func, method=True)
 
 
 def _params(func: cst.FunctionDef, *, method: bool) -> tuple[str, ...]:
@@ -319,11 +500,16 @@ def _is_static(func: cst.FunctionDef) -> bool:
 
 
 def fixture_decorator(
-    func: cst.FunctionDef, imports: ImportMap
+    func: cst.FunctionDef,
+    imports: ImportMap,
+    aliases: Mapping[str, cst.Call] | None = None,
 ) -> tuple[cst.Decorator, str] | None:
-    """The fixture decorator of ``func`` and its kind, ``pytest`` or ``pytest_asyncio``."""
+    """The fixture decorator of ``func`` and its kind, ``pytest`` or ``pytest_asyncio`` (with
+    ``aliases``, also a bare name bound to a call of one)."""
     for decorator in func.decorators:
         expr = decorator.decorator
+        if aliases and isinstance(expr, cst.Name) and expr.value in aliases:
+            expr = aliases[expr.value]
         target = expr.func if isinstance(expr, cst.Call) else expr
         qualified = imports.matches(target, FIXTURE_DECORATORS)
         if qualified is not None:
@@ -333,13 +519,16 @@ def fixture_decorator(
 
 
 def _fixture(
-    source: SourceFile, func: cst.FunctionDef, class_name: str | None
+    source: SourceFile, func: cst.FunctionDef, class_name: str | None, model: FileModel
 ) -> FixtureDef | None:
-    found = fixture_decorator(func, source.imports)
+    found = fixture_decorator(func, source.imports, model.aliases)
     if found is None:
         return None
     decorator, kind = found
-    call = decorator.decorator if isinstance(decorator.decorator, cst.Call) else None
+    expr = decorator.decorator
+    alias = model.aliases.get(expr.value) if isinstance(expr, cst.Name) else None
+    call = alias if alias is not None else expr if isinstance(expr, cst.Call) else None
+    constants = model.constants
     scope: str = "function"
     loop_scope: str | None = None
     autouse = False
@@ -348,15 +537,15 @@ def _fixture(
         scope_arg = keyword(call, "scope")
         if scope_arg is None and call.args and call.args[0].keyword is None:
             scope_arg = call.args[0]  # pytest.fixture("module") (old positional form)
-        if scope_arg is not None:
-            value = literal(scope_arg.value)
+        if scope_arg is not None and not is_none(scope_arg.value):
+            value = literal(scope_arg.value, constants)
             scope = value if isinstance(value, str) else "dynamic"
-        loop_value = keyword_literal(call, "loop_scope")
+        loop_value = keyword_literal(call, "loop_scope", constants)
         loop_scope = loop_value if isinstance(loop_value, str) else None
         autouse = keyword_literal(call, "autouse") is True
-        alias = keyword_literal(call, "name")
-        if isinstance(alias, str):
-            name = alias
+        given_name = keyword_literal(call, "name", constants)
+        if isinstance(given_name, str):
+            name = given_name
     return FixtureDef(
         name=name,
         function_name=func.name.value,
@@ -371,6 +560,7 @@ def _fixture(
         autouse=autouse,
         params=_params(func, method=class_name is not None),
         class_name=class_name,
+        alias=alias,
     )
 
 
@@ -386,17 +576,20 @@ def contains_yield(func: cst.FunctionDef) -> bool:
 # --------------------------------------------------------------------------- requests
 
 
-def _class_pytestmark(
-    body: Sequence[cst.BaseStatement | cst.BaseSmallStatement], imports: ImportMap
-) -> tuple[Mark, ...]:
-    """The marks of a ``pytestmark = ...`` assignment in a class body (they apply to its tests)."""
-    marks: list[Mark] = []
+def class_pytestmark(
+    body: Sequence[cst.BaseStatement | cst.BaseSmallStatement],
+    imports: ImportMap,
+    constants: Mapping[str, str] | None = None,
+) -> tuple[Mark, ...] | None:
+    """The marks of a ``pytestmark = ...`` assignment in a class body (they apply to its
+    tests); ``None`` when the body assigns none."""
+    marks: list[Mark] | None = None
     for stmt in body:
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
                 if isinstance(small, cst.Assign) and _assigns_name(small, "pytestmark"):
-                    marks = list(marks_of(small.value, imports, "class"))
-    return tuple(marks)
+                    marks = list(marks_of(small.value, imports, "class", constants))
+    return None if marks is None else tuple(marks)
 
 
 def requested_by_value(func: cst.FunctionDef) -> tuple[str, ...]:

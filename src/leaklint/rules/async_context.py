@@ -17,8 +17,9 @@ to a module of their own first.
 
 from __future__ import annotations
 
+import re
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -474,6 +475,23 @@ def _in_project(
         if found is not None:
             return other, found
     return None
+
+
+def may_name_project_class(project: Project, here: Path, qualified: Iterable[str]) -> bool:
+    """Whether one of ``qualified`` may name a class defined in a project module, as
+    ``called_class`` looks for one in other files: the module found the same way, and the
+    class by a byte search of it (read through the project, so the findings cache follows
+    that file). For the candidate stage: an over-approximation."""
+    for name in qualified:
+        module_name, _, class_name = name.rpartition(".")
+        if not module_name or not class_name.isidentifier():
+            continue
+        pattern = re.compile(rb"\bclass\s+" + re.escape(class_name.encode()) + rb"\b")
+        for path in _project_modules(project, here, module_name):
+            raw = project.read(path)
+            if isinstance(raw, OSError) or pattern.search(raw) is not None:
+                return True
+    return False
 
 
 def _project_modules(project: Project, here: Path, module_name: str) -> list[Path]:

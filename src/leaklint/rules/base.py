@@ -35,6 +35,7 @@ from leaklint.diagnostics import Applicability, Diagnostic, Edit, Fix, Location,
 if TYPE_CHECKING:
     from leaklint.model.project import Project
     from leaklint.model.pytest_model import FileModel
+    from leaklint.python.ast_facts import AstFacts
     from leaklint.python.source import ImportMap, SourceFile
 
 
@@ -76,6 +77,21 @@ class Rule:
     # The rule reads pytest-asyncio's semantics and finds nothing where pytest-asyncio is not in
     # play (``Project.uses_pytest_asyncio``): the prefilter then skips it for the whole project.
     needs_pytest_asyncio: ClassVar[bool] = False
+
+    @classmethod
+    def candidate(cls, facts: AstFacts, path: Path, project: Project) -> bool:
+        """Whether ``path``, with these ``ast`` facts, can hold a finding of this rule: a cheap
+        over-approximation of what the rule fires on, checked before libcst parses the file.
+        ``False`` must mean "no finding here"; what it reads of other files to say so it reads
+        through the project (the findings cache follows those files). A rule that does not
+        say is always a candidate."""
+        return True
+
+    @classmethod
+    def has_candidate_check(cls) -> bool:
+        """Whether this rule declares ``candidate`` (else every file is a candidate, and a file
+        it runs on is parsed by libcst whatever the others say)."""
+        return any("candidate" in vars(k) for k in cls.__mro__ if k is not Rule)
 
     @classmethod
     def project_tokens(cls, project: Project) -> tuple[bytes, ...]:

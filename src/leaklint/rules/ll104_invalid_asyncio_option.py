@@ -13,9 +13,11 @@ from leaklint.rules.base import FixAvailability, ProjectRule, register
 if TYPE_CHECKING:
     from leaklint.model.project import Project
 
+FIXTURE_KEY = "asyncio_default_fixture_loop_scope"
+FIXTURE_SCOPE = "fixture-scope"  # valid from pytest-asyncio 1.5 on
 CHOICES: dict[str, tuple[str, ...]] = {
     "asyncio_mode": ASYNCIO_MODES,
-    "asyncio_default_fixture_loop_scope": (*LOOP_SCOPES, "fixture-scope"),
+    FIXTURE_KEY: (*LOOP_SCOPES, FIXTURE_SCOPE),
     "asyncio_default_test_loop_scope": LOOP_SCOPES,
 }
 _INLINE_COMMENT = re.compile(r"\s+[#;]")
@@ -29,7 +31,8 @@ class InvalidAsyncioOption(ProjectRule):
     or a default loop scope other than `function`, `class`, `module`, `package`, `session`
     (and `fixture-scope` for `asyncio_default_fixture_loop_scope`). Values in the config file
     and in `addopts` (`--asyncio-mode=…`, `-o asyncio_…=…`) are checked, and the message names
-    the nearest valid value.
+    the nearest valid value. `fixture-scope` exists from pytest-asyncio 1.5 on: it is reported
+    when the project's declared pytest-asyncio range allows an older release.
 
     ## Why is this bad?
     pytest-asyncio stops the run with a usage error. A comment written after an INI value
@@ -61,6 +64,9 @@ class InvalidAsyncioOption(ProjectRule):
         for setting in _written(project):
             choices = CHOICES[setting.key]
             value = setting.value
+            if value == FIXTURE_SCOPE and setting.key == FIXTURE_KEY:
+                yield from self._before_fixture_scope(project, setting)
+                continue
             if not isinstance(value, str) or value in choices:
                 continue
             nearest = _nearest(value, choices)
@@ -86,6 +92,28 @@ class InvalidAsyncioOption(ProjectRule):
                 fix=fix,
                 help=None if fix else help_text,
             )
+
+    def _before_fixture_scope(self, project: Project, setting: Setting) -> Iterator[Diagnostic]:
+        """``fixture-scope`` under a declared range that allows a release before 1.5."""
+        declared = project.pytest_asyncio_range
+        oldest = declared.oldest_before("1.5") if declared.declared else None
+        if oldest is None:
+            return
+        where = declared.declarations[0]
+        spec = f" {where.specifier}" if where.specifier else ""
+        name = project.relative(where.path).as_posix()
+        yield self.diagnostic(
+            message=(
+                f'"{FIXTURE_SCOPE}" is a valid {FIXTURE_KEY} from pytest-asyncio 1.5 on, but '
+                f"the declared pytest-asyncio{spec} ({name}) allows {oldest}, which stops the "
+                "run with a usage error"
+            ),
+            path=setting.path,
+            start=setting.location,
+            help=(
+                'require pytest-asyncio>=1.5, or name the loop scope ("function", "module", ...)'
+            ),
+        )
 
 
 def _written(project: Project) -> Iterator[Setting]:

@@ -18,7 +18,9 @@ class LoopScopeNarrowerThanScope(FileRule):
 
     The effective loop scope is the fixture's `loop_scope=`, else the config's
     `asyncio_default_fixture_loop_scope`, else its cache `scope`. A callable (dynamic) scope
-    or a `loop_scope=` that is not a literal is left alone.
+    or a `loop_scope=` that is not a literal is left alone. A sync `def` decorated with
+    `@pytest_asyncio.fixture` counts too: pytest-asyncio still sets it up with the loop runner
+    of its loop scope.
 
     ## Why is this bad?
     pytest-asyncio runs the fixture on the loop of its loop scope. A fixture cached for the
@@ -52,7 +54,7 @@ class LoopScopeNarrowerThanScope(FileRule):
     needs_pytest_asyncio = True
     severity = Severity.ERROR
     fix_availability = FixAvailability.SAFE
-    tokens = (b"async",)
+    tokens = (b"async", b"pytest_asyncio")
     test_files_only = True
 
     def finish(self) -> None:
@@ -63,7 +65,16 @@ class LoopScopeNarrowerThanScope(FileRule):
             self._check(fixture)
 
     def _check(self, fixture: FixtureDef) -> None:
-        if not is_asyncio_fixture(fixture, self.project) or fixture.scope not in SCOPES:
+        if fixture.scope not in SCOPES:
+            return
+        # A sync ``def`` under ``@pytest_asyncio.fixture`` still asks for the loop runner of
+        # its loop scope (pytest-asyncio runs it with that loop set as the current one).
+        runs_on_loop = is_asyncio_fixture(fixture, self.project) or (
+            fixture.kind == "pytest_asyncio"
+            and not fixture.is_async
+            and not self.project.config.addopts.asyncio_disabled
+        )
+        if not runs_on_loop:
             return
         loop_scope = fixture_loop_scope(fixture, self.project.config)
         if loop_scope not in SCOPES or scope_rank(loop_scope) >= scope_rank(fixture.scope):
@@ -72,12 +83,15 @@ class LoopScopeNarrowerThanScope(FileRule):
             origin = f'loop_scope="{loop_scope}"'
         else:
             origin = f'asyncio_default_fixture_loop_scope = "{loop_scope}"'
+        kind = "async fixture" if fixture.is_async else "fixture"
         message = (
-            f"async fixture `{fixture.name}` is cached per {fixture.scope} but runs on a "
+            f"{kind} `{fixture.name}` is cached per {fixture.scope} but runs on a "
             f"{loop_scope}-scoped event loop ({origin}); pytest fails with ScopeMismatch"
         )
-        edits = asyncio_fixture_edits(self, fixture, loop_scope=fixture.scope)
-        fix = self.make_fix(
-            Applicability.SAFE, f'set `loop_scope="{fixture.scope}"` on the fixture', *edits
-        )
+        fix = None
+        if fixture.alias is None:  # a decorator alias is fixed where it is bound
+            edits = asyncio_fixture_edits(self, fixture, loop_scope=fixture.scope)
+            fix = self.make_fix(
+                Applicability.SAFE, f'set `loop_scope="{fixture.scope}"` on the fixture', *edits
+            )
         self.report(fixture.decorator.decorator, message, fix=fix)

@@ -133,13 +133,16 @@ class CrossLoopFixture(FileRule):
     ) -> Diagnostic:
         test = resolved.test
         first = crosses[0]
-        message = f"{test.name} runs on {first.loop} but uses {_describe(project, first)}"
+        # A method a class inherits is named with its class: each subclass runs it anew.
+        name = test.qualified if test.inherited else test.name
+        message = f"{name} runs on {first.loop} but uses {_describe(project, first)}"
         if len(crosses) > 1:
             message += f" (and {len(crosses) - 1} more on other loops)"
-        locator = graph_of(project).locator(test.path)
+        locator = graph_of(project).locator(test.source_path)
         start, end = locator.name_range(test.node)
         notes = tuple(f"also uses {_describe(project, c)}" for c in crosses[1:])
-        fix = None if target is None else _test_fix(locator, test, target)
+        # A mark on an inherited method would move it in every subclass: no fix.
+        fix = None if target is None or test.inherited else _test_fix(locator, test, target)
         help = None
         if fix is None:
             help = (
@@ -147,7 +150,13 @@ class CrossLoopFixture(FileRule):
                 "test's loop_scope"
             )
         return self.diagnostic(
-            message=message, path=test.path, start=start, end=end, fix=fix, help=help, notes=notes
+            message=message,
+            path=test.source_path,
+            start=start,
+            end=end,
+            fix=fix,
+            help=help,
+            notes=notes,
         )
 
     def _module_finding(

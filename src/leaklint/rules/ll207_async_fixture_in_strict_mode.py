@@ -81,11 +81,13 @@ class AsyncFixtureInStrictMode(FileRule):
             and scope_rank(default) < scope_rank(fixture.scope)
         ):
             loop_scope = fixture.scope
-        edits = asyncio_fixture_edits(self, fixture, loop_scope=loop_scope)
         extra = f' with `loop_scope="{loop_scope}"`' if loop_scope else ""
-        fix = self.make_fix(
-            Applicability.SAFE, f"decorate it with `@pytest_asyncio.fixture`{extra}", *edits
-        )
+        fix = None
+        if fixture.alias is None:  # a decorator alias is fixed where it is bound
+            edits = asyncio_fixture_edits(self, fixture, loop_scope=loop_scope)
+            fix = self.make_fix(
+                Applicability.SAFE, f"decorate it with `@pytest_asyncio.fixture`{extra}", *edits
+            )
         self.report(
             fixture.decorator.decorator,
             f"async fixture `{fixture.name}` uses plain `@pytest.fixture`; in strict mode "

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import libcst as cst
 
 from leaklint.diagnostics import Fix
 from leaklint.model.loops import loop_use
 from leaklint.model.project import Project
-from leaklint.model.pytest_model import FixtureDef, scope_rank
+from leaklint.model.pytest_model import FIXTURE_DECORATORS, FixtureDef, scope_rank
+from leaklint.python.ast_facts import AstFacts
 from leaklint.python.source import SourceFile
 from leaklint.rules.async_context import (
     BuiltClass,
@@ -15,6 +18,7 @@ from leaklint.rules.async_context import (
     built_class,
     is_new_event_loop,
     loop_object,
+    may_name_project_class,
 )
 from leaklint.rules.base import FixAvailability, register
 
@@ -84,6 +88,18 @@ class LoopBoundObjectInSyncCode(ScopedRule):
     fix_availability = FixAvailability.SOMETIMES
     tokens = (b"asyncio", b"create_future")
     indirect_tokens = (b"fixture",)
+
+    @classmethod
+    def candidate(cls, facts: AstFacts, path: Path, project: Project) -> bool:
+        # A loop-bound object or a loop asked for here (also in the ``__init__`` of a class
+        # of this file), a sync fixture that may build a class of another module, or an
+        # import-time call that may do so.
+        return (
+            facts.calls_under(("asyncio.", "uvloop."))
+            or not facts.called_attrs.isdisjoint(("create_future", "get_event_loop"))
+            or facts.decorated_by_any(FIXTURE_DECORATORS)
+            or may_name_project_class(project, path, facts.import_time_imported_calls)
+        )
 
     def __init__(self, source: SourceFile, project: Project) -> None:
         super().__init__(source, project)

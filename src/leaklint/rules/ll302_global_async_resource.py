@@ -1,11 +1,20 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import libcst as cst
 
 from leaklint.model.loops import loop_use
-from leaklint.model.resources import TOKENS, AsyncResource, opened_resource
+from leaklint.model.project import Project
+from leaklint.model.resources import RESOURCES, TOKENS, AsyncResource, opened_resource
+from leaklint.python.ast_facts import AstFacts
 from leaklint.python.source import SourceFile, dotted_name
-from leaklint.rules.async_context import ScopedRule, called_class, init_methods
+from leaklint.rules.async_context import (
+    ScopedRule,
+    called_class,
+    init_methods,
+    may_name_project_class,
+)
 from leaklint.rules.base import FixAvailability, register
 
 _HELP = (
@@ -63,6 +72,14 @@ class GlobalAsyncResource(ScopedRule):
     fix_availability = FixAvailability.SUGGESTION
     tokens = TOKENS
     whole_words = True
+
+    @classmethod
+    def candidate(cls, facts: AstFacts, path: Path, project: Project) -> bool:
+        # A resource constructor called here, or an instance made at import time of a class
+        # from another project module (its ``__init__`` may open one).
+        return facts.calls_any(RESOURCES) or may_name_project_class(
+            project, path, facts.import_time_imported_calls
+        )
 
     def visit_Assign(self, node: cst.Assign) -> None:
         self._assigned([t.target for t in node.targets], node.value)

@@ -1,13 +1,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import libcst as cst
 
 from leaklint.diagnostics import Applicability, Edit, Fix
 from leaklint.model.project import Project
 from leaklint.model.pytest_model import FixtureDef
-from leaklint.model.resources import CLOSING_METHODS, TOKENS, AsyncResource, opened_resource
+from leaklint.model.resources import (
+    CLOSING_METHODS,
+    RESOURCES,
+    TOKENS,
+    AsyncResource,
+    opened_resource,
+)
+from leaklint.python.ast_facts import AstFacts
 from leaklint.python.source import SourceFile
 from leaklint.rules.async_context import (
     ScopedRule,
@@ -80,6 +88,12 @@ class AsyncResourceNotClosed(ScopedRule):
     name = "async-resource-not-closed"
     fix_availability = FixAvailability.SOMETIMES
     tokens = TOKENS
+
+    @classmethod
+    def candidate(cls, facts: AstFacts, path: Path, project: Project) -> bool:
+        # Every finding is at a call to one of the resource constructors.
+        return facts.calls_any(RESOURCES)
+
     whole_words = True
 
     def __init__(self, source: SourceFile, project: Project) -> None:

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from leaklint.diagnostics import Applicability
 from leaklint.model.classes import subclass_names
 from leaklint.model.lifecycle import resources_of
+from leaklint.model.project import Project
 from leaklint.model.tracked import THREAD_TOKENS, Kind, Resource
+from leaklint.python.ast_facts import AstFacts
 from leaklint.rules.base import FileRule, FixAvailability, register
+from leaklint.rules.lifecycle_candidates import may_make
 from leaklint.rules.lifecycle_fixes import daemon_edit, described
 
 if TYPE_CHECKING:
@@ -76,6 +80,11 @@ class ThreadNotJoined(FileRule):
     name = "thread-not-joined"
     fix_availability = FixAvailability.UNSAFE
     tokens = THREAD_TOKENS
+
+    @classmethod
+    def candidate(cls, facts: AstFacts, path: Path, project: Project) -> bool:
+        return may_make(facts, path, project, (Kind.THREAD,))
+
     whole_words = True
 
     @classmethod

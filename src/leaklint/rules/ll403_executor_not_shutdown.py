@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from leaklint.diagnostics import Applicability
 from leaklint.model.lifecycle import resources_of
+from leaklint.model.project import Project
 from leaklint.model.tracked import EXECUTOR_TOKENS, Kind, Resource
+from leaklint.python.ast_facts import AstFacts
 from leaklint.rules.base import FileRule, FixAvailability, register
+from leaklint.rules.lifecycle_candidates import may_make
 from leaklint.rules.lifecycle_fixes import with_rewrite
 
 
@@ -62,6 +67,10 @@ class ExecutorNotShutdown(FileRule):
     name = "executor-not-shutdown"
     fix_availability = FixAvailability.SOMETIMES
     tokens = EXECUTOR_TOKENS
+
+    @classmethod
+    def candidate(cls, facts: AstFacts, path: Path, project: Project) -> bool:
+        return may_make(facts, path, project, (Kind.EXECUTOR,))
 
     def finish(self) -> None:
         for resource in resources_of(self.source, (Kind.EXECUTOR,), self.project):

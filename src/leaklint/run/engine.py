@@ -2,9 +2,12 @@
 
 Project rules run once, in this process. File rules run together, in one batched libcst pass
 per file, and only on files whose bytes can matter to at least one of them (each rule's
-``tokens``: the prefilter). A file is read once and parsed at most once; its tree is dropped as
-soon as its rules are done (conftests and ``pytest_plugins`` modules stay: other files' rules
-read their fixtures).
+``tokens``: the prefilter) and where, by CPython's ``ast``, at least one of them has a
+candidate (each rule's ``candidate``: the candidate stage, run where the file is checked). A
+file no rule needs is neither parsed nor compiled, and its syntax errors are not reported. A
+file is read once and parsed by libcst at most once; its tree is dropped as soon as its rules
+are done (conftests and ``pytest_plugins`` modules stay: other files' rules read their
+fixtures).
 
 Large trees are parsed in worker processes (``leaklint.run.parallel``); files whose findings are
 cached and whose inputs are unchanged are not parsed at all (``leaklint.run.cache``). Both give
@@ -33,7 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 from leaklint.diagnostics import Diagnostic, Location
 from leaklint.model.project import LoopUseDeferred, Project
-from leaklint.python.source import SourceFile, cpython_verdict
+from leaklint.python.ast_facts import ast_facts
+from leaklint.python.source import SourceFile
 from leaklint.python.walk import walk_batched
 from leaklint.rules.base import FileRule, ProjectRule, Rule, get_rule
 from leaklint.rules.suppress import Suppressor
@@ -46,8 +50,6 @@ SYNTAX_ERROR = "LL001"
 UNUSED_SUPPRESSION = "LL003"
 # Below this many files to parse, worker start-up costs more than it saves.
 PARALLEL_MIN_FILES = 64
-# How many syntax-only checks cost about as much as one file parsed and walked.
-SYNTAX_ONLY_PER_PARSE = 10
 # A file whose rules read up to this many other files (besides the conftests) has its cached
 # findings keyed on those files by name; beyond, on every test module or every file (unless
 # one of them is no file of the project: those are always named).
@@ -115,6 +117,7 @@ def lint(
     rules: Sequence[type[Rule]],
     *,
     prefilter: bool = True,
+    candidates: bool = True,
     jobs: int | None = None,
     cache: bool = False,
     cache_dir: Path | None = None,
@@ -122,8 +125,10 @@ def lint(
     """Lint ``project`` with ``rules``.
 
     ``prefilter=False`` runs every file rule on every file its scope allows (for measuring the
-    prefilter; findings are the same). ``jobs``: worker processes (``None``: one per core when
-    there are enough files; ``1``: none). ``cache``: reuse and store findings in
+    prefilter; findings are the same). ``candidates=False`` parses every file the prefilter
+    keeps with libcst, without asking CPython's ``ast`` first (findings are the same).
+    ``jobs``: worker processes (``None``: one per core when there are enough files; ``1``:
+    none). ``cache``: reuse and store findings in
     ``cache_dir``, else where ``leaklint.run.cache.cache_folder`` says (by default
     ``.leaklint_cache`` beside the rootdir).
     """
@@ -158,13 +163,14 @@ def lint(
         if store is not None and search is not None:
             store.put_tokens(path, (search.known, search.words))
         run = relevant if prefilter else rules_for_file(project, path, file_rules, tokens=False)
-        # pytest imports every test module and conftest: a syntax error there always matters.
-        # Elsewhere it matters when a rule could have found something in the file.
-        report_syntax = SYNTAX_ERROR in selected and (
-            bool(relevant) or project.is_pytest_file(path)
-        )
-        if run or report_syntax:
-            tasks.append(FileTask(path, tuple(file_rules.index(r) for r in run), report_syntax))
+        # A syntax error is leaklint's finding only where a rule had to read the file (it could
+        # hide a finding there); a file no rule needs is not compiled or parsed at all, and
+        # whether it parses is ruff's and pytest's business. Decided by the token prefilter
+        # either way, so that a run without the prefilter reports the same.
+        report_syntax = SYNTAX_ERROR in selected and bool(relevant)
+        if run:
+            indexes = tuple(file_rules.index(r) for r in run)
+            tasks.append(FileTask(path, indexes, report_syntax, prefilter and candidates))
 
     if tasks:
         # Bytes-only, and read by many rules: settle it once, before any worker starts.
@@ -255,10 +261,7 @@ def _check_files(
     cached = set(outcomes)
     todo = [task for task in tasks if task.path not in cached]
 
-    # A syntax-only check needs no tree (CPython's compiler, about a tenth of a libcst parse
-    # and its walk): many of them together call for workers, a few do not.
-    to_parse = sum(1 for task in todo if task.rules)
-    workers = worker_count(jobs, to_parse + (len(todo) - to_parse) // SYNTAX_ONLY_PER_PARSE)
+    workers = worker_count(jobs, len(todo))
     if workers > 1:
         from leaklint.run.parallel import check_in_workers
 
@@ -392,12 +395,27 @@ def check_file(
         size, limit = len(raw) / (1024 * 1024), MAX_FILE_BYTES // (1024 * 1024)
         skipped = f"{path}: skipped: {size:.1f} MB is over the {limit} MB limit"
         return FileOutcome([], [], parsed=False, warnings=[skipped])
-    if not task.rules and not project.is_parsed(path) and _compiles(raw):
-        # Only a syntax error was asked for, and CPython's parser (many times faster than
-        # libcst's) accepts the file: no tree needed.
-        return FileOutcome([], [], parsed=False)
+    rules = task.rules
     project.access_log = set()
     try:
+        # A rule without a candidate check needs the libcst tree anyway: then no ast first.
+        if (
+            task.candidates
+            and isinstance(raw, bytes)
+            and not project.is_parsed(path)
+            and all(file_rules[i].has_candidate_check() for i in rules)
+        ):
+            facts = ast_facts(raw)
+            if facts is not None:
+                # CPython reads the file: no syntax error to report, and only the rules with
+                # a candidate here can find anything.
+                rules = tuple(i for i in rules if file_rules[i].candidate(facts, path, project))
+                if not rules:
+                    # The answer may rest on the file list and on the files read for it.
+                    read = project.access_log - {path} - project.conftest_set
+                    return FileOutcome(
+                        [], [], parsed=False, reads=tuple(sorted(str(p) for p in read))
+                    )
         source = project.source(path)
         if isinstance(source, OSError):
             found = [_unreadable(path, source)] if task.report_syntax_error else []
@@ -408,11 +426,11 @@ def check_file(
             row = source.error.location.row
             newer = f"{path}:{row}: skipped: uses {source.error.newer_syntax}, which "
             newer += f"Python {sys.version_info[0]}.{sys.version_info[1]} cannot read"
-            return FileOutcome([], [], parsed=True, warnings=[newer] if task.rules else [])
+            return FileOutcome([], [], parsed=True, warnings=[newer] if rules else [])
         if source.error is not None:
             found = [_syntax_error(source)] if task.report_syntax_error else []
             return FileOutcome(found, [], parsed=True)
-        wanted = [file_rules[i] for i in task.rules]
+        wanted = [file_rules[i] for i in rules]
         try:
             with deep_recursion(), time_budget(FILE_TIME_BUDGET):
                 diagnostics, errors = run_file_rules(source, project, wanted)
@@ -439,10 +457,6 @@ def check_file(
         project.access_log = None
         if not project.is_shared(path):
             project.forget(path)
-
-
-def _compiles(raw: bytes | OSError) -> bool:
-    return not isinstance(raw, OSError) and cpython_verdict(raw) is None
 
 
 def run_file_rules(

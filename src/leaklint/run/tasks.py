@@ -21,6 +21,9 @@ class FileTask:
     path: Path
     rules: tuple[int, ...]  # indexes into the run's file-rule list
     report_syntax_error: bool
+    # Read the file with CPython's ``ast`` first and parse it with libcst only when some rule
+    # has a candidate there (off: every file the prefilter keeps is parsed; same findings).
+    candidates: bool = True
 
 
 @dataclass

@@ -1,0 +1,90 @@
+"""The candidate stage's facts: every name a call may stand for, never fewer than the libcst
+side resolves; a file CPython cannot read gives none."""
+
+from __future__ import annotations
+
+import pytest
+
+from leaklint.python.ast_facts import AstFacts, ast_facts
+from leaklint.rules.base import get_rule
+
+
+def facts_of(text: str) -> AstFacts:
+    found = ast_facts(text.encode())
+    assert found is not None
+    return found
+
+
+def test_calls_resolve_through_imports_at_any_depth() -> None:
+    facts = facts_of(
+        "import asyncio as aio\n"
+        "def f():\n"
+        "    from threading import Thread as T\n"
+        "    T()\n"
+        "    aio.Queue()\n"
+        "    loop.create_future()\n"
+    )
+    assert {"threading.Thread", "asyncio.Queue", "T", "aio.Queue"} <= facts.calls
+    assert "create_future" in facts.called_attrs
+    assert not facts.import_time_imported_calls
+
+
+def test_an_attribute_called_on_a_call_result_is_named() -> None:
+    facts = facts_of("def f(self):\n    self.get_loop().create_future()\n")
+    assert {"create_future", "get_loop"} <= facts.called_attrs
+
+
+def test_a_name_imported_twice_may_stand_for_either() -> None:
+    facts = facts_of(
+        "try:\n    from a import Pool\nexcept ImportError:\n    from b import Pool\nPool()\n"
+    )
+    assert {"a.Pool", "b.Pool"} <= facts.calls
+    assert {"a.Pool", "b.Pool"} == facts.import_time_imported_calls
+
+
+def test_import_time_calls_include_class_bodies_and_main_blocks_not_functions() -> None:
+    facts = facts_of(
+        "from app import Service, Other, Third\n"
+        "class Holder:\n    shared = Service()\n"
+        "if __name__ == '__main__':\n    Other()\n"
+        "def later():\n    Third()\n"
+    )
+    assert facts.import_time_imported_calls == {"app.Service", "app.Other"}
+
+
+def test_decorators_bases_and_async_defs() -> None:
+    facts = facts_of(
+        "import pytest\nfrom threading import Thread\n"
+        "@pytest.fixture(scope='module')\ndef f():\n    pass\n"
+        "class W(Thread):\n    pass\n"
+    )
+    assert "pytest.fixture" in facts.decorators
+    assert "threading.Thread" in facts.bases
+    assert not facts.async_defs
+    assert facts_of("async def f():\n    pass\n").async_defs
+
+
+def test_relative_imports_and_star_imports() -> None:
+    facts = facts_of("from .base import Client\nfrom os import *\nClient()\ngetcwd()\n")
+    assert ".base.Client" in facts.calls
+    assert "getcwd" in facts.calls  # as written; a star import binds nothing
+
+
+def test_unreadable_code_gives_no_facts() -> None:
+    assert ast_facts(b"def f(:\n    pass\n") is None
+    assert ast_facts(b"x = 1\n\x00\n") is None
+    assert ast_facts(b"x = " + b"(" * 5000 + b"1" + b")" * 5000 + b"\n") is None
+
+
+def test_invalid_escapes_say_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    assert ast_facts(b'x = "\\d"\n') is not None
+    assert capsys.readouterr().err == ""
+
+
+def test_which_rules_declare_a_candidate_check() -> None:
+    for code in ("LL301", "LL302", "LL303", "LL304", "LL401", "LL404"):
+        rule = get_rule(code)
+        assert rule is not None and rule.has_candidate_check(), code
+    for code in ("LL201", "LL202", "LL001"):
+        rule = get_rule(code)
+        assert rule is not None and not rule.has_candidate_check(), code
