@@ -886,3 +886,19 @@ def test_what_import_makes_is_the_session_s(tmp_path: Path, mode: str, status: i
     assert run.returncode == (None if mode == "warn" else status)
     warned = "LeakWarning: the session (import and collection) leaked thread 'at-import'"
     assert (warned in run.output) == (mode == "warn")
+
+
+def test_loading_the_plugin_imports_nothing_heavy() -> None:
+    """pytest imports the plugin in every run of everyone who installs leaklint."""
+    probe = (
+        "import sys; before = set(sys.modules); import leaklint.runtime.plugin; "
+        "print(sorted(set(sys.modules) - before))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", "import pytest; " + probe],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = set(json.loads(done.stdout.replace("'", '"')))
+    assert loaded == {"leaklint", "leaklint.runtime", "leaklint.runtime.plugin"}
