@@ -531,6 +531,25 @@ def test_ll104_silent_on_valid_values(tmp_path: Path) -> None:
     assert run(tmp_path, "LL104") == []
 
 
+def test_ll104_fixture_scope_names_the_declaration_that_allows_the_old_release(
+    tmp_path: Path,
+) -> None:
+    """Declarations that contradict each other are each taken alone: the one that allows the
+    release before 1.5 is named, not the first one read."""
+    write(
+        tmp_path,
+        {
+            "pytest.ini": "[pytest]\nasyncio_default_fixture_loop_scope = fixture-scope\n",
+            "requirements-a.txt": "pytest-asyncio>=1.5\n",
+            "requirements-b.txt": "pytest-asyncio==1.3.*\n",
+            "test_a.py": "import pytest_asyncio\n" + ASYNC_TEST,
+        },
+    )
+    message = one(tmp_path, "LL104").message
+    assert "allows 1.3" in message
+    assert "requirements-b.txt" in message and "requirements-a.txt" not in message
+
+
 @pytest.mark.parametrize(
     "config",
     [

@@ -72,6 +72,12 @@ EXCEPTIONS: dict[tuple[str, str, str], tuple[str, tuple[str, ...]]] = {
         "pytest-asyncio refuses the module at collection, so none of its tests run",
         BOTH,
     ),
+    ("loops__ll201_sync_declared_before_1_1", "LL201", "test_app.py::settings"): (
+        "the project declares pytest-asyncio <1.1, where a sync `def` under "
+        "`@pytest_asyncio.fixture` runs as a plain fixture (1.0.0 passes it, 1.1.0 raises "
+        "ScopeMismatch): the run here uses a newer line than the project allows",
+        BOTH,
+    ),
     ("runtime__fixture_scope_default", "run", "pytest"): (
         '`asyncio_default_fixture_loop_scope = "fixture-scope"` exists from 1.5 on: 1.4 stops '
         "with a usage error (LL104 reports it when the declared range allows 1.4)",

@@ -99,7 +99,15 @@ class InvalidAsyncioOption(ProjectRule):
         oldest = declared.oldest_before("1.5") if declared.declared else None
         if oldest is None:
             return
-        where = declared.declarations[0]
+        # Name a declaration that allows that release (several may hold together).
+        where = next(
+            (
+                d
+                for d in declared.declarations
+                if d.specifier is None or d.specifier.contains(oldest, prereleases=True)
+            ),
+            declared.declarations[0],
+        )
         spec = f" {where.specifier}" if where.specifier else ""
         name = project.relative(where.path).as_posix()
         yield self.diagnostic(

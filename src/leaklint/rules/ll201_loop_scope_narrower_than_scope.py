@@ -19,8 +19,9 @@ class LoopScopeNarrowerThanScope(FileRule):
     The effective loop scope is the fixture's `loop_scope=`, else the config's
     `asyncio_default_fixture_loop_scope`, else its cache `scope`. A callable (dynamic) scope
     or a `loop_scope=` that is not a literal is left alone. A sync `def` decorated with
-    `@pytest_asyncio.fixture` counts too: pytest-asyncio still sets it up with the loop runner
-    of its loop scope.
+    `@pytest_asyncio.fixture` counts too when the declared pytest-asyncio range allows 1.1 or
+    later: from 1.1 pytest-asyncio sets it up with the loop runner of its loop scope (1.0 ran
+    it as a plain fixture).
 
     ## Why is this bad?
     pytest-asyncio runs the fixture on the loop of its loop scope. A fixture cached for the
@@ -67,12 +68,14 @@ class LoopScopeNarrowerThanScope(FileRule):
     def _check(self, fixture: FixtureDef) -> None:
         if fixture.scope not in SCOPES:
             return
-        # A sync ``def`` under ``@pytest_asyncio.fixture`` still asks for the loop runner of
-        # its loop scope (pytest-asyncio runs it with that loop set as the current one).
+        # From pytest-asyncio 1.1 a sync ``def`` under ``@pytest_asyncio.fixture`` still asks
+        # for the loop runner of its loop scope (it runs with that loop set as the current one);
+        # 1.0 and earlier run it as a plain fixture.
         runs_on_loop = is_asyncio_fixture(fixture, self.project) or (
             fixture.kind == "pytest_asyncio"
             and not fixture.is_async
             and not self.project.config.addopts.asyncio_disabled
+            and self.project.pytest_asyncio_range.allows_at_least("1.1")
         )
         if not runs_on_loop:
             return
