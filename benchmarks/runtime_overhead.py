@@ -11,6 +11,10 @@ than wall time; and the wall time beside it. Min, median and max over the runs, 
 overhead of each variant over the "absent" one, by the minimum (the run least disturbed by
 other work) and by the median. No figure here is asserted by the
 test suite.
+
+A second table runs the same variants one after another inside one Python process
+(``pytest.main``), after one warm-up run each: CPU time of the session alone, without the
+interpreter's and pytest's start-up, which is what the plugin adds per test.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import compileall
 import importlib.util
+import json
 import os
 import statistics
 import subprocess
@@ -84,6 +89,41 @@ def run_once(folder: Path, args: list[str]) -> tuple[float, float]:
     return usage.ru_utime + usage.ru_stime, wall
 
 
+IN_PROCESS = """
+import contextlib, io, json, sys, time
+import pytest
+
+variants = json.loads(sys.argv[1])
+runs = int(sys.argv[2])
+base = ["-q", "-p", "no:cacheprovider", "-p", "no:xdist", "-W", "ignore"]
+times = {name: [] for name in variants}
+for round in range(runs + 1):
+    for name, args in variants.items():
+        start = time.process_time()
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = pytest.main(base + args)
+        if code != 0:
+            raise SystemExit(f"pytest failed with {args}")
+        if round:
+            times[name].append(time.process_time() - start)
+print(json.dumps(times))
+"""
+
+
+def in_process(folder: Path, named: dict[str, list[str]], runs: int) -> dict[str, list[float]]:
+    done = subprocess.run(
+        [sys.executable, "-c", IN_PROCESS, json.dumps(named), str(runs)],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"in-process runs failed in {folder}:\n{done.stdout}{done.stderr}")
+    times: dict[str, list[float]] = json.loads(done.stdout.strip().splitlines()[-1])
+    return times
+
+
 def spread(values: list[float]) -> str:
     return f"{min(values):6.3f} {statistics.median(values):6.3f} {max(values):6.3f}"
 
@@ -123,6 +163,12 @@ def main() -> None:
                     f"{name:<11} {spread(cpus[name])}  {spread(walls[name])}  "
                     f"{low:+6.1%} {mid:+6.1%}"
                 )
+            inside = in_process(folder, named, options.runs)
+            print(f"{'in one process':<11} {'cpu min    med    max':<22} overhead (min, median)")
+            for name, values in inside.items():
+                low = min(values) / min(inside["absent"]) - 1
+                mid = statistics.median(values) / statistics.median(inside["absent"]) - 1
+                print(f"{name:<11} {spread(values)}  {low:+6.1%} {mid:+6.1%}")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,9 @@ from leaklint.runtime.leaks import RULES
 
 LEAK = re.compile(r"#\s*leak:\s*(?P<kind>[\w-]+)")
 INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
+# A run left to hang (warn mode waits on its threads for ever) is ended after this many seconds;
+# the stack dump it is asserted on comes one second after the session.
+HANG_TIMEOUT = 20
 
 
 def _plugin_args() -> list[str]:
@@ -560,7 +563,7 @@ def test_a_worker_thread_that_outlives_its_loop_is_named_instead_of_hanging(
     shutil.copytree(DRIVER, tmp_path, dirs_exist_ok=True)
     with (tmp_path / "pytest.ini").open("a", encoding="utf-8") as ini:
         ini.write(f"leaklint = {mode}\n")
-    run = run_pytest(tmp_path, "--leaklint-exit-timeout", "1", timeout=15)
+    run = run_pytest(tmp_path, "--leaklint-exit-timeout", "1", timeout=HANG_TIMEOUT)
     # The driver's thread is charged to the fixture that opened the connection and never closed
     # it; the test's own thread to the test.
     assert run.found() == expected(tmp_path)
@@ -592,7 +595,8 @@ def test_the_static_check_sees_one_of_the_two_leaks_the_run_names(tmp_path: Path
     static = {(d.path.name, d.location.row, d.code) for d in lint_project(DRIVER).diagnostics}
     assert static == {("test_db.py", 13, "LL401")}
     shutil.copytree(DRIVER, tmp_path, dirs_exist_ok=True)
-    run = run_pytest(tmp_path, "--leaklint", "--leaklint-exit-timeout", "1", timeout=15)
+    args = ("-o", "leaklint=fail", "--leaklint-exit-timeout", "1")
+    run = run_pytest(tmp_path, *args, timeout=HANG_TIMEOUT)
     assert {(path, line) for path, line, _ in run.found()} == {
         ("fakedb.py", 12),
         ("test_db.py", 13),
@@ -682,9 +686,9 @@ def test_xdist_workers_send_their_leaks_to_the_controller(tmp_path: Path) -> Non
     assert sorted(leak["object"] for leak in run.leaks) == [f"sleeper-{n}" for n in range(4)]
     assert "leaklint: 4 leaked" in run.output
     # Still sleeping when their worker ended: each is listed under the worker that ran it.
-    assert sorted(re.sub(r"gw\d", "gw", b["object"]) for b in run.report["exit"]) == [
-        f"[gw] sleeper-{n}" for n in range(4)
-    ]
+    blockers = [blocker["object"] for blocker in run.report["exit"]]
+    assert blockers  # at least the last test's thread on each worker, unless very slow
+    assert all(re.fullmatch(r"\[gw\d\] sleeper-\d", blocker) for blocker in blockers), blockers
     assert "pytest will not exit while these run" in run.output
 
 
@@ -871,7 +875,7 @@ def test_what_import_makes_is_the_session_s(tmp_path: Path, mode: str, status: i
     assert run.returncode == 0, run.output
     leaky = IMPORT_TIME["test_import.py"].replace("STOP.set()", "pass")
     write(tmp_path, {"test_import.py": leaky, "pytest.ini": ini})
-    run = run_pytest(tmp_path, "--leaklint-exit-timeout", "1", timeout=15)
+    run = run_pytest(tmp_path, "--leaklint-exit-timeout", "1", timeout=HANG_TIMEOUT)
     assert run.found() == expected(tmp_path)
     (leak,) = run.leaks
     assert leak["owner"] == {
@@ -882,3 +886,19 @@ def test_what_import_makes_is_the_session_s(tmp_path: Path, mode: str, status: i
     assert run.returncode == (None if mode == "warn" else status)
     warned = "LeakWarning: the session (import and collection) leaked thread 'at-import'"
     assert (warned in run.output) == (mode == "warn")
+
+
+def test_loading_the_plugin_imports_nothing_heavy() -> None:
+    """pytest imports the plugin in every run of everyone who installs leaklint."""
+    probe = (
+        "import sys; before = set(sys.modules); import leaklint.runtime.plugin; "
+        "print(sorted(set(sys.modules) - before))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", "import pytest; " + probe],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = set(json.loads(done.stdout.replace("'", '"')))
+    assert loaded == {"leaklint", "leaklint.runtime", "leaklint.runtime.plugin"}

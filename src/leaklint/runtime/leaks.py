@@ -10,7 +10,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,19 +154,24 @@ def _still_running(pid: int) -> bool:
         return False
 
 
-def leaks_of(owner: Owner, root: Path, allow: Iterable[str]) -> list[Leak]:
-    """What ``owner`` made that is still alive, minus the allowed names; forgets the rest."""
-    patterns = tuple(allow)
+def leaks_of(owner: Owner, root: Path, allow: Callable[[], Iterable[str]]) -> list[Leak]:
+    """What ``owner`` made that is still alive, minus the allowed names; forgets the rest.
+    ``allow`` is called only when something is alive (reading marks costs)."""
     found: list[Leak] = []
     for tracked in owner.created:
         obj = tracked.ref()
         if obj is None or tracked.internal or not is_alive(tracked.kind, obj):
             continue
-        leak = make_leak(owner, tracked, obj, root)
-        if not any(fnmatch.fnmatchcase(leak.name, pattern) for pattern in patterns):
-            found.append(leak)
+        found.append(make_leak(owner, tracked, obj, root))
     owner.created.clear()
-    return found
+    if not found:
+        return found
+    patterns = tuple(allow())
+    return [
+        leak
+        for leak in found
+        if not any(fnmatch.fnmatchcase(leak.name, pattern) for pattern in patterns)
+    ]
 
 
 def make_leak(owner: Owner, tracked: Tracked, obj: Any, root: Path) -> Leak:

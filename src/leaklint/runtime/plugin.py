@@ -149,7 +149,7 @@ class LeakPlugin:
         self.tracker: Tracker = Tracker(frames or DEFAULT_FRAMES)
         self.tracker.install()
         self.fixtures: dict[object, tuple[Owner, Any]] = {}
-        self.tests: dict[str, Owner] = {}
+        self.tests: dict[pytest.Item, Owner] = {}
         self.pending: list[Leak] = []  # fixture leaks found during the current teardown
         self.leaks: list[dict[str, Any]] = []
         self.exit: list[dict[str, Any]] = []
@@ -158,9 +158,9 @@ class LeakPlugin:
     # -- owners -------------------------------------------------------------------------------
 
     def _test_owner(self, item: pytest.Item) -> Owner:
-        owner = self.tests.get(item.nodeid)
+        owner = self.tests.get(item)
         if owner is None:
-            owner = self.tests[item.nodeid] = self._owner("test", item.nodeid)
+            owner = self.tests[item] = self._owner("test", item.nodeid)
             if self.fds:
                 from leaklint.runtime.fds import snapshot
 
@@ -182,7 +182,7 @@ class LeakPlugin:
         try:
             return (yield from self._run_as(self._test_owner(item)))
         finally:
-            self.tests.pop(item.nodeid, None)
+            self.tests.pop(item, None)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, object, object]:
@@ -242,7 +242,7 @@ class LeakPlugin:
 
         if not owner.created:
             return []
-        return leaks_of(owner, self.root, self._allow(node))
+        return leaks_of(owner, self.root, lambda: self._allow(node))
 
     def _check_fds(self, owner: Owner, node: Any) -> list[Leak]:
         if owner.fds_before is None:

@@ -18,7 +18,7 @@ import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import FrameType
+from types import CodeType, FrameType
 from typing import Any
 
 import pluggy
@@ -53,10 +53,11 @@ _WRAPPED = (
 _RUNNERS = frozenset({"thread", "process", "popen"})
 _PRUNE = 4096  # forget the collected objects of an owner every so many records
 _DEPTH = 8  # frames kept for a creation site
+_TASK_DEPTH = 2
 _WALK = 40  # frames looked at to find them
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Frame:
     path: str
     line: int
@@ -84,12 +85,30 @@ class Owner:
         return self.nodeid or "the session (import and collection)"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Tracked:
     ref: Callable[[], Any]  # a weak reference to the object
     kind: str  # "thread", "process", "popen", "loop", "task", "executor", "pool"
     site: tuple[Frame, ...]
     internal: bool  # made by an executor or pool for its own use
+
+
+_RUNNER_CODE, _MACHINE_CODE, _CALLER_CODE = 0, 1, 2
+_CODE_KINDS: dict[CodeType, int] = {}  # what each code object seen on a walk is
+
+
+def _code_kind(code: CodeType) -> int:
+    kind = _CODE_KINDS.get(code)
+    if kind is None:
+        path = code.co_filename
+        if path.startswith(_RUNNER):
+            kind = _RUNNER_CODE
+        elif path.startswith(_MACHINERY) or path == _HERE:
+            kind = _MACHINE_CODE
+        else:
+            kind = _CALLER_CODE
+        _CODE_KINDS[code] = kind
+    return kind
 
 
 def creation_site(depth: int = _DEPTH) -> tuple[tuple[Frame, ...], bool]:
@@ -99,14 +118,15 @@ def creation_site(depth: int = _DEPTH) -> tuple[tuple[Frame, ...], bool]:
         frame = frame.f_back
     internal = frame is not None and frame.f_code.co_filename.startswith(_POOLS)
     frames: list[Frame] = []
-    for _ in range(max(_WALK, depth * 4)):
+    for _ in range(_WALK if depth <= _DEPTH else depth * 4):
         if frame is None or len(frames) >= depth:
             break
-        path = frame.f_code.co_filename
-        if path.startswith(_RUNNER):
+        code = frame.f_code
+        kind = _code_kind(code)
+        if kind == _RUNNER_CODE:
             break
-        if not path.startswith(_MACHINERY):
-            frames.append(Frame(path, frame.f_lineno, frame.f_code.co_name))
+        if kind == _CALLER_CODE:
+            frames.append(Frame(code.co_filename, frame.f_lineno, code.co_name))
         frame = frame.f_back
     return tuple(frames), internal
 
@@ -138,7 +158,8 @@ class Tracker:
             del self.stack[len(self.stack) - 1 - self.stack[::-1].index(owner)]
 
     def record(self, obj: object, kind: str) -> None:
-        site, internal = creation_site(self.depth)
+        # Tasks come by the thousand and their coroutine says most: two frames are enough.
+        site, internal = creation_site(_TASK_DEPTH if kind == "task" else self.depth)
         try:
             ref: Callable[[], Any] = weakref.ref(obj)
         except TypeError:  # pragma: no cover - every tracked class takes weak references
