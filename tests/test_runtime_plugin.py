@@ -902,3 +902,29 @@ def test_loading_the_plugin_imports_nothing_heavy() -> None:
     )
     loaded = set(json.loads(done.stdout.replace("'", '"')))
     assert loaded == {"leaklint", "leaklint.runtime", "leaklint.runtime.plugin"}
+
+
+def test_the_entry_point_loads_on_a_pluggy_without_wrappers() -> None:
+    """pluggy < 1.1 (pytest 7) rejects ``hookimpl(wrapper=True)``: the module every pytest run
+    imports must not use it, or installing leaklint breaks every run."""
+    probe = textwrap.dedent(
+        """
+        import pytest
+
+        real = pytest.hookimpl
+
+        def old_hookimpl(*args, **kwargs):
+            if "wrapper" in kwargs:
+                raise TypeError("HookimplMarker.__call__() got an unexpected keyword 'wrapper'")
+            return real(*args, **kwargs)
+
+        pytest.hookimpl = old_hookimpl
+        import leaklint.runtime.plugin as plugin
+
+        names = [name for name in dir(plugin) if name.startswith("pytest_")]
+        print(sorted(names))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["['pytest_addoption',", "'pytest_configure']"]
