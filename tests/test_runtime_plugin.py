@@ -928,3 +928,47 @@ def test_the_entry_point_loads_on_a_pluggy_without_wrappers() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["['pytest_addoption',", "'pytest_configure']"]
+
+
+# -- what a loop makes for itself belongs to the loop ------------------------------------------
+
+DEFAULT_EXECUTOR = {
+    "test_default_executor.py": """
+        import asyncio
+        import time
+        from concurrent.futures import ThreadPoolExecutor
+
+        import pytest
+
+        KEEP = []
+
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_to_thread():
+            assert await asyncio.to_thread(sum, [1, 2]) == 3
+
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_run_in_executor():
+            loop = asyncio.get_running_loop()
+            assert await loop.run_in_executor(None, time.sleep, 0) is None
+
+
+        def test_own_executor():
+            executor = ThreadPoolExecutor(max_workers=1)  # leak: executor
+            executor.submit(time.sleep, 0).result()
+            KEEP.append(executor)
+
+
+        def test_zz_cleanup():
+            KEEP.pop().shutdown()
+        """,
+}
+
+
+def test_the_loop_s_default_executor_is_not_the_test_s(tmp_path: Path) -> None:
+    write(tmp_path, DEFAULT_EXECUTOR)
+    run = run_pytest(tmp_path, "-o", "leaklint=fail")
+    assert run.found() == expected(tmp_path), run.output
+    assert "leaklint: 1 leaked" in run.output, run.output
+    assert "4 passed, 1 error" in run.output, run.output

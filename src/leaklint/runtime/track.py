@@ -34,6 +34,9 @@ _MACHINERY = (*_STDLIB_PACKAGES, threading.__file__ or "", subprocess.__file__ o
 # An object made directly by these belongs to the executor, pool or queue that made it, which
 # is what gets reported (its worker threads and processes end when it is shut down).
 _POOLS = _STDLIB_PACKAGES[1:]
+# An executor made directly by asyncio is a loop's default executor (``asyncio.to_thread``,
+# ``run_in_executor(None, ...)``): the loop shuts it down when it is closed, so it is the loop's.
+_LOOP_MADE = _STDLIB_PACKAGES
 # The test runner's own frames: the creation site ends where the test or fixture was called.
 _RUNNER = tuple(
     os.path.dirname(os.path.dirname(module.__file__ or "")) + os.sep + name + os.sep
@@ -111,12 +114,14 @@ def _code_kind(code: CodeType) -> int:
     return kind
 
 
-def creation_site(depth: int = _DEPTH) -> tuple[tuple[Frame, ...], bool]:
-    """The first frames outside the machinery, and whether a pool or executor made the object."""
+def creation_site(depth: int = _DEPTH, made: str = "") -> tuple[tuple[Frame, ...], bool]:
+    """The first frames outside the machinery, and whether a pool, an executor or (for an
+    executor) an event loop made the object for its own use."""
     frame: FrameType | None = sys._getframe(1)
     while frame is not None and frame.f_code.co_filename == _HERE:
         frame = frame.f_back
-    internal = frame is not None and frame.f_code.co_filename.startswith(_POOLS)
+    owners = _LOOP_MADE if made == "executor" else _POOLS
+    internal = frame is not None and frame.f_code.co_filename.startswith(owners)
     frames: list[Frame] = []
     for _ in range(_WALK if depth <= _DEPTH else depth * 4):
         if frame is None or len(frames) >= depth:
@@ -159,7 +164,7 @@ class Tracker:
 
     def record(self, obj: object, kind: str) -> None:
         # Tasks come by the thousand and their coroutine says most: two frames are enough.
-        site, internal = creation_site(_TASK_DEPTH if kind == "task" else self.depth)
+        site, internal = creation_site(_TASK_DEPTH if kind == "task" else self.depth, kind)
         try:
             ref: Callable[[], Any] = weakref.ref(obj)
         except TypeError:  # pragma: no cover - every tracked class takes weak references
