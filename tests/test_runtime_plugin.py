@@ -972,3 +972,46 @@ def test_the_loop_s_default_executor_is_not_the_test_s(tmp_path: Path) -> None:
     assert run.found() == expected(tmp_path), run.output
     assert "leaklint: 1 leaked" in run.output, run.output
     assert "4 passed, 1 error" in run.output, run.output
+
+
+# -- the first test to load a pool module is tracked like the next ------------------------------
+
+LAZY = {
+    "test_lazy.py": """
+        import pytest
+
+        KEEP = []
+
+
+        @pytest.mark.parametrize("n", range(2))
+        def test_thread_pool_executor(n):
+            from concurrent.futures import ThreadPoolExecutor  # loads .thread the first time
+
+            KEEP.append(ThreadPoolExecutor(max_workers=1))  # leak: executor
+
+
+        @pytest.mark.parametrize("n", range(2))
+        def test_thread_pool(n):
+            from multiprocessing.pool import ThreadPool  # loaded the first time
+
+            KEEP.append(ThreadPool(1))  # leak: pool
+
+
+        def test_zz_cleanup():
+            for pool in KEEP:
+                pool.shutdown() if hasattr(pool, "shutdown") else pool.terminate()
+        """,
+}
+
+
+def test_the_first_test_to_load_a_pool_module_is_tracked(tmp_path: Path) -> None:
+    write(tmp_path, LAZY)
+    run = run_pytest(tmp_path, "--leaklint")
+    assert run.returncode == 0, run.output
+    assert run.found() == expected(tmp_path)
+    owners = sorted(leak["owner"]["nodeid"] for leak in run.leaks)
+    assert owners == [
+        f"test_lazy.py::test_{name}[{n}]"
+        for name in ("thread_pool", "thread_pool_executor")
+        for n in range(2)
+    ]

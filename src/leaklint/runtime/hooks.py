@@ -84,7 +84,6 @@ class LeakPlugin:
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
         """The test owns what is made from its setup to its teardown (one owner for the three
         phases, so no per-phase work)."""
-        self.tracker.refresh()
         try:
             return (yield from self._run_as(self._test_owner(item)))
         finally:
