@@ -12,7 +12,6 @@ all the machinery there is.
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
 import re
@@ -33,12 +32,6 @@ INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
 # A run left to hang (warn mode waits on its threads for ever) is ended after this many seconds;
 # the stack dump it is asserted on comes one second after the session.
 HANG_TIMEOUT = 20
-
-
-def _plugin_args() -> list[str]:
-    """Load the plugin by name when this environment's metadata does not list its entry point."""
-    names = {entry.value for entry in importlib.metadata.entry_points(group="pytest11")}
-    return [] if "leaklint.runtime.plugin" in names else ["-p", "leaklint.runtime.plugin"]
 
 
 @dataclass
@@ -85,7 +78,6 @@ def run_pytest(root: Path, *args: str, timeout: float = 120) -> Run:
         "pytest",
         "-p",
         "no:cacheprovider",
-        *_plugin_args(),
         "--leaklint-report",
         str(report),
         *args,
@@ -1015,3 +1007,25 @@ def test_the_first_test_to_load_a_pool_module_is_tracked(tmp_path: Path) -> None
         for name in ("thread_pool", "thread_pool_executor")
         for n in range(2)
     ]
+
+
+# -- loaded by its entry point, or by name ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        (["--leaklint"], pytest.ExitCode.OK),
+        (["-p", "leaklint.runtime.plugin", "--leaklint"], pytest.ExitCode.OK),
+        (["-p", "no:leaklint.runtime.plugin", "--leaklint"], pytest.ExitCode.USAGE_ERROR),
+    ],
+)
+def test_the_plugin_is_loaded_once_whichever_way_it_is_named(
+    tmp_path: Path, args: list[str], status: int
+) -> None:
+    write(tmp_path, {"test_one.py": "def test_one():\n    pass\n"})
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == status, done.stdout + done.stderr
+    assert "already registered" not in done.stdout + done.stderr
