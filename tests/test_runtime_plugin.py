@@ -601,13 +601,17 @@ OFF = {
     "test_off.py": """
         import asyncio.base_events
         import subprocess
+        import sys
         import threading
 
 
         def test_nothing_is_patched():
-            assert threading.Thread.start.__module__ == "threading"
-            assert subprocess.Popen.__init__.__module__ == "subprocess"
-            assert asyncio.base_events.BaseEventLoop.create_task.__module__ == "asyncio.base_events"
+            # functools.wraps copies __module__, but a wrapper always has __wrapped__.
+            assert not hasattr(threading.Thread.start, "__wrapped__")
+            assert not hasattr(subprocess.Popen.__init__, "__wrapped__")
+            assert not hasattr(asyncio.base_events.BaseEventLoop.create_task, "__wrapped__")
+            assert "leaklint.runtime.track" not in sys.modules
+            assert "leaklint.runtime.hooks" not in sys.modules
 
 
         def test_leak_nobody_reports():
