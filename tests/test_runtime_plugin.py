@@ -16,9 +16,11 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,9 +31,9 @@ from leaklint.runtime.leaks import RULES
 
 LEAK = re.compile(r"#\s*leak:\s*(?P<kind>[\w-]+)")
 INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
-# A run left to hang (warn mode waits on its threads for ever) is ended after this many seconds;
-# the stack dump it is asserted on comes one second after the session.
-HANG_TIMEOUT = 20
+# A run left to hang (warn mode waits on its threads for ever) is ended once its output shows
+# what the test asserts on; after this many seconds if it never does.
+HANG_TIMEOUT = 60
 
 
 @dataclass
@@ -70,7 +72,10 @@ def expected(root: Path) -> set[tuple[str, int, str]]:
     return marked
 
 
-def run_pytest(root: Path, *args: str, timeout: float = 120) -> Run:
+def run_pytest(root: Path, *args: str, timeout: float = 120, hang_until: str | None = None) -> Run:
+    """Run pytest on ``root``. A run expected to hang at exit (warn mode waits on its threads for
+    ever) passes ``hang_until``: the run is ended as soon as its output matches that pattern,
+    and its returncode is None; ``timeout`` only guards against a run that never gets there."""
     report = root / "leaks.json"
     command = [
         sys.executable,
@@ -84,17 +89,46 @@ def run_pytest(root: Path, *args: str, timeout: float = 120) -> Run:
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    try:
-        done = subprocess.run(
-            command, cwd=root, env=env, capture_output=True, text=True, timeout=timeout
-        )
-        returncode: int | None = done.returncode
-        output = done.stdout + done.stderr
-    except subprocess.TimeoutExpired as hung:
-        returncode = None
-        output = _text(hung.stdout) + _text(hung.stderr)
+    if hang_until is not None:
+        returncode, output = _run_until(command, root, env, hang_until, timeout)
+    else:
+        try:
+            done = subprocess.run(
+                command, cwd=root, env=env, capture_output=True, text=True, timeout=timeout
+            )
+            returncode = done.returncode
+            output = done.stdout + done.stderr
+        except subprocess.TimeoutExpired as hung:
+            returncode = None
+            output = _text(hung.stdout) + _text(hung.stderr)
     data = json.loads(report.read_text("utf-8")) if report.exists() else {}
     return Run(returncode, output, data)
+
+
+def _run_until(
+    command: list[str], root: Path, env: dict[str, str], pattern: str, timeout: float
+) -> tuple[int | None, str]:
+    """(None, output) once the output matches ``pattern``, the process then killed; else its
+    status and output."""
+    process = subprocess.Popen(
+        command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    guard = threading.Timer(timeout, process.kill)
+    guard.start()
+    output, matched = "", False
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output += line
+            if re.search(pattern, output):
+                matched = True
+                process.kill()
+                break
+        output += process.communicate()[0] or ""
+    finally:
+        guard.cancel()
+    killed = matched or process.returncode == -signal.SIGKILL
+    return (None if killed else process.returncode), output
 
 
 def _text(raw: bytes | str | None) -> str:
@@ -555,7 +589,10 @@ def test_a_worker_thread_that_outlives_its_loop_is_named_instead_of_hanging(
     shutil.copytree(DRIVER, tmp_path, dirs_exist_ok=True)
     with (tmp_path / "pytest.ini").open("a", encoding="utf-8") as ini:
         ini.write(f"leaklint = {mode}\n")
-    run = run_pytest(tmp_path, "--leaklint-exit-timeout", "1", timeout=HANG_TIMEOUT)
+    dumped = r'File ".*fakedb.py", line 16 in _run'
+    until = dumped if mode == "warn" else None
+    args = ("--leaklint-exit-timeout", "1")
+    run = run_pytest(tmp_path, *args, timeout=HANG_TIMEOUT, hang_until=until)
     # The driver's thread is charged to the fixture that opened the connection and never closed
     # it; the test's own thread to the test.
     assert run.found() == expected(tmp_path)
@@ -574,8 +611,8 @@ def test_a_worker_thread_that_outlives_its_loop_is_named_instead_of_hanging(
     ]
     assert "pytest will not exit while these run" in run.output
     assert "interpreter exit waits for non-daemon thread(s) 'fakedb-worker'" in run.output
-    assert re.search(r'File ".*fakedb.py", line 16 in _run', run.output), run.output
-    # warn waits on (the caller's timeout ends it); fail ends the process with status 1.
+    assert re.search(dumped, run.output), run.output
+    # warn waits on (run_pytest ends it); fail ends the process with status 1.
     assert run.returncode == (None if mode == "warn" else 1)
 
 
@@ -658,16 +695,26 @@ def test_the_rules_named_are_the_registry_s() -> None:
 # -- pytest-xdist: each worker checks its tests, the controller reports -----------------------
 
 XDIST = {
+    "conftest.py": """
+        import threading
+
+        STOP = threading.Event()
+
+
+        def pytest_unconfigure(config):
+            STOP.set()  # after the session is checked: the worker can exit
+        """,
     "test_spread.py": """
         import threading
-        import time
 
         import pytest
 
+        from conftest import STOP
+
 
         @pytest.mark.parametrize("n", range(4))
-        def test_short_lived_thread(n):
-            thread = threading.Thread(target=time.sleep, args=(2,), name=f"sleeper-{n}")
+        def test_leaked_thread(n):
+            thread = threading.Thread(target=STOP.wait, name=f"waiter-{n}")
             thread.start()  # leak: thread
         """,
 }
@@ -679,12 +726,12 @@ def test_xdist_workers_send_their_leaks_to_the_controller(tmp_path: Path) -> Non
     run = run_pytest(tmp_path, "--leaklint", "-n", "2")
     assert run.returncode == 0, run.output
     assert run.found() == expected(tmp_path)
-    assert sorted(leak["object"] for leak in run.leaks) == [f"sleeper-{n}" for n in range(4)]
+    assert sorted(leak["object"] for leak in run.leaks) == [f"waiter-{n}" for n in range(4)]
     assert "leaklint: 4 leaked" in run.output
-    # Still sleeping when their worker ended: each is listed under the worker that ran it.
-    blockers = [blocker["object"] for blocker in run.report["exit"]]
-    assert blockers  # at least the last test's thread on each worker, unless very slow
-    assert all(re.fullmatch(r"\[gw\d\] sleeper-\d", blocker) for blocker in blockers), blockers
+    # Still waiting when their worker's session ended: each is listed under its worker.
+    blockers = sorted(blocker["object"].split(" ", 1) for blocker in run.report["exit"])
+    assert sorted(name for _, name in blockers) == [f"waiter-{n}" for n in range(4)], blockers
+    assert all(re.fullmatch(r"\[gw\d\]", worker) for worker, _ in blockers), blockers
     assert "pytest will not exit while these run" in run.output
 
 
@@ -871,7 +918,9 @@ def test_what_import_makes_is_the_session_s(tmp_path: Path, mode: str, status: i
     assert run.returncode == 0, run.output
     leaky = IMPORT_TIME["test_import.py"].replace("STOP.set()", "pass")
     write(tmp_path, {"test_import.py": leaky, "pytest.ini": ini})
-    run = run_pytest(tmp_path, "--leaklint-exit-timeout", "1", timeout=HANG_TIMEOUT)
+    until = "interpreter exit waits for non-daemon thread" if mode == "warn" else None
+    args = ("--leaklint-exit-timeout", "1")
+    run = run_pytest(tmp_path, *args, timeout=HANG_TIMEOUT, hang_until=until)
     assert run.found() == expected(tmp_path)
     (leak,) = run.leaks
     assert leak["owner"] == {
