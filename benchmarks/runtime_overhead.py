@@ -63,12 +63,12 @@ def build(root: Path) -> dict[str, Path]:
 
 def variants() -> dict[str, list[str]]:
     found = {
-        "absent": ["-p", "no:leaklint", "-p", "no:threadleak"],
+        "absent": ["-p", "no:leaklint.runtime.plugin", "-p", "no:threadleak"],
         "off": ["-p", "no:threadleak"],
         "on": ["-p", "no:threadleak", "--leaklint"],
     }
     if importlib.util.find_spec("pytest_threadleak") is not None:
-        found["threadleak"] = ["-p", "no:leaklint", "-o", "threadleak=true"]
+        found["threadleak"] = ["-p", "no:leaklint.runtime.plugin", "-o", "threadleak=true"]
     return found
 
 

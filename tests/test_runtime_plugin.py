@@ -12,14 +12,15 @@ all the machinery there is.
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,15 +31,9 @@ from leaklint.runtime.leaks import RULES
 
 LEAK = re.compile(r"#\s*leak:\s*(?P<kind>[\w-]+)")
 INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
-# A run left to hang (warn mode waits on its threads for ever) is ended after this many seconds;
-# the stack dump it is asserted on comes one second after the session.
-HANG_TIMEOUT = 20
-
-
-def _plugin_args() -> list[str]:
-    """Load the plugin by name when this environment's metadata does not list its entry point."""
-    names = {entry.value for entry in importlib.metadata.entry_points(group="pytest11")}
-    return [] if "leaklint.runtime.plugin" in names else ["-p", "leaklint.runtime.plugin"]
+# A run left to hang (warn mode waits on its threads for ever) is ended once its output shows
+# what the test asserts on; after this many seconds if it never does.
+HANG_TIMEOUT = 60
 
 
 @dataclass
@@ -77,7 +72,10 @@ def expected(root: Path) -> set[tuple[str, int, str]]:
     return marked
 
 
-def run_pytest(root: Path, *args: str, timeout: float = 120) -> Run:
+def run_pytest(root: Path, *args: str, timeout: float = 120, hang_until: str | None = None) -> Run:
+    """Run pytest on ``root``. A run expected to hang at exit (warn mode waits on its threads for
+    ever) passes ``hang_until``: the run is ended as soon as its output matches that pattern,
+    and its returncode is None; ``timeout`` only guards against a run that never gets there."""
     report = root / "leaks.json"
     command = [
         sys.executable,
@@ -85,24 +83,52 @@ def run_pytest(root: Path, *args: str, timeout: float = 120) -> Run:
         "pytest",
         "-p",
         "no:cacheprovider",
-        *_plugin_args(),
         "--leaklint-report",
         str(report),
         *args,
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    try:
-        done = subprocess.run(
-            command, cwd=root, env=env, capture_output=True, text=True, timeout=timeout
-        )
-        returncode: int | None = done.returncode
-        output = done.stdout + done.stderr
-    except subprocess.TimeoutExpired as hung:
-        returncode = None
-        output = _text(hung.stdout) + _text(hung.stderr)
+    if hang_until is not None:
+        returncode, output = _run_until(command, root, env, hang_until, timeout)
+    else:
+        try:
+            done = subprocess.run(
+                command, cwd=root, env=env, capture_output=True, text=True, timeout=timeout
+            )
+            returncode = done.returncode
+            output = done.stdout + done.stderr
+        except subprocess.TimeoutExpired as hung:
+            returncode = None
+            output = _text(hung.stdout) + _text(hung.stderr)
     data = json.loads(report.read_text("utf-8")) if report.exists() else {}
     return Run(returncode, output, data)
+
+
+def _run_until(
+    command: list[str], root: Path, env: dict[str, str], pattern: str, timeout: float
+) -> tuple[int | None, str]:
+    """(None, output) once the output matches ``pattern``, the process then killed; else its
+    status and output."""
+    process = subprocess.Popen(
+        command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    guard = threading.Timer(timeout, process.kill)
+    guard.start()
+    output, matched = "", False
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output += line
+            if re.search(pattern, output):
+                matched = True
+                process.kill()
+                break
+        output += process.communicate()[0] or ""
+    finally:
+        guard.cancel()
+    killed = matched or process.returncode == -signal.SIGKILL
+    return (None if killed else process.returncode), output
 
 
 def _text(raw: bytes | str | None) -> str:
@@ -563,7 +589,10 @@ def test_a_worker_thread_that_outlives_its_loop_is_named_instead_of_hanging(
     shutil.copytree(DRIVER, tmp_path, dirs_exist_ok=True)
     with (tmp_path / "pytest.ini").open("a", encoding="utf-8") as ini:
         ini.write(f"leaklint = {mode}\n")
-    run = run_pytest(tmp_path, "--leaklint-exit-timeout", "1", timeout=HANG_TIMEOUT)
+    dumped = r'File ".*fakedb.py", line 16 in _run'
+    until = dumped if mode == "warn" else None
+    args = ("--leaklint-exit-timeout", "1")
+    run = run_pytest(tmp_path, *args, timeout=HANG_TIMEOUT, hang_until=until)
     # The driver's thread is charged to the fixture that opened the connection and never closed
     # it; the test's own thread to the test.
     assert run.found() == expected(tmp_path)
@@ -582,8 +611,8 @@ def test_a_worker_thread_that_outlives_its_loop_is_named_instead_of_hanging(
     ]
     assert "pytest will not exit while these run" in run.output
     assert "interpreter exit waits for non-daemon thread(s) 'fakedb-worker'" in run.output
-    assert re.search(r'File ".*fakedb.py", line 16 in _run', run.output), run.output
-    # warn waits on (the caller's timeout ends it); fail ends the process with status 1.
+    assert re.search(dumped, run.output), run.output
+    # warn waits on (run_pytest ends it); fail ends the process with status 1.
     assert run.returncode == (None if mode == "warn" else 1)
 
 
@@ -609,13 +638,17 @@ OFF = {
     "test_off.py": """
         import asyncio.base_events
         import subprocess
+        import sys
         import threading
 
 
         def test_nothing_is_patched():
-            assert threading.Thread.start.__module__ == "threading"
-            assert subprocess.Popen.__init__.__module__ == "subprocess"
-            assert asyncio.base_events.BaseEventLoop.create_task.__module__ == "asyncio.base_events"
+            # functools.wraps copies __module__, but a wrapper always has __wrapped__.
+            assert not hasattr(threading.Thread.start, "__wrapped__")
+            assert not hasattr(subprocess.Popen.__init__, "__wrapped__")
+            assert not hasattr(asyncio.base_events.BaseEventLoop.create_task, "__wrapped__")
+            assert "leaklint.runtime.track" not in sys.modules
+            assert "leaklint.runtime.hooks" not in sys.modules
 
 
         def test_leak_nobody_reports():
@@ -662,16 +695,26 @@ def test_the_rules_named_are_the_registry_s() -> None:
 # -- pytest-xdist: each worker checks its tests, the controller reports -----------------------
 
 XDIST = {
+    "conftest.py": """
+        import threading
+
+        STOP = threading.Event()
+
+
+        def pytest_unconfigure(config):
+            STOP.set()  # after the session is checked: the worker can exit
+        """,
     "test_spread.py": """
         import threading
-        import time
 
         import pytest
 
+        from conftest import STOP
+
 
         @pytest.mark.parametrize("n", range(4))
-        def test_short_lived_thread(n):
-            thread = threading.Thread(target=time.sleep, args=(2,), name=f"sleeper-{n}")
+        def test_leaked_thread(n):
+            thread = threading.Thread(target=STOP.wait, name=f"waiter-{n}")
             thread.start()  # leak: thread
         """,
 }
@@ -683,12 +726,12 @@ def test_xdist_workers_send_their_leaks_to_the_controller(tmp_path: Path) -> Non
     run = run_pytest(tmp_path, "--leaklint", "-n", "2")
     assert run.returncode == 0, run.output
     assert run.found() == expected(tmp_path)
-    assert sorted(leak["object"] for leak in run.leaks) == [f"sleeper-{n}" for n in range(4)]
+    assert sorted(leak["object"] for leak in run.leaks) == [f"waiter-{n}" for n in range(4)]
     assert "leaklint: 4 leaked" in run.output
-    # Still sleeping when their worker ended: each is listed under the worker that ran it.
-    blockers = [blocker["object"] for blocker in run.report["exit"]]
-    assert blockers  # at least the last test's thread on each worker, unless very slow
-    assert all(re.fullmatch(r"\[gw\d\] sleeper-\d", blocker) for blocker in blockers), blockers
+    # Still waiting when their worker's session ended: each is listed under its worker.
+    blockers = sorted(blocker["object"].split(" ", 1) for blocker in run.report["exit"])
+    assert sorted(name for _, name in blockers) == [f"waiter-{n}" for n in range(4)], blockers
+    assert all(re.fullmatch(r"\[gw\d\]", worker) for worker, _ in blockers), blockers
     assert "pytest will not exit while these run" in run.output
 
 
@@ -875,7 +918,9 @@ def test_what_import_makes_is_the_session_s(tmp_path: Path, mode: str, status: i
     assert run.returncode == 0, run.output
     leaky = IMPORT_TIME["test_import.py"].replace("STOP.set()", "pass")
     write(tmp_path, {"test_import.py": leaky, "pytest.ini": ini})
-    run = run_pytest(tmp_path, "--leaklint-exit-timeout", "1", timeout=HANG_TIMEOUT)
+    until = "interpreter exit waits for non-daemon thread" if mode == "warn" else None
+    args = ("--leaklint-exit-timeout", "1")
+    run = run_pytest(tmp_path, *args, timeout=HANG_TIMEOUT, hang_until=until)
     assert run.found() == expected(tmp_path)
     (leak,) = run.leaks
     assert leak["owner"] == {
@@ -902,3 +947,138 @@ def test_loading_the_plugin_imports_nothing_heavy() -> None:
     )
     loaded = set(json.loads(done.stdout.replace("'", '"')))
     assert loaded == {"leaklint", "leaklint.runtime", "leaklint.runtime.plugin"}
+
+
+def test_the_entry_point_loads_on_a_pluggy_without_wrappers() -> None:
+    """pluggy < 1.1 (pytest 7) rejects ``hookimpl(wrapper=True)``: the module every pytest run
+    imports must not use it, or installing leaklint breaks every run."""
+    probe = textwrap.dedent(
+        """
+        import pytest
+
+        real = pytest.hookimpl
+
+        def old_hookimpl(*args, **kwargs):
+            if "wrapper" in kwargs:
+                raise TypeError("HookimplMarker.__call__() got an unexpected keyword 'wrapper'")
+            return real(*args, **kwargs)
+
+        pytest.hookimpl = old_hookimpl
+        import leaklint.runtime.plugin as plugin
+
+        names = [name for name in dir(plugin) if name.startswith("pytest_")]
+        print(sorted(names))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["['pytest_addoption',", "'pytest_configure']"]
+
+
+# -- what a loop makes for itself belongs to the loop ------------------------------------------
+
+DEFAULT_EXECUTOR = {
+    "test_default_executor.py": """
+        import asyncio
+        import time
+        from concurrent.futures import ThreadPoolExecutor
+
+        import pytest
+
+        KEEP = []
+
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_to_thread():
+            assert await asyncio.to_thread(sum, [1, 2]) == 3
+
+
+        @pytest.mark.asyncio(loop_scope="module")
+        async def test_run_in_executor():
+            loop = asyncio.get_running_loop()
+            assert await loop.run_in_executor(None, time.sleep, 0) is None
+
+
+        def test_own_executor():
+            executor = ThreadPoolExecutor(max_workers=1)  # leak: executor
+            executor.submit(time.sleep, 0).result()
+            KEEP.append(executor)
+
+
+        def test_zz_cleanup():
+            KEEP.pop().shutdown()
+        """,
+}
+
+
+def test_the_loop_s_default_executor_is_not_the_test_s(tmp_path: Path) -> None:
+    write(tmp_path, DEFAULT_EXECUTOR)
+    run = run_pytest(tmp_path, "-o", "leaklint=fail")
+    assert run.found() == expected(tmp_path), run.output
+    assert "leaklint: 1 leaked" in run.output, run.output
+    assert "4 passed, 1 error" in run.output, run.output
+
+
+# -- the first test to load a pool module is tracked like the next ------------------------------
+
+LAZY = {
+    "test_lazy.py": """
+        import pytest
+
+        KEEP = []
+
+
+        @pytest.mark.parametrize("n", range(2))
+        def test_thread_pool_executor(n):
+            from concurrent.futures import ThreadPoolExecutor  # loads .thread the first time
+
+            KEEP.append(ThreadPoolExecutor(max_workers=1))  # leak: executor
+
+
+        @pytest.mark.parametrize("n", range(2))
+        def test_thread_pool(n):
+            from multiprocessing.pool import ThreadPool  # loaded the first time
+
+            KEEP.append(ThreadPool(1))  # leak: pool
+
+
+        def test_zz_cleanup():
+            for pool in KEEP:
+                pool.shutdown() if hasattr(pool, "shutdown") else pool.terminate()
+        """,
+}
+
+
+def test_the_first_test_to_load_a_pool_module_is_tracked(tmp_path: Path) -> None:
+    write(tmp_path, LAZY)
+    run = run_pytest(tmp_path, "--leaklint")
+    assert run.returncode == 0, run.output
+    assert run.found() == expected(tmp_path)
+    owners = sorted(leak["owner"]["nodeid"] for leak in run.leaks)
+    assert owners == [
+        f"test_lazy.py::test_{name}[{n}]"
+        for name in ("thread_pool", "thread_pool_executor")
+        for n in range(2)
+    ]
+
+
+# -- loaded by its entry point, or by name ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        (["--leaklint"], pytest.ExitCode.OK),
+        (["-p", "leaklint.runtime.plugin", "--leaklint"], pytest.ExitCode.OK),
+        (["-p", "no:leaklint.runtime.plugin", "--leaklint"], pytest.ExitCode.USAGE_ERROR),
+    ],
+)
+def test_the_plugin_is_loaded_once_whichever_way_it_is_named(
+    tmp_path: Path, args: list[str], status: int
+) -> None:
+    write(tmp_path, {"test_one.py": "def test_one():\n    pass\n"})
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == status, done.stdout + done.stderr
+    assert "already registered" not in done.stdout + done.stderr

@@ -24,14 +24,32 @@ from _pytest.fixtures import FixtureRequest, resolve_fixture_function
 
 _LOOPS: dict[int, int] = {}
 _KEPT: list[asyncio.AbstractEventLoop] = []
-_FIXTURE_LOOP: dict[int, int] = {}  # id(FixtureDef) -> loop number of its latest setup
+_FIXTURE_LOOP: dict[int, int | None] = {}  # id(FixtureDef) -> loop number of its latest setup
 _FIXTURE_PLAIN: dict[int, bool] = {}
-_TEST_LOOP: dict[str, int] = {}
+_TEST_LOOP: dict[str, int | None] = {}
 _RECORD: dict[str, Any] = {"tests": [], "fixtures": {}, "mismatches": [], "errors": []}
 _PLAIN = (str, bytes, int, float, bool, type(None))
 
 
-def _loop_number() -> int:
+def _runner() -> str:
+    """The plugin whose runner drives the running coroutine: the innermost frame of the
+    real stack (a coroutine's first step runs under the ``run`` call that started its loop)
+    that belongs to ``pytest_asyncio`` or to another plugin (``anyio``)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        module = str(frame.f_globals.get("__name__", ""))
+        for plugin in ("pytest_asyncio", "anyio"):
+            if module == plugin or module.startswith(plugin + "."):
+                return plugin
+        frame = frame.f_back  # type: ignore[assignment]
+    return "other"
+
+
+def _loop_number() -> int | None:
+    """The number of the running loop, or None when pytest-asyncio does not run it (an
+    ``anyio`` test or fixture): the loop map only speaks of pytest-asyncio's loops."""
+    if _runner() != "pytest_asyncio":
+        return None
     loop = asyncio.get_running_loop()
     number = _LOOPS.get(id(loop))
     if number is None:

@@ -3,14 +3,15 @@ thread, process, ``Popen``, event loop, task, executor or pool is charged to the
 at that moment (a test, a fixture, or the session) with a few frames of where it was made.
 
 The wrappers cost one ``sys._getframe`` walk of a few frames per object; nothing is wrapped
-until :meth:`Tracker.install` and everything is put back by :meth:`Tracker.uninstall`. A module
-the run has not imported (``asyncio``, ``multiprocessing.pool`` ...) is not imported for it:
-its classes are wrapped by :meth:`Tracker.refresh` at the first test after something imports it.
+until :meth:`Tracker.install` and everything is put back by :meth:`Tracker.uninstall`. Install
+imports the few standard-library modules it wraps (about 25 ms, once), so the first test to use
+``concurrent.futures.thread`` or ``multiprocessing.pool`` is tracked like the next one.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 import subprocess
 import sys
@@ -34,6 +35,9 @@ _MACHINERY = (*_STDLIB_PACKAGES, threading.__file__ or "", subprocess.__file__ o
 # An object made directly by these belongs to the executor, pool or queue that made it, which
 # is what gets reported (its worker threads and processes end when it is shut down).
 _POOLS = _STDLIB_PACKAGES[1:]
+# An executor made directly by asyncio is a loop's default executor (``asyncio.to_thread``,
+# ``run_in_executor(None, ...)``): the loop shuts it down when it is closed, so it is the loop's.
+_LOOP_MADE = _STDLIB_PACKAGES
 # The test runner's own frames: the creation site ends where the test or fixture was called.
 _RUNNER = tuple(
     os.path.dirname(os.path.dirname(module.__file__ or "")) + os.sep + name + os.sep
@@ -49,6 +53,8 @@ _WRAPPED = (
     ("concurrent.futures.thread", "ThreadPoolExecutor", "__init__", "executor", "after"),
     ("concurrent.futures.process", "ProcessPoolExecutor", "__init__", "executor", "after"),
     ("multiprocessing.pool", "Pool", "__init__", "pool", "after"),
+    # Its Pool.__init__ call comes from multiprocessing (so looks internal): record it here too.
+    ("multiprocessing.pool", "ThreadPool", "__init__", "pool", "after"),
 )
 _RUNNERS = frozenset({"thread", "process", "popen"})
 _PRUNE = 4096  # forget the collected objects of an owner every so many records
@@ -111,12 +117,14 @@ def _code_kind(code: CodeType) -> int:
     return kind
 
 
-def creation_site(depth: int = _DEPTH) -> tuple[tuple[Frame, ...], bool]:
-    """The first frames outside the machinery, and whether a pool or executor made the object."""
+def creation_site(depth: int = _DEPTH, made: str = "") -> tuple[tuple[Frame, ...], bool]:
+    """The first frames outside the machinery, and whether a pool, an executor or (for an
+    executor) an event loop made the object for its own use."""
     frame: FrameType | None = sys._getframe(1)
     while frame is not None and frame.f_code.co_filename == _HERE:
         frame = frame.f_back
-    internal = frame is not None and frame.f_code.co_filename.startswith(_POOLS)
+    owners = _LOOP_MADE if made == "executor" else _POOLS
+    internal = frame is not None and frame.f_code.co_filename.startswith(owners)
     frames: list[Frame] = []
     for _ in range(_WALK if depth <= _DEPTH else depth * 4):
         if frame is None or len(frames) >= depth:
@@ -139,8 +147,6 @@ class Tracker:
         self.session = Owner("session", "")
         self.stack: list[Owner] = [self.session]
         self._undo: list[tuple[type, str, object]] = []
-        self._waiting: list[tuple[str, str, str, str, str]] = []
-        self._modules_seen = 0  # len(sys.modules) at the last refresh
         # What can keep the interpreter from exiting, for the list at the end of the session.
         self.runners: weakref.WeakKeyDictionary[Any, Tracked] = weakref.WeakKeyDictionary()
 
@@ -159,7 +165,7 @@ class Tracker:
 
     def record(self, obj: object, kind: str) -> None:
         # Tasks come by the thousand and their coroutine says most: two frames are enough.
-        site, internal = creation_site(_TASK_DEPTH if kind == "task" else self.depth)
+        site, internal = creation_site(_TASK_DEPTH if kind == "task" else self.depth, kind)
         try:
             ref: Callable[[], Any] = weakref.ref(obj)
         except TypeError:  # pragma: no cover - every tracked class takes weak references
@@ -173,22 +179,8 @@ class Tracker:
             self.runners[obj] = tracked
 
     def install(self) -> None:
-        self._waiting = list(_WRAPPED)
-        self.refresh()
-
-    def refresh(self) -> None:
-        """Wrap the classes of the modules imported since the last call."""
-        if not self._waiting or len(sys.modules) == self._modules_seen:
-            return
-        self._modules_seen = len(sys.modules)
-        waiting = []
-        for spec in self._waiting:
-            module = sys.modules.get(spec[0])
-            if module is None:
-                waiting.append(spec)
-            else:
-                self._wrap(getattr(module, spec[1]), *spec[2:])
-        self._waiting = waiting
+        for module, cls, name, kind, when in _WRAPPED:
+            self._wrap(getattr(importlib.import_module(module), cls), name, kind, when)
 
     def _wrap(self, cls: type, name: str, kind: str, when: str) -> None:
         record = self.record
@@ -220,7 +212,6 @@ class Tracker:
         setattr(cls, name, value)
 
     def uninstall(self) -> None:
-        self._waiting = []
         while self._undo:
             cls, name, original = self._undo.pop()
             setattr(cls, name, original)
