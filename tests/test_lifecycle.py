@@ -6,6 +6,7 @@ from pathlib import Path
 
 import libcst as cst
 import pytest
+from harness import FIXTURES, lint_project
 
 from leaklint.diagnostics import Diagnostic, Edit
 from leaklint.model.lifecycle import Kind, resources
@@ -245,3 +246,19 @@ def test_an_edit_of_the_subclass_module_reaches_cached_findings(tmp_path: Path) 
     # The test module holds no thread token: the subclass's name brings its check back.
     workers.write_text(SUBCLASS_TREE["app/workers.py"])
     assert run() == ["test_w.py:4"]
+
+
+def test_a_thread_bound_to_no_variable_goes_by_its_literal_name() -> None:
+    case = FIXTURES / "threads" / "thread_names"
+    subjects = {
+        d.location.row: d.message.split(" is started", 1)[0] for d in lint_project(case).diagnostics
+    }
+    assert subjects == {
+        10: 'non-daemon thread named "progress" (threading.Thread)',
+        15: 'non-daemon thread named "ticker" (threading.Thread)',
+        20: "non-daemon thread (threading.Thread)",  # an f-string: known at run time only
+        25: "non-daemon thread (threading.Thread)",  # a constant: not followed
+        30: "non-daemon unnamed thread (threading.Thread)",
+        35: "non-daemon thread `t` (threading.Thread)",  # the variable comes first
+        40: 'non-daemon process named "printer" (multiprocessing.Process)',
+    }

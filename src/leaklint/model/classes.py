@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
+from leaklint.model.modules import basedir, resolve
 from leaklint.model.tracked import (
     EXECUTOR_CLASSES,
     POPEN_CLASSES,
@@ -230,11 +231,11 @@ _ROOT_CLASSES = {b"Thread": Kind.THREAD, b"Timer": Kind.THREAD, b"Process": Kind
 class ProjectClasses:
     """The Thread and Process subclasses of the project's own modules, by qualified name, for
     a file that imports one (``from app.workers import Poller``). Modules are found the way
-    pytest's default import mode finds them: from the importing file's first folder that is
-    not a package, the rootdir and ``pythonpath``. Every module read, and the paths tried
-    before it, are noted as read on each use (the findings cache follows them); a module found
-    nowhere in the project (the standard library, an installed package) notes nothing, so
-    files that import only those keep their cache entries when other files come and go."""
+    pytest's default import mode finds them (``model.modules``). Every module read, and the
+    paths tried before it, are noted as read on each use (the findings cache follows them); a
+    module found nowhere in the project (the standard library, an installed package) notes
+    nothing, so files that import only those keep their cache entries when other files come
+    and go."""
 
     def __init__(self, project: Project) -> None:
         self.project = project
@@ -263,44 +264,14 @@ class ProjectClasses:
         )
 
     def module_file(self, module: str, origin: Path) -> Path | None:
-        dots = len(module) - len(module.lstrip("."))
-        if dots:
-            base = origin.parent
-            for _ in range(dots - 1):
-                base = base.parent
-            roots: tuple[Path, ...] = (base,)
-        else:
-            roots = self._roots(origin.parent)
-        key = (module, roots[0])
+        key = (module, basedir(origin) if not module.startswith(".") else origin.parent)
         if key not in self.files:
-            parts = module[dots:].split(".")
-            tried: list[Path] = []
-            found: Path | None = None
-            for root in roots:
-                target = root.joinpath(*parts)
-                for candidate in (target.with_name(target.name + ".py"), target / "__init__.py"):
-                    tried.append(candidate)
-                    if candidate.is_file():
-                        found = candidate
-                        break
-                if found is not None:
-                    break
+            found, tried = resolve(self.project, module, origin)
             self.files[key] = (found, frozenset(tried) if found is not None else frozenset())
         path, tried_paths = self.files[key]
         if tried_paths:
             self.project.note_reads(tried_paths)
         return path
-
-    def _roots(self, directory: Path) -> tuple[Path, ...]:
-        while (directory / "__init__.py").is_file() and directory.parent != directory:
-            directory = directory.parent
-        roots = [directory, self.project.root]
-        setting = self.project.config.get("pythonpath")
-        if setting is not None:
-            value = setting.value
-            items = value if isinstance(value, list) else str(value).split()
-            roots.extend(setting.path.parent / str(item) for item in items)
-        return tuple(dict.fromkeys(roots))
 
     def classes(self, path: Path) -> dict[str, Subclass]:
         raw = self.project.read(path)

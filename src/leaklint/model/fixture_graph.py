@@ -40,6 +40,7 @@ from typing import Generic, TypeVar
 from leaklint.model.inheritance import Inheritance
 from leaklint.model.locate import Locator
 from leaklint.model.loop_scope import Loop, fixture_loop_scope, loop_of
+from leaklint.model.modules import module_file
 from leaklint.model.project import CONFTEST, Project
 from leaklint.model.pytest_model import (
     SCOPES,
@@ -294,35 +295,15 @@ class FixtureGraph:
                 return
             directory = directory.parent
 
-    @cached_property
-    def _import_roots(self) -> tuple[Path, ...]:
-        roots = [self.project.root]
-        setting = self.project.config.get("pythonpath")
-        if setting is not None:
-            value = setting.value
-            items = value if isinstance(value, list) else str(value).split()
-            roots.extend(setting.path.parent / str(item) for item in items)
-        return tuple(roots)
-
     def _plugin_file(self, module: str) -> Path | None:
         """The project's own module named ``module``; ``None`` for an installed plugin. Every
         path tried counts as read: a module written there later changes the answer."""
 
-        def find() -> Path | None:
-            parts = module.split(".")
-            for root in self._import_roots:
-                base = root.joinpath(*parts)
-                for candidate in (base.with_name(base.name + ".py"), base / "__init__.py"):
-                    self.project.note_reads(candidate)
-                    if candidate.is_file():
-                        return candidate
-            return None
-
-        return self._plugin_files.get(module, find)
+        return self._plugin_files.get(module, lambda: module_file(self.project, module, None))
 
     @cached_property
     def inheritance(self) -> Inheritance:
-        return Inheritance(self.project, self._import_roots)
+        return Inheritance(self.project)
 
     def lookup(self, test: TestDef) -> Lookup:
         """Nearest first: the test's classes (innermost first; the outermost with the classes

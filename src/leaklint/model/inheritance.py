@@ -3,9 +3,9 @@ inherited in pytest's order, and the test methods a class inherits.
 
 A base class is found by name in its own module, or through the import that binds it (``from
 base import BaseSuite``, ``import helpers`` then ``helpers.Suite``, relative imports) in the
-project's own modules: the importing module's basedir (the first folder upwards without an
-``__init__.py``, which pytest's default import mode puts on ``sys.path``), the rootdir and
-``pythonpath``. Bases that are not found (installed packages, ``object``) are left out.
+project's own modules, found as pytest's default import mode finds them (``model.modules``:
+the importing module's basedir, the rootdir, ``pythonpath``). Bases that are not found
+(installed packages, ``object``) are left out.
 
 pytest reads a class's marks from the ``pytestmark`` in the ``__dict__`` of every class of its
 MRO, the farthest base first (``get_unpacked_marks(cls, consider_mro=True)``); a decorator
@@ -19,9 +19,10 @@ that record what they read (``Project.tracked``) see all of it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
+from leaklint.model.modules import module_file
 from leaklint.model.project import Project
 from leaklint.model.pytest_model import (
     ClassModel,
@@ -49,30 +50,14 @@ _DEPTH = 20  # bases followed through re-exports and long hierarchies, at most
 
 
 class Inheritance:
-    def __init__(self, project: Project, import_roots: Sequence[Path]) -> None:
+    def __init__(self, project: Project) -> None:
         self.project = project
-        self.import_roots = tuple(import_roots)
 
     # ---- finding classes ---------------------------------------------------------------
 
     def module_file(self, module: str, importer: Path) -> Path | None:
         """The project file of ``module`` (dotted, maybe relative) imported from ``importer``."""
-        level = len(module) - len(module.lstrip("."))
-        parts = [p for p in module.lstrip(".").split(".") if p]
-        if level:
-            base = importer.parent
-            for _ in range(level - 1):
-                base = base.parent
-            roots: Sequence[Path] = (base,)
-        else:
-            roots = (_basedir(importer), *self.import_roots)
-        for root in roots:
-            target = root.joinpath(*parts) if parts else root
-            for candidate in (target.with_name(target.name + ".py"), target / "__init__.py"):
-                self.project.note_reads(candidate)
-                if candidate.is_file() and candidate.is_relative_to(self.project.root):
-                    return candidate
-        return None
+        return module_file(self.project, module, importer)
 
     def find(
         self, path: Path, written: str, qualified: str | None, depth: int = 0
@@ -202,14 +187,6 @@ class Inheritance:
     def fixture_classes(self, path: Path, cls: ClassModel) -> Iterator[ClassRef]:
         """The classes whose fixtures a test of ``cls`` sees, nearest first."""
         yield from self.mro((path, cls))
-
-
-def _basedir(path: Path) -> Path:
-    """The folder pytest's default import mode puts on ``sys.path`` for ``path``."""
-    directory = path.parent
-    while (directory / "__init__.py").is_file() and directory.parent != directory:
-        directory = directory.parent
-    return directory
 
 
 def _same(a: ClassRef, b: ClassRef) -> bool:

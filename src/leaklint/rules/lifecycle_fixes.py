@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from leaklint.diagnostics import Edit, Location
-from leaklint.model.tracked import Kind, Resource
+from leaklint.model.tracked import PROCESS_CLASSES, THREAD_CLASSES, Kind, Resource
 from leaklint.python.source import SourceFile
 from leaklint.python.walk import walk
 
@@ -20,14 +20,35 @@ if TYPE_CHECKING:
 
 
 def described(resource: Resource) -> str:
-    """The subject of a message, verb included: ``thread `t` (threading.Thread) is``."""
+    """The subject of a message, verb included: ``thread `t` (threading.Thread) is``; a thread
+    or process bound to no variable goes by its ``name=`` when that is a literal."""
     noun = {Kind.THREAD: "thread", Kind.PROCESS: "process"}.get(resource.kind, "object")
     if resource.name is None:
-        return f"unnamed {noun} ({resource.label}) is"
+        given = _given_name(resource)
+        if given is None:
+            return f"unnamed {noun} ({resource.label}) is"
+        if given == "":  # ``name=`` computed at run time
+            return f"{noun} ({resource.label}) is"
+        return f"{noun} named {given} ({resource.label}) is"
     if resource.collection:
         plural = "processes" if resource.kind is Kind.PROCESS else f"{noun}s"
         return f"{plural} in `{resource.name}` ({resource.label}) are"
     return f"{noun} `{resource.name}` ({resource.label}) is"
+
+
+def _given_name(resource: Resource) -> str | None:
+    """The ``name=`` a standard ``Thread`` or ``Process`` is made with, as written when it is a
+    string literal (``"progress"``); ``""`` when it is computed; None without one. A subclass's
+    ``name`` parameter may mean something else: it is not read."""
+    if resource.label not in THREAD_CLASSES | PROCESS_CLASSES:
+        return None
+    for arg in resource.call.args:
+        if arg.keyword is not None and arg.keyword.value == "name":
+            value = arg.value
+            if isinstance(value, cst.SimpleString) and isinstance(value.evaluated_value, str):
+                return value.value  # as written: ``"progress"``
+            return ""
+    return None
 
 
 def daemon_edit(source: SourceFile, resource: Resource) -> Edit | None:
