@@ -21,7 +21,7 @@ from typing import Any
 import libcst as cst
 import pytest
 from click.testing import CliRunner
-from harness import fixture_projects, write_tree
+from harness import FIXTURES, fixture_projects, write_tree
 
 from leaklint.cli import main
 from leaklint.config.settings import load_settings
@@ -318,6 +318,23 @@ def test_identifier_tokens_count_only_as_whole_words(tmp_path: Path) -> None:
     assert result.files_parsed == 1
     assert [(d.code, d.path.name) for d in result.diagnostics] == [("LL401", "worker.py")]
     assert _key(result) == _key(lint_path(tmp_path, rules, prefilter=False))
+
+
+def test_resource_rules_read_only_files_that_name_a_constructor(tmp_path: Path) -> None:
+    # Every file names a resource library; only those that write a constructor's name, or
+    # the name of a project class whose __init__ calls one (under an alias here), are parsed.
+    rules = [r for r in all_rules() if r.code in ("LL302", "LL303")]
+    case = FIXTURES / "loop_objects" / "resource_opened_in_another_module"
+    root = tmp_path / "case"
+    shutil.copytree(case, root)
+    (root / "src/app/engine.py").write_text(
+        '"""Engine options for aiosqlite and SQLAlchemy."""\n\nECHO = dict(echo=True)\n'
+    )
+    result = lint_path(root, rules)
+    assert result.files_parsed == 2  # clients.py and globals.py
+    assert [(d.code, d.path.name) for d in result.diagnostics] == [("LL302", "globals.py")]
+    assert _key(result) == _key(lint_path(root, rules, prefilter=False))
+    assert _key(result) == _key(lint_path(root, rules, candidates=False))
 
 
 def _builder_project(root: Path, init_body: str) -> Path:

@@ -7,12 +7,16 @@ from ``data/async_resources.toml``. Adding a library is a table in that file; LL
 
 from __future__ import annotations
 
+import ast
+import re
 import sys
+import warnings
 from dataclasses import dataclass
 from importlib import resources
 
 import libcst as cst
 
+from leaklint.model.project import Project
 from leaklint.python.source import ImportMap
 
 if sys.version_info >= (3, 11):
@@ -66,6 +70,78 @@ CLOSING_METHODS = frozenset({"wait_closed", *(name for r in _RESOURCES for name 
 
 # Bytes a file must contain to open one of them (the engine's prefilter).
 TOKENS = tuple(sorted({r.constructor.split(".")[0].encode() for r in _RESOURCES}))
+
+# Whole words a file must also hold to call one: a constructor's qualified name comes from this
+# file's own imports and attribute chain, so its last part (``create_async_engine``) is written
+# in it, in the import or at the call.
+CONSTRUCTOR_WORDS = tuple(sorted({r.constructor.rpartition(".")[2].encode() for r in _RESOURCES}))
+
+_WORD = re.compile(
+    rb"(?<![A-Za-z0-9_])(?:" + b"|".join(map(re.escape, CONSTRUCTOR_WORDS)) + rb")(?![A-Za-z0-9_])"
+)
+# Over-approximate: any ``class`` keyword and the name after it, as written (non-ASCII too).
+_CLASS_NAME = re.compile(rb"\bclass\s+([^\s(:]+)")
+_CONSTRUCTOR_NAMES = frozenset(word.decode() for word in CONSTRUCTOR_WORDS)
+_INIT_METHODS = ("__init__", "__post_init__")
+_opening_classes: tuple[Project, tuple[bytes, ...]] | None = None
+
+
+def opening_class_names(project: Project) -> tuple[bytes, ...]:
+    """Names of the project's classes whose ``__init__`` (or ``__post_init__``) may open a
+    resource: it names a constructor, by its own name or an alias the file imports it as.
+    An over-approximation from CPython's ``ast`` of the files that write a constructor's name
+    (every class of a file ``ast`` cannot read), for the prefilter. As with ``subclass_names``,
+    the files read are not noted as a file's dependencies (the prefilter's choice is part of
+    a cache entry's key)."""
+    global _opening_classes
+    if _opening_classes is not None and _opening_classes[0] is project:
+        return _opening_classes[1]
+    names: set[bytes] = set()
+    saved, project.access_log = project.access_log, None
+    try:
+        for path in project.python_files:
+            raw = project.read(path)
+            if isinstance(raw, bytes) and b"class" in raw and _WORD.search(raw) is not None:
+                names.update(_classes_opening(raw))
+    finally:
+        project.access_log = saved
+    found = tuple(sorted(names))
+    _opening_classes = (project, found)
+    return found
+
+
+def _classes_opening(raw: bytes) -> set[bytes]:
+    """The classes of one file with an init method that may call a constructor."""
+    # ``ast`` normalises non-ASCII names (NFKC): those are kept as written too.
+    found = {name for name in _CLASS_NAME.findall(raw) if not name.isascii()}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escapes and the like: not ours to say
+            tree = ast.parse(raw)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return set(_CLASS_NAME.findall(raw))
+    called = set(_CONSTRUCTOR_NAMES)  # and the names the file imports them as
+    nodes = list(ast.walk(tree))
+    for node in nodes:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name.rpartition(".")[2] in _CONSTRUCTOR_NAMES:
+                    called.add(alias.asname or alias.name.partition(".")[0])
+    for node in nodes:
+        if isinstance(node, ast.ClassDef) and any(
+            isinstance(method, ast.FunctionDef)
+            and method.name in _INIT_METHODS
+            and any(_names_constructor(n, called) for n in ast.walk(method))
+            for method in node.body
+        ):
+            found.add(node.name.encode())
+    return found
+
+
+def _names_constructor(node: ast.AST, called: set[str]) -> bool:
+    if isinstance(node, ast.Name):
+        return node.id in called
+    return isinstance(node, ast.Attribute) and node.attr in _CONSTRUCTOR_NAMES
 
 
 def opened_resource(

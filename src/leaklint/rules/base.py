@@ -101,6 +101,14 @@ class Rule:
         return ()
 
     @classmethod
+    def required_words(cls, project: Project) -> Iterable[bytes] | None:
+        """Whole words of which a file that passes the ``tokens`` test must also hold one, or
+        the rule finds nothing there (``None``: no such test). A sharper prefilter, for rules
+        whose tokens are module names: the names the rule resolves calls to. Searched in
+        order, up to the first found (an iterator may defer costly words)."""
+        return None
+
+    @classmethod
     def docs(cls) -> str:
         return (cls.__doc__ or "").strip("\n")
 

@@ -1,12 +1,20 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import libcst as cst
 
 from leaklint.model.loops import loop_use
 from leaklint.model.project import Project
-from leaklint.model.resources import RESOURCES, TOKENS, AsyncResource, opened_resource
+from leaklint.model.resources import (
+    CONSTRUCTOR_WORDS,
+    RESOURCES,
+    TOKENS,
+    AsyncResource,
+    opened_resource,
+    opening_class_names,
+)
 from leaklint.python.ast_facts import AstFacts
 from leaklint.python.source import SourceFile, dotted_name
 from leaklint.rules.async_context import (
@@ -80,6 +88,14 @@ class GlobalAsyncResource(ScopedRule):
         return facts.calls_any(RESOURCES) or may_name_project_class(
             project, path, facts.import_time_imported_calls
         )
+
+    @classmethod
+    def required_words(cls, project: Project) -> Iterator[bytes]:
+        # A constructor's name, or the name of a project class whose ``__init__`` may call one
+        # (the last part of the qualified name, written here). Lazily: the class names are
+        # found once per project, and only for a file without a constructor's name.
+        yield from CONSTRUCTOR_WORDS
+        yield from opening_class_names(project)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         self._assigned([t.target for t in node.targets], node.value)

@@ -10,6 +10,7 @@ from leaklint.model.project import Project
 from leaklint.model.pytest_model import FixtureDef
 from leaklint.model.resources import (
     CLOSING_METHODS,
+    CONSTRUCTOR_WORDS,
     RESOURCES,
     TOKENS,
     AsyncResource,
@@ -93,6 +94,11 @@ class AsyncResourceNotClosed(ScopedRule):
     def candidate(cls, facts: AstFacts, path: Path, project: Project) -> bool:
         # Every finding is at a call to one of the resource constructors.
         return facts.calls_any(RESOURCES)
+
+    @classmethod
+    def required_words(cls, project: Project) -> tuple[bytes, ...]:
+        # ... whose name the file writes.
+        return CONSTRUCTOR_WORDS
 
     whole_words = True
 

@@ -343,6 +343,10 @@ def rules_for_file(
                 extra = rule_cls.project_tokens(project)
                 if not (extra and found.any(extra, True)):
                     continue
+        if tokens:
+            required = rule_cls.required_words(project)
+            if required is not None and not found.any(required, True):
+                continue
         wanted.append(rule_cls)
     return wanted
 
@@ -359,7 +363,7 @@ class TokenSearch:
         self.known: dict[bytes, bool] = dict(facts[0]) if facts else {}
         self.words: dict[bytes, bool] = dict(facts[1]) if facts else {}
 
-    def any(self, tokens: Sequence[bytes], whole_words: bool = False) -> bool:
+    def any(self, tokens: Iterable[bytes], whole_words: bool = False) -> bool:
         has = self.has_word if whole_words else self.has
         return any(has(token) for token in tokens)
 
