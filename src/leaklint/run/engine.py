@@ -17,6 +17,9 @@ can find) the first is kept, wherever each file was checked.
 
 A rule that crashes on a file is reported as an internal error naming the file and the rule;
 the other rules and files go on.
+
+Just over 500 lines: the prefilter, the candidate stage and the per-file pass decide together
+which files are read, and each needs the other two's view of the file's bytes and rules.
 """
 
 from __future__ import annotations
