@@ -28,7 +28,8 @@ import libcst as cst
 
 from leaklint.diagnostics import Applicability, Edit, Fix, Location
 from leaklint.model.project import Project
-from leaklint.model.pytest_model import FixtureDef, literal, scope_rank
+from leaklint.model.pytest_model import FIXTURE_DECORATORS, FixtureDef, literal, scope_rank
+from leaklint.python.ast_facts import AstFacts
 from leaklint.python.source import ImportMap, SourceFile, dotted_name
 from leaklint.rules.base import FileRule
 
@@ -475,6 +476,21 @@ def _in_project(
         if found is not None:
             return other, found
     return None
+
+
+def may_touch_a_loop(
+    facts: AstFacts, here: Path, project: Project, loop_attrs: Iterable[str]
+) -> bool:
+    """The candidate check of the loop rules (LL301, LL304): a call under ``asyncio`` or
+    ``uvloop`` or of one of ``loop_attrs`` here (also in the ``__init__`` of a class of this
+    file), a sync fixture that may build a class of another module, or an import-time call
+    that may do so."""
+    return (
+        facts.calls_under(("asyncio.", "uvloop."))
+        or not facts.called_attrs.isdisjoint(loop_attrs)
+        or facts.decorated_by_any(FIXTURE_DECORATORS)
+        or may_name_project_class(project, here, facts.import_time_imported_calls)
+    )
 
 
 def may_name_project_class(project: Project, here: Path, qualified: Iterable[str]) -> bool:

@@ -6,12 +6,16 @@ The lifecycle walk tracks a constructor call when its qualified name is a known 
 file (whose body or bases name a known class), or a ``Thread``/``Process`` subclass of another
 project module (looked up the same way, so the findings cache follows that module). Anything
 else makes nothing this file's rules can report.
+
+``LifecycleRule`` is the base of those rules: each names the ``kinds`` it reports, and its
+candidate check follows from them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import ClassVar
 
 from leaklint.model.classes import project_classes
 from leaklint.model.project import Project
@@ -24,6 +28,7 @@ from leaklint.model.tracked import (
     Kind,
 )
 from leaklint.python.ast_facts import AstFacts
+from leaklint.rules.base import FileRule
 
 _KNOWN = {
     Kind.THREAD: THREAD_CLASSES,
@@ -49,3 +54,13 @@ def may_make(facts: AstFacts, path: Path, project: Project, kinds: Iterable[Kind
         (found := classes.lookup(name, path)) is not None and found.kind in kinds
         for name in sorted(facts.calls | facts.bases)
     )
+
+
+class LifecycleRule(FileRule):
+    """A rule about the threads, processes, executors or ``Popen`` objects a file makes."""
+
+    kinds: ClassVar[tuple[Kind, ...]]
+
+    @classmethod
+    def candidate(cls, facts: AstFacts, path: Path, project: Project) -> bool:
+        return may_make(facts, path, project, cls.kinds)

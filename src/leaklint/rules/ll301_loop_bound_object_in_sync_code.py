@@ -7,7 +7,7 @@ import libcst as cst
 from leaklint.diagnostics import Fix
 from leaklint.model.loops import loop_use
 from leaklint.model.project import Project
-from leaklint.model.pytest_model import FIXTURE_DECORATORS, FixtureDef, scope_rank
+from leaklint.model.pytest_model import FixtureDef, scope_rank
 from leaklint.python.ast_facts import AstFacts
 from leaklint.python.source import SourceFile
 from leaklint.rules.async_context import (
@@ -18,7 +18,7 @@ from leaklint.rules.async_context import (
     built_class,
     is_new_event_loop,
     loop_object,
-    may_name_project_class,
+    may_touch_a_loop,
 )
 from leaklint.rules.base import FixAvailability, register
 
@@ -91,15 +91,7 @@ class LoopBoundObjectInSyncCode(ScopedRule):
 
     @classmethod
     def candidate(cls, facts: AstFacts, path: Path, project: Project) -> bool:
-        # A loop-bound object or a loop asked for here (also in the ``__init__`` of a class
-        # of this file), a sync fixture that may build a class of another module, or an
-        # import-time call that may do so.
-        return (
-            facts.calls_under(("asyncio.", "uvloop."))
-            or not facts.called_attrs.isdisjoint(("create_future", "get_event_loop"))
-            or facts.decorated_by_any(FIXTURE_DECORATORS)
-            or may_name_project_class(project, path, facts.import_time_imported_calls)
-        )
+        return may_touch_a_loop(facts, path, project, ("create_future", "get_event_loop"))
 
     def __init__(self, source: SourceFile, project: Project) -> None:
         super().__init__(source, project)

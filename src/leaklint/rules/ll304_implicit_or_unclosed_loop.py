@@ -15,7 +15,7 @@ from leaklint.diagnostics import Applicability, Fix
 from leaklint.model.fixture_graph import Lookup, graph_of
 from leaklint.model.loop_scope import fixture_loop_scope
 from leaklint.model.project import Project
-from leaklint.model.pytest_model import FIXTURE_DECORATORS, SCOPES, FixtureDef, scope_rank
+from leaklint.model.pytest_model import SCOPES, FixtureDef, scope_rank
 from leaklint.model.tracked import OS_EXIT
 from leaklint.python.ast_facts import AstFacts
 from leaklint.python.source import ImportMap, SourceFile, dotted_name
@@ -33,7 +33,7 @@ from leaklint.rules.async_context import (
     create_future_receiver,
     is_call_to,
     is_new_event_loop,
-    may_name_project_class,
+    may_touch_a_loop,
     name_uses,
     statements,
 )
@@ -137,15 +137,7 @@ class ImplicitOrUnclosedLoop(ScopedRule):
 
     @classmethod
     def candidate(cls, facts: AstFacts, path: Path, project: Project) -> bool:
-        # A loop made, asked for or set here (also in the ``__init__`` of a class of this
-        # file), a sync fixture that may build a class of another module, or an import-time
-        # call that may do so.
-        return (
-            facts.calls_under(("asyncio.", "uvloop."))
-            or not facts.called_attrs.isdisjoint(("get_event_loop", "new_event_loop"))
-            or facts.decorated_by_any(FIXTURE_DECORATORS)
-            or may_name_project_class(project, path, facts.import_time_imported_calls)
-        )
+        return may_touch_a_loop(facts, path, project, ("get_event_loop", "new_event_loop"))
 
     def __init__(self, source: SourceFile, project: Project) -> None:
         super().__init__(source, project)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from leaklint.diagnostics import Applicability
@@ -8,9 +7,8 @@ from leaklint.model.classes import subclass_names
 from leaklint.model.lifecycle import resources_of
 from leaklint.model.project import Project
 from leaklint.model.tracked import THREAD_TOKENS, Kind, Resource
-from leaklint.python.ast_facts import AstFacts
-from leaklint.rules.base import FileRule, FixAvailability, register
-from leaklint.rules.lifecycle_candidates import may_make
+from leaklint.rules.base import FixAvailability, register
+from leaklint.rules.lifecycle_candidates import LifecycleRule
 from leaklint.rules.lifecycle_fixes import daemon_edit, described
 
 if TYPE_CHECKING:
@@ -32,7 +30,7 @@ def never_joined(resource: Resource) -> bool:
 
 
 @register
-class ThreadNotJoined(FileRule):
+class ThreadNotJoined(LifecycleRule):
     """
     ## What it does
     Finds a non-daemon `threading.Thread`, `threading.Timer` or `Thread` subclass (defined in
@@ -80,10 +78,7 @@ class ThreadNotJoined(FileRule):
     name = "thread-not-joined"
     fix_availability = FixAvailability.UNSAFE
     tokens = THREAD_TOKENS
-
-    @classmethod
-    def candidate(cls, facts: AstFacts, path: Path, project: Project) -> bool:
-        return may_make(facts, path, project, (Kind.THREAD,))
+    kinds = (Kind.THREAD,)
 
     whole_words = True
 
@@ -92,7 +87,7 @@ class ThreadNotJoined(FileRule):
         return subclass_names(project, Kind.THREAD)
 
     def finish(self) -> None:
-        for resource in resources_of(self.source, (Kind.THREAD,), self.project):
+        for resource in resources_of(self.source, self.kinds, self.project):
             if not never_joined(resource):
                 continue
             edit = daemon_edit(self.source, resource)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -10,9 +9,8 @@ from leaklint.model.classes import subclass_names
 from leaklint.model.lifecycle import resources_of
 from leaklint.model.project import Project
 from leaklint.model.tracked import THREAD_TOKENS, Kind, Resource
-from leaklint.python.ast_facts import AstFacts
-from leaklint.rules.base import FileRule, FixAvailability, register
-from leaklint.rules.lifecycle_candidates import may_make
+from leaklint.rules.base import FixAvailability, register
+from leaklint.rules.lifecycle_candidates import LifecycleRule
 from leaklint.rules.lifecycle_fixes import daemon_edit, described
 
 if TYPE_CHECKING:
@@ -20,7 +18,7 @@ if TYPE_CHECKING:
 
 
 @register
-class JoinTimeoutNonDaemon(FileRule):
+class JoinTimeoutNonDaemon(LifecycleRule):
     """
     ## What it does
     Finds `join(timeout=...)` (or `join(5)`) on a non-daemon thread that is never joined
@@ -58,10 +56,7 @@ class JoinTimeoutNonDaemon(FileRule):
     name = "join-timeout-non-daemon"
     fix_availability = FixAvailability.UNSAFE
     tokens = THREAD_TOKENS
-
-    @classmethod
-    def candidate(cls, facts: AstFacts, path: Path, project: Project) -> bool:
-        return may_make(facts, path, project, (Kind.THREAD,))
+    kinds = (Kind.THREAD,)
 
     whole_words = True
 
@@ -74,7 +69,7 @@ class JoinTimeoutNonDaemon(FileRule):
         # there, whose fix edits every constructor.
         groups: dict[int, list[Resource]] = {}
         joins: dict[int, cst.Call] = {}
-        for resource in resources_of(self.source, (Kind.THREAD,), self.project):
+        for resource in resources_of(self.source, self.kinds, self.project):
             if resource.unowned or not resource.started:
                 continue
             if resource.daemon is not False or resource.untimed_join:

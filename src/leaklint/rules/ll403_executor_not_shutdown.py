@@ -1,14 +1,10 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 from leaklint.diagnostics import Applicability
 from leaklint.model.lifecycle import resources_of
-from leaklint.model.project import Project
 from leaklint.model.tracked import EXECUTOR_TOKENS, Kind, Resource
-from leaklint.python.ast_facts import AstFacts
-from leaklint.rules.base import FileRule, FixAvailability, register
-from leaklint.rules.lifecycle_candidates import may_make
+from leaklint.rules.base import FixAvailability, register
+from leaklint.rules.lifecycle_candidates import LifecycleRule
 from leaklint.rules.lifecycle_fixes import with_rewrite
 
 
@@ -20,7 +16,7 @@ def shut_down(resource: Resource) -> bool:
 
 
 @register
-class ExecutorNotShutdown(FileRule):
+class ExecutorNotShutdown(LifecycleRule):
     """
     ## What it does
     Finds a `concurrent.futures.ThreadPoolExecutor` / `ProcessPoolExecutor`, a
@@ -67,13 +63,10 @@ class ExecutorNotShutdown(FileRule):
     name = "executor-not-shutdown"
     fix_availability = FixAvailability.SOMETIMES
     tokens = EXECUTOR_TOKENS
-
-    @classmethod
-    def candidate(cls, facts: AstFacts, path: Path, project: Project) -> bool:
-        return may_make(facts, path, project, (Kind.EXECUTOR,))
+    kinds = (Kind.EXECUTOR,)
 
     def finish(self) -> None:
-        for resource in resources_of(self.source, (Kind.EXECUTOR,), self.project):
+        for resource in resources_of(self.source, self.kinds, self.project):
             if resource.unowned or shut_down(resource):
                 continue
             edit = with_rewrite(self.source, resource)

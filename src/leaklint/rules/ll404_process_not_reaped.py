@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from leaklint.diagnostics import Applicability
@@ -8,9 +7,8 @@ from leaklint.model.classes import subclass_names
 from leaklint.model.lifecycle import resources_of
 from leaklint.model.project import Project
 from leaklint.model.tracked import PROCESS_TOKENS, Kind, Resource
-from leaklint.python.ast_facts import AstFacts
-from leaklint.rules.base import FileRule, FixAvailability, register
-from leaklint.rules.lifecycle_candidates import may_make
+from leaklint.rules.base import FixAvailability, register
+from leaklint.rules.lifecycle_candidates import LifecycleRule
 from leaklint.rules.lifecycle_fixes import described, with_rewrite
 
 if TYPE_CHECKING:
@@ -28,7 +26,7 @@ def reaped(resource: Resource) -> bool:
 
 
 @register
-class ProcessNotReaped(FileRule):
+class ProcessNotReaped(LifecycleRule):
     """
     ## What it does
     Finds a non-daemon `multiprocessing.Process` (also from `get_context()`, or a subclass
@@ -73,18 +71,7 @@ class ProcessNotReaped(FileRule):
     name = "process-not-reaped"
     fix_availability = FixAvailability.UNSAFE
     tokens = PROCESS_TOKENS
-
-    @classmethod
-    def candidate(cls, facts: AstFacts, path: Path, project: Project) -> bool:
-        return may_make(
-            facts,
-            path,
-            project,
-            (
-                Kind.PROCESS,
-                Kind.POPEN,
-            ),
-        )
+    kinds = (Kind.PROCESS, Kind.POPEN)
 
     whole_words = True
 
@@ -93,7 +80,7 @@ class ProcessNotReaped(FileRule):
         return subclass_names(project, Kind.PROCESS)
 
     def finish(self) -> None:
-        for resource in resources_of(self.source, (Kind.PROCESS, Kind.POPEN), self.project):
+        for resource in resources_of(self.source, self.kinds, self.project):
             if resource.unowned or resource.exits or reaped(resource):
                 continue
             if resource.kind is Kind.POPEN:
