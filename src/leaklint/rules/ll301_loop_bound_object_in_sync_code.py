@@ -99,6 +99,12 @@ class LoopBoundObjectInSyncCode(ScopedRule):
     indirect_tokens = (b"fixture",)
 
     @classmethod
+    def project_tokens(cls, project: Project) -> tuple[bytes, ...]:
+        # ``THING = Thing()`` at import time in a module that names neither asyncio nor a
+        # fixture, where ``Thing.__init__`` (another module's) makes what this rule reports.
+        return loop_class_names(project, cls.code, _makes_loop_object, _may_hold_loop_object)
+
+    @classmethod
     def required_words(cls, project: Project) -> Iterator[bytes]:
         # A loop object's name or ``create_future``, or the name of a project class whose
         # ``__init__`` may make one (lazily: found once per project, and only for a file

@@ -143,6 +143,12 @@ class ImplicitOrUnclosedLoop(ScopedRule):
     indirect_tokens = (b"fixture",)
 
     @classmethod
+    def project_tokens(cls, project: Project) -> tuple[bytes, ...]:
+        # ``THING = Thing()`` at import time in a module that names neither asyncio nor a
+        # fixture, where ``Thing.__init__`` (another module's) makes what this rule reports.
+        return loop_class_names(project, cls.code, _gets_loop, _may_get_loop)
+
+    @classmethod
     def required_words(cls, project: Project) -> Iterator[bytes]:
         # The name of what it reports, or of a project class whose ``__init__`` may call
         # ``get_event_loop()`` (lazily: found once per project).
