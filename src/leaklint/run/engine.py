@@ -44,6 +44,7 @@ from leaklint.python.source import SourceFile
 from leaklint.python.walk import walk_batched
 from leaklint.rules.base import FileRule, ProjectRule, Rule, get_rule
 from leaklint.rules.suppress import Suppressor
+from leaklint.run.collection import fewer_collections
 from leaklint.run.tasks import FileOutcome, FileTask
 
 if TYPE_CHECKING:
@@ -135,6 +136,19 @@ def lint(
     ``cache_dir``, else where ``leaklint.run.cache.cache_folder`` says (by default
     ``.leaklint_cache`` beside the rootdir).
     """
+    with fewer_collections():
+        return _lint(project, rules, prefilter, candidates, jobs, cache, cache_dir)
+
+
+def _lint(
+    project: Project,
+    rules: Sequence[type[Rule]],
+    prefilter: bool,
+    candidates: bool,
+    jobs: int | None,
+    cache: bool,
+    cache_dir: Path | None,
+) -> LintResult:
     result = LintResult()
     selected = {rule.code for rule in rules}
     active = rules_for_project(project, rules) if prefilter else list(rules)
