@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ast
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 
@@ -40,6 +40,11 @@ class AstFacts:
     async_defs: bool = False
     # Names defined at module level by ``def`` or ``class``.
     module_defs: set[str] = field(default_factory=set)
+    # Every import binding, at any depth: the local name and every name it may stand for.
+    imports: dict[str, set[str]] = field(default_factory=dict)
+    # The names under ``pytest.mark.`` that a decorator or a ``pytestmark`` value (module level
+    # or class body) may stand for: ``asyncio`` for ``@pytest.mark.asyncio(loop_scope=...)``.
+    marks: set[str] = field(default_factory=set)
 
     def calls_any(self, names: Iterable[str]) -> bool:
         return not self.calls.isdisjoint(names)
@@ -64,6 +69,24 @@ def ast_facts(raw: bytes) -> AstFacts | None:
     return _Collector(tree).facts
 
 
+_MARK_PREFIX = "pytest.mark."
+_BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def statements(tree: ast.Module) -> Iterator[ast.stmt]:
+    """Every statement of ``tree`` at any depth (in functions, classes, branches, handlers and
+    match cases), without walking expressions: a tenth of ``ast.walk``'s nodes."""
+    todo: list[ast.AST] = [tree]
+    while todo:
+        node = todo.pop()
+        for block in _BLOCKS:
+            children = getattr(node, block, None)
+            if children:
+                todo.extend(reversed(children))
+        if isinstance(node, ast.stmt):
+            yield node
+
+
 def _dotted(node: ast.expr) -> str | None:
     parts: list[str] = []
     while isinstance(node, ast.Attribute):
@@ -82,6 +105,7 @@ class _Collector:
         self._calls: list[tuple[str, bool]] = []  # dotted callee, made at import time
         self._decorators: list[str] = []
         self._bases: list[str] = []
+        self._mark_values: list[str] = []  # dotted names in ``pytestmark`` values
         for stmt in tree.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 self.facts.module_defs.add(stmt.name)
@@ -100,6 +124,11 @@ class _Collector:
         for dotted in self._bases:
             facts.bases.update(self._resolve(dotted))
             facts.bases.add(dotted)
+        for dotted in (*self._decorators, *self._mark_values):
+            for name in (dotted, *self._resolve(dotted)):
+                if name.startswith(_MARK_PREFIX):
+                    facts.marks.add(name[len(_MARK_PREFIX) :])
+        facts.imports = self.imports
 
     def _resolve(self, dotted: str) -> set[str]:
         head, _, rest = dotted.partition(".")
@@ -148,6 +177,8 @@ class _Collector:
                     )
                     self._bind(alias.asname or alias.name, full)
             else:
+                if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                    self._pytestmark(stmt)
                 inner: list[ast.stmt] = []
                 expressions: list[ast.expr] = []
                 for _name, value in ast.iter_fields(stmt):
@@ -165,6 +196,20 @@ class _Collector:
                 self._expressions(expressions, import_time)
                 if inner:
                     self._scan(inner, import_time=import_time)
+
+    def _pytestmark(self, stmt: ast.Assign | ast.AnnAssign | ast.AugAssign) -> None:
+        """The names a ``pytestmark = ...`` value may hold marks under (any element, any
+        depth: more than the marks pytest reads, never fewer)."""
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        if stmt.value is None or not any(
+            isinstance(t, ast.Name) and t.id == "pytestmark" for t in targets
+        ):
+            return
+        for node in ast.walk(stmt.value):
+            if isinstance(node, (ast.Attribute, ast.Name)):
+                dotted = _dotted(node)
+                if dotted is not None:
+                    self._mark_values.append(dotted)
 
     def _part(self, node: ast.AST, import_time: bool) -> None:
         """An except handler, a match case, a ``with`` item, a comprehension…: statements and
