@@ -17,6 +17,7 @@ from importlib import resources
 import libcst as cst
 
 from leaklint.model.project import Project
+from leaklint.python.ast_facts import statements
 from leaklint.python.source import ImportMap
 
 if sys.version_info >= (3, 11):
@@ -121,20 +122,22 @@ def _classes_opening(raw: bytes) -> set[bytes]:
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
         return set(_CLASS_NAME.findall(raw))
     called = set(_CONSTRUCTOR_NAMES)  # and the names the file imports them as
-    nodes = list(ast.walk(tree))
-    for node in nodes:
+    classes: list[ast.ClassDef] = []
+    for node in statements(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             for alias in node.names:
                 if alias.name.rpartition(".")[2] in _CONSTRUCTOR_NAMES:
                     called.add(alias.asname or alias.name.partition(".")[0])
-    for node in nodes:
-        if isinstance(node, ast.ClassDef) and any(
+        elif isinstance(node, ast.ClassDef):
+            classes.append(node)
+    for cls in classes:
+        if any(
             isinstance(method, ast.FunctionDef)
             and method.name in _INIT_METHODS
             and any(_names_constructor(n, called) for n in ast.walk(method))
-            for method in node.body
+            for method in cls.body
         ):
-            found.add(node.name.encode())
+            found.add(cls.name.encode())
     return found
 
 
