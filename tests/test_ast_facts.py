@@ -115,3 +115,26 @@ def test_imports_keep_every_binding_of_a_name() -> None:
     )
     assert facts.imports["Base"] == {".suites.Base", "helpers.Base"}
     assert facts.imports["ab"] == {"a.b"}
+
+
+def test_import_time_calls_as_written_and_module_classes() -> None:
+    facts = facts_of(
+        "import asyncio\n"
+        "class Service:\n"
+        "    def __init__(self):\n"
+        "        self.ready = make()\n"
+        "def main():\n"
+        "    pass\n"
+        "SERVICE = Service()\n"
+        "if __name__ == '__main__':\n"
+        "    asyncio.run(main())\n"
+    )
+    assert facts.import_time_calls == {"Service", "asyncio.run", "main"}
+    assert facts.module_classes == {"Service"}
+    assert facts.module_defs == {"Service", "main"}
+    assert not facts.declares_global
+
+
+def test_a_global_declaration_is_seen_in_any_function() -> None:
+    facts = facts_of("async def pool():\n    if True:\n        global _pool\n        _pool = 1\n")
+    assert facts.declares_global

@@ -77,7 +77,7 @@ TOKENS = tuple(sorted({r.constructor.split(".")[0].encode() for r in _RESOURCES}
 # in it, in the import or at the call.
 CONSTRUCTOR_WORDS = tuple(sorted({r.constructor.rpartition(".")[2].encode() for r in _RESOURCES}))
 
-_WORD = re.compile(
+CONSTRUCTOR_WORD = re.compile(
     rb"(?<![A-Za-z0-9_])(?:" + b"|".join(map(re.escape, CONSTRUCTOR_WORDS)) + rb")(?![A-Za-z0-9_])"
 )
 # Over-approximate: any ``class`` keyword and the name after it, as written (non-ASCII too).
@@ -102,7 +102,9 @@ def opening_class_names(project: Project) -> tuple[bytes, ...]:
     try:
         for path in project.python_files:
             raw = project.read(path)
-            if isinstance(raw, bytes) and b"class" in raw and _WORD.search(raw) is not None:
+            if not isinstance(raw, bytes) or b"class" not in raw:
+                continue
+            if CONSTRUCTOR_WORD.search(raw) is not None:
                 names.update(_classes_opening(raw))
     finally:
         project.access_log = saved

@@ -33,6 +33,10 @@ class AstFacts:
     # Calls made at import time (module level or a class body, however nested in ``if`` or
     # ``try``) whose callee is imported: the names they may stand for.
     import_time_imported_calls: set[str] = field(default_factory=set)
+    # The callee of every call made at import time, as written (``Api``, ``models.Api``).
+    import_time_calls: set[str] = field(default_factory=set)
+    # Whether a function declares a name ``global``.
+    declares_global: bool = False
     # Every name a decorator (or the callee of a decorator call) may stand for.
     decorators: set[str] = field(default_factory=set)
     # Every name a base class of a class may stand for.
@@ -40,6 +44,8 @@ class AstFacts:
     async_defs: bool = False
     # Names defined at module level by ``def`` or ``class``.
     module_defs: set[str] = field(default_factory=set)
+    # Names defined at module level by ``class``.
+    module_classes: set[str] = field(default_factory=set)
     # Every import binding, at any depth: the local name and every name it may stand for.
     imports: dict[str, set[str]] = field(default_factory=dict)
     # The names under ``pytest.mark.`` that a decorator or a ``pytestmark`` value (module level
@@ -109,6 +115,8 @@ class _Collector:
         for stmt in tree.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 self.facts.module_defs.add(stmt.name)
+                if isinstance(stmt, ast.ClassDef):
+                    self.facts.module_classes.add(stmt.name)
         self._scan(tree.body, import_time=True)
         facts = self.facts
         for dotted, import_time in self._calls:
@@ -116,7 +124,8 @@ class _Collector:
             facts.calls.update(names)
             facts.calls.add(dotted)
             facts.called_attrs.add(dotted.rpartition(".")[2])
-            if import_time and len(names) > 0:
+            if import_time:
+                facts.import_time_calls.add(dotted)
                 facts.import_time_imported_calls.update(names)
         for dotted in self._decorators:
             facts.decorators.update(self._resolve(dotted))
@@ -179,6 +188,8 @@ class _Collector:
             else:
                 if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
                     self._pytestmark(stmt)
+                elif isinstance(stmt, ast.Global):
+                    self.facts.declares_global = True
                 inner: list[ast.stmt] = []
                 expressions: list[ast.expr] = []
                 for _name, value in ast.iter_fields(stmt):

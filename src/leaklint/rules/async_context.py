@@ -493,11 +493,17 @@ def may_touch_a_loop(
     )
 
 
-def may_name_project_class(project: Project, here: Path, qualified: Iterable[str]) -> bool:
+def may_name_project_class(
+    project: Project,
+    here: Path,
+    qualified: Iterable[str],
+    holding: re.Pattern[bytes] | None = None,
+) -> bool:
     """Whether one of ``qualified`` may name a class defined in a project module, as
     ``called_class`` looks for one in other files: the module found the same way, and the
     class by a byte search of it (read through the project, so the findings cache follows
-    that file). For the candidate stage: an over-approximation."""
+    that file); with ``holding``, a module whose bytes also match it (what the class's own
+    ``__init__`` must write to matter). For the candidate stage: an over-approximation."""
     for name in qualified:
         module_name, _, class_name = name.rpartition(".")
         if not module_name or not class_name.isidentifier():
@@ -505,7 +511,9 @@ def may_name_project_class(project: Project, here: Path, qualified: Iterable[str
         pattern = re.compile(rb"\bclass\s+" + re.escape(class_name.encode()) + rb"\b")
         for path in _project_modules(project, here, module_name):
             raw = project.read(path)
-            if isinstance(raw, OSError) or pattern.search(raw) is not None:
+            if isinstance(raw, OSError):
+                return True
+            if pattern.search(raw) is not None and (holding is None or holding.search(raw)):
                 return True
     return False
 
