@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from leaklint.python.ast_facts import AstFacts, ast_facts
+from leaklint.python.ast_facts import IMPORT_TIME, IN_ASYNC, IN_HANDLER, AstFacts, ast_facts
 from leaklint.rules.base import get_rule
 
 
@@ -138,3 +138,50 @@ def test_import_time_calls_as_written_and_module_classes() -> None:
 def test_a_global_declaration_is_seen_in_any_function() -> None:
     facts = facts_of("async def pool():\n    if True:\n        global _pool\n        _pool = 1\n")
     assert facts.declares_global
+
+
+def test_call_sites_say_where_they_are_made() -> None:
+    facts = facts_of(
+        "import asyncio as aio\n"
+        "X = aio.Future()\n"
+        "@deco(aio.Lock())\n"
+        "async def f():\n"
+        "    try:\n        aio.get_running_loop()\n"
+        "    except RuntimeError:\n        aio.get_event_loop()\n"
+        "    def inner():\n        aio.Event()\n"
+    )
+    where = {s.written: s.where for s in facts.sites}
+    assert where["aio.Future"] == where["aio.Lock"] == IMPORT_TIME
+    assert where["aio.get_running_loop"] == IN_ASYNC
+    assert where["aio.get_event_loop"] == IN_ASYNC | IN_HANDLER
+    assert where["aio.Event"] == IN_ASYNC
+    by_name = {s.written: s for s in facts.sites}
+    assert by_name["aio.Future"].resolved == ("asyncio.Future",)
+    assert by_name["aio.Lock"].functions == ()  # a decorator runs where the def is
+    assert [facts.functions[i].is_async for i in by_name["aio.Event"].functions] == [True, False]
+    assert "deco" in facts.functions[0].decorators
+
+
+def test_call_sites_name_the_init_they_are_in_and_what_they_are_passed_to() -> None:
+    facts = facts_of(
+        "import asyncio\n"
+        "from pytest import fixture\n"
+        "session = fixture(scope='session')\n"
+        "class Service:\n"
+        "    def __init__(self):\n        self.f = asyncio.Future()\n"
+        "    def run(self):\n        asyncio.Queue()\n"
+        "def f(key):\n"
+        "    _W.append(asyncio.Event())\n"
+        "    _F[key] = asyncio.Lock()\n"
+        "    _W.append(*make())\n"
+        "    g().create_future()\n"
+    )
+    by_name = {s.written: s for s in facts.sites}
+    assert by_name["asyncio.Future"].init_of == "Service"
+    assert by_name["asyncio.Queue"].init_of is None
+    assert by_name["asyncio.Event"].argument_of == "append"
+    assert by_name["asyncio.Lock"].argument_of == "__setitem__"
+    assert by_name["make"].argument_of == "append"
+    assert by_name["_W.append"].argument_of is None
+    assert any(s.written is None and s.attr == "create_future" for s in facts.sites)
+    assert facts.assigned_calls["session"] == {"fixture", "pytest.fixture"}

@@ -371,6 +371,38 @@ def test_a_fixture_file_is_parsed_only_when_some_file_can_make_a_loop_object(
     assert _key(lint_path(root, rules, cache=True)) == _key(bound)
 
 
+def test_loop_rules_parse_only_files_with_a_way_to_a_finding(tmp_path: Path) -> None:
+    # Every file calls into asyncio and the conftest holds fixtures; only the module that
+    # makes a future at import time can hold a finding of the loop rules.
+    rules = [r for r in all_rules() if r.code in ("LL301", "LL304")]
+    files = {
+        "pytest.ini": "[pytest]\nasyncio_mode = auto\n",
+        "app.py": (
+            "import asyncio\n\n\nclass Client:\n    def __init__(self):\n"
+            "        self.items = []\n\n    async def run(self):\n"
+            "        self.reader = asyncio.StreamReader()\n        await asyncio.sleep(0)\n"
+        ),
+        "conftest.py": (
+            "import asyncio\nimport pytest\nfrom app import Client\n\n\n@pytest.fixture\n"
+            "def client():\n    return Client()\n\n\n@pytest.fixture\nasync def queue():\n"
+            "    return asyncio.Queue()\n"
+        ),
+        "test_a.py": (
+            "import asyncio\n\n\nasync def test_a(client, queue):\n"
+            "    await asyncio.sleep(0)\n    asyncio.get_running_loop().create_future()\n"
+        ),
+        "helpers.py": "import asyncio\n\n\ndef loop():\n    return asyncio.get_event_loop()\n",
+        "bad.py": "import asyncio\n\nFUTURE = asyncio.Future()\n",
+    }
+    root = write_tree(tmp_path, files)
+    result = lint_path(root, rules)
+    assert [(d.code, d.path.name) for d in result.diagnostics] == [("LL301", "bad.py")]
+    assert result.files_parsed == 1
+    off = lint_path(root, rules, candidates=False)
+    assert _key(result) == _key(off)
+    assert off.files_parsed == 5
+
+
 def test_files_no_rule_needs_are_not_read_for_their_syntax(tmp_path: Path) -> None:
     (tmp_path / "test_ok.py").write_text("def test_x():\n    pass\n")
     # A thread rule needs this one and cannot read it: a finding could hide there.

@@ -8,8 +8,12 @@ are parsed by libcst, where the rules run unchanged.
 
 The facts over-approximate what the libcst side resolves, never the other way round: a name is
 resolved through every import of the file, at any depth and in any order (``ImportMap`` binds
-fewer), so a call gets every qualified name it may stand for. A file ``ast`` cannot read gives
-no facts, and every rule treats it as a candidate.
+fewer), so a call gets every qualified name it may stand for. Each call is also kept as a
+``CallSite`` with where it is made (import time, an ``except`` block, an ``async def``, the
+functions around it, the ``__init__`` of a module-level class, the method it is passed to), in
+the same walk: a rule that reports a call only in some places asks for those places, and a
+place the facts cannot tell apart counts as every place it may be. A file ``ast`` cannot read
+gives no facts, and every rule treats it as a candidate.
 """
 
 from __future__ import annotations
@@ -18,6 +22,44 @@ import ast
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+
+# Where a call is made (``CallSite.where``), as bits.
+IMPORT_TIME = 1  # module level or a class body (``if __name__ == "__main__":`` included)
+IN_HANDLER = 2  # in an ``except`` block, however nested
+IN_ASYNC = 4  # in an ``async def``, however nested
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """One call: the names its callee may stand for, and where it is made."""
+
+    # The dotted callee as written (``aio.Queue``, ``Service``), if it is a name or attribute.
+    written: str | None
+    # What the callee may stand for through the file's imports (its head imported).
+    resolved: tuple[str, ...]
+    # The attribute called, on any receiver (``create_future`` of ``f().create_future()``).
+    attr: str | None
+    where: int
+    # Indexes in ``AstFacts.functions`` of the functions the call is in, innermost last
+    # (not those whose decorators or defaults hold it: those run in the enclosing scope).
+    functions: tuple[int, ...]
+    # The class whose sync ``__init__``/``__post_init__`` (a method of a module-level class)
+    # holds the call, however nested.
+    init_of: str | None
+    # ``x.append(<call>)``: the method the call is passed to (``__setitem__`` for
+    # ``x[k] = <call>``).
+    argument_of: str | None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.resolved if self.written is None else (*self.resolved, self.written)
+
+
+@dataclass(frozen=True)
+class FunctionInfo:
+    # Every name a decorator (or the callee of a decorator call) may stand for, and as written.
+    decorators: frozenset[str]
+    is_async: bool
 
 
 @dataclass
@@ -51,6 +93,13 @@ class AstFacts:
     # The names under ``pytest.mark.`` that a decorator or a ``pytestmark`` value (module level
     # or class body) may stand for: ``asyncio`` for ``@pytest.mark.asyncio(loop_scope=...)``.
     marks: set[str] = field(default_factory=set)
+    # Every call with where it is made, in source order of the walk.
+    sites: list[CallSite] = field(default_factory=list)
+    # Every ``def`` and ``async def`` (``CallSite.functions`` indexes it).
+    functions: list[FunctionInfo] = field(default_factory=list)
+    # ``name = <call>`` anywhere: the names the callee may stand for, by the bound name
+    # (``module_fixture = pytest.fixture(scope="module")``).
+    assigned_calls: dict[str, set[str]] = field(default_factory=dict)
 
     def calls_any(self, names: Iterable[str]) -> bool:
         return not self.calls.isdisjoint(names)
@@ -108,25 +157,55 @@ class _Collector:
     def __init__(self, tree: ast.Module) -> None:
         self.facts = AstFacts()
         self.imports: dict[str, set[str]] = {}
-        self._calls: list[tuple[str, bool]] = []  # dotted callee, made at import time
+        # dotted callee, attribute, where, functions, init of, argument of
+        self._calls: list[
+            tuple[str | None, str | None, int, tuple[int, ...], str | None, str | None]
+        ] = []
         self._decorators: list[str] = []
         self._bases: list[str] = []
         self._mark_values: list[str] = []  # dotted names in ``pytestmark`` values
+        self._function_decorators: list[tuple[list[str], bool]] = []
+        self._assigned: list[tuple[str, str]] = []  # ``name = <dotted callee>(...)``
+        # Where the scan is: context bits, enclosing functions, the ``__init__`` of a class.
+        self._where = 0
+        self._functions: tuple[int, ...] = ()
+        self._init_of: str | None = None
+        self._inits: dict[int, str] = {}  # sync ``__init__``/``__post_init__`` -> its class
+        self._arguments: dict[int, str] = {}  # call -> the method it is passed to
         for stmt in tree.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 self.facts.module_defs.add(stmt.name)
-                if isinstance(stmt, ast.ClassDef):
-                    self.facts.module_classes.add(stmt.name)
+            if isinstance(stmt, ast.ClassDef):
+                self.facts.module_classes.add(stmt.name)
+                for method in stmt.body:
+                    if isinstance(method, ast.FunctionDef) and method.name in _INITS:
+                        self._inits[id(method)] = stmt.name
         self._scan(tree.body, import_time=True)
         facts = self.facts
-        for dotted, import_time in self._calls:
-            names = self._resolve(dotted)
-            facts.calls.update(names)
-            facts.calls.add(dotted)
-            facts.called_attrs.add(dotted.rpartition(".")[2])
-            if import_time:
-                facts.import_time_calls.add(dotted)
-                facts.import_time_imported_calls.update(names)
+        resolved: dict[str, tuple[str, ...]] = {}
+        for dotted, attr, where, functions, init_of, argument_of in self._calls:
+            names: tuple[str, ...] = ()
+            if dotted is not None:
+                names = resolved.get(dotted, ())
+                if dotted not in resolved:
+                    names = resolved[dotted] = tuple(sorted(self._resolve(dotted)))
+                facts.calls.update(names)
+                facts.calls.add(dotted)
+                facts.called_attrs.add(dotted.rpartition(".")[2])
+                if where & IMPORT_TIME:
+                    facts.import_time_calls.add(dotted)
+                    facts.import_time_imported_calls.update(names)
+            facts.sites.append(
+                CallSite(dotted, names, attr, where, functions, init_of, argument_of)
+            )
+        for decorators, is_async in self._function_decorators:
+            every: set[str] = set()
+            for dotted in decorators:
+                every.update(self._resolve(dotted))
+                every.add(dotted)
+            facts.functions.append(FunctionInfo(frozenset(every), is_async))
+        for name, dotted in self._assigned:
+            facts.assigned_calls.setdefault(name, set()).update({dotted, *self._resolve(dotted)})
         for dotted in self._decorators:
             facts.decorators.update(self._resolve(dotted))
             facts.decorators.add(dotted)
@@ -152,13 +231,22 @@ class _Collector:
     def _scan(self, body: list[ast.stmt], *, import_time: bool) -> None:
         for stmt in body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                if isinstance(stmt, ast.AsyncFunctionDef):
+                is_async = isinstance(stmt, ast.AsyncFunctionDef)
+                if is_async:
                     self.facts.async_defs = True
+                first = len(self._decorators)
                 self._expressions([*stmt.decorator_list], import_time, decorators=True)
+                self._function_decorators.append((self._decorators[first:], is_async))
                 self._expressions(_signature(stmt.args), import_time)
                 if stmt.returns is not None:
                     self._expressions([stmt.returns], import_time)
+                saved = (self._where, self._functions, self._init_of)
+                if is_async:
+                    self._where |= IN_ASYNC
+                self._functions = (*self._functions, len(self._function_decorators) - 1)
+                self._init_of = self._inits.get(id(stmt), self._init_of)
                 self._scan(stmt.body, import_time=False)
+                self._where, self._functions, self._init_of = saved
             elif isinstance(stmt, ast.ClassDef):
                 self._expressions([*stmt.decorator_list], import_time, decorators=True)
                 for base_class in stmt.bases:
@@ -190,6 +278,13 @@ class _Collector:
                     self._pytestmark(stmt)
                 elif isinstance(stmt, ast.Global):
                     self.facts.declares_global = True
+                if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call):
+                    dotted = _dotted(stmt.value.func)
+                    for target in stmt.targets:
+                        if isinstance(target, ast.Subscript):
+                            self._arguments[id(stmt.value)] = "__setitem__"
+                        elif isinstance(target, ast.Name) and dotted is not None:
+                            self._assigned.append((target.id, dotted))
                 inner: list[ast.stmt] = []
                 expressions: list[ast.expr] = []
                 for _name, value in ast.iter_fields(stmt):
@@ -225,6 +320,15 @@ class _Collector:
     def _part(self, node: ast.AST, import_time: bool) -> None:
         """An except handler, a match case, a ``with`` item, a comprehension…: statements and
         expressions inside it."""
+        if isinstance(node, ast.ExceptHandler):
+            saved = self._where
+            self._where |= IN_HANDLER
+            self._part_fields(node, import_time)
+            self._where = saved
+        else:
+            self._part_fields(node, import_time)
+
+    def _part_fields(self, node: ast.AST, import_time: bool) -> None:
         for _, value in ast.iter_fields(node):
             items = value if isinstance(value, list) else [value]
             statements = [i for i in items if isinstance(i, ast.stmt)]
@@ -244,16 +348,34 @@ class _Collector:
                 dotted = _dotted(target)
                 if dotted is not None:
                     self._decorators.append(dotted)
-            for node in ast.walk(top):
+            where = self._where | (IMPORT_TIME if import_time else 0)
+            for node in ast.walk(top):  # parents before their children
                 if isinstance(node, ast.Call):
                     func = node.func
+                    attr = None
                     if isinstance(func, ast.Attribute):  # on any receiver: ``f().attr()``
-                        self.facts.called_attrs.add(func.attr)
-                    dotted = _dotted(func)
-                    if dotted is not None:
-                        # (A call in a lambda or a comprehension counts as made at import
-                        # time: more candidates, never fewer.)
-                        self._calls.append((dotted, import_time))
+                        attr = func.attr
+                        self.facts.called_attrs.add(attr)
+                        for arg in (*node.args, *(k.value for k in node.keywords)):
+                            if isinstance(arg, ast.Starred):
+                                arg = arg.value
+                            if isinstance(arg, ast.Call):
+                                self._arguments[id(arg)] = attr
+                    # (A call in a lambda or a comprehension counts as made where the lambda
+                    # is, at import time too: more candidates, never fewer.)
+                    self._calls.append(
+                        (
+                            _dotted(func),
+                            attr,
+                            where,
+                            self._functions,
+                            self._init_of,
+                            self._arguments.get(id(node)),
+                        )
+                    )
+
+
+_INITS = ("__init__", "__post_init__")
 
 
 def _signature(args: ast.arguments) -> list[ast.expr]:

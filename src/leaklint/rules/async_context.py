@@ -28,8 +28,7 @@ import libcst as cst
 
 from leaklint.diagnostics import Applicability, Edit, Fix, Location
 from leaklint.model.project import Project
-from leaklint.model.pytest_model import FIXTURE_DECORATORS, FixtureDef, literal, scope_rank
-from leaklint.python.ast_facts import AstFacts
+from leaklint.model.pytest_model import FixtureDef, literal, scope_rank
 from leaklint.python.source import ImportMap, SourceFile, dotted_name
 from leaklint.rules.base import FileRule
 
@@ -478,32 +477,17 @@ def _in_project(
     return None
 
 
-def may_touch_a_loop(
-    facts: AstFacts, here: Path, project: Project, loop_attrs: Iterable[str]
-) -> bool:
-    """The candidate check of the loop rules (LL301, LL304): a call under ``asyncio`` or
-    ``uvloop`` or of one of ``loop_attrs`` here (also in the ``__init__`` of a class of this
-    file), a sync fixture that may build a class of another module, or an import-time call
-    that may do so."""
-    return (
-        facts.calls_under(("asyncio.", "uvloop."))
-        or not facts.called_attrs.isdisjoint(loop_attrs)
-        or facts.decorated_by_any(FIXTURE_DECORATORS)
-        or may_name_project_class(project, here, facts.import_time_imported_calls)
-    )
-
-
 def may_name_project_class(
     project: Project,
     here: Path,
     qualified: Iterable[str],
-    holding: re.Pattern[bytes] | None = None,
+    holds: Callable[[bytes, str], bool] | None = None,
 ) -> bool:
     """Whether one of ``qualified`` may name a class defined in a project module, as
     ``called_class`` looks for one in other files: the module found the same way, and the
     class by a byte search of it (read through the project, so the findings cache follows
-    that file); with ``holding``, a module whose bytes also match it (what the class's own
-    ``__init__`` must write to matter). For the candidate stage: an over-approximation."""
+    that file), when given, one that ``holds`` accepts (the module's bytes, the class name).
+    For the candidate stage: an over-approximation."""
     for name in qualified:
         module_name, _, class_name = name.rpartition(".")
         if not module_name or not class_name.isidentifier():
@@ -511,9 +495,9 @@ def may_name_project_class(
         pattern = re.compile(rb"\bclass\s+" + re.escape(class_name.encode()) + rb"\b")
         for path in _project_modules(project, here, module_name):
             raw = project.read(path)
-            if isinstance(raw, OSError):
-                return True
-            if pattern.search(raw) is not None and (holding is None or holding.search(raw)):
+            if isinstance(raw, OSError) or (
+                pattern.search(raw) is not None and (holds is None or holds(raw, class_name))
+            ):
                 return True
     return False
 

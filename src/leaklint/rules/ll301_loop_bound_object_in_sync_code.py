@@ -8,9 +8,11 @@ from leaklint.diagnostics import Fix
 from leaklint.model.loops import loop_use
 from leaklint.model.project import Project
 from leaklint.model.pytest_model import FixtureDef, scope_rank
-from leaklint.python.ast_facts import AstFacts
+from leaklint.python.ast_facts import IMPORT_TIME, AstFacts, CallSite
 from leaklint.python.source import SourceFile
 from leaklint.rules.async_context import (
+    EAGER_LOOP_OBJECTS,
+    LAZY_LOOP_OBJECTS,
     BuiltClass,
     LoopObject,
     ScopedRule,
@@ -18,9 +20,14 @@ from leaklint.rules.async_context import (
     built_class,
     is_new_event_loop,
     loop_object,
-    may_touch_a_loop,
 )
 from leaklint.rules.base import FixAvailability, register
+from leaklint.rules.loop_candidates import (
+    builders_of,
+    in_sync_fixture,
+    may_build_a_loop_class,
+    sync_fixtures,
+)
 
 _ASYNC_FIXTURE_HELP = (
     "create it in an async fixture (`async def` under `@pytest_asyncio.fixture`), "
@@ -91,7 +98,24 @@ class LoopBoundObjectInSyncCode(ScopedRule):
 
     @classmethod
     def candidate(cls, facts: AstFacts, path: Path, project: Project) -> bool:
-        return may_touch_a_loop(facts, path, project, ("create_future", "get_event_loop"))
+        # A loop object made at import time, in a sync fixture, or stored into a container;
+        # or a class built at import time or in a sync fixture whose ``__init__`` makes one.
+        fixtures = sync_fixtures(facts)
+        for site in facts.sites:
+            if _makes_loop_object(site) and (
+                site.where & IMPORT_TIME
+                or site.argument_of in _STORING_METHODS
+                or in_sync_fixture(site, fixtures)
+            ):
+                return True
+        return may_build_a_loop_class(
+            facts,
+            builders_of(facts, fixtures),
+            _makes_loop_object,
+            _may_hold_loop_object,
+            path,
+            project,
+        )
 
     def __init__(self, source: SourceFile, project: Project) -> None:
         super().__init__(source, project)
@@ -322,6 +346,23 @@ class LoopBoundObjectInSyncCode(ScopedRule):
             return None
         self._fixed.add(id(fixture.node))
         return async_fixture_fix(self, fixture, f"make `{fixture.name}` an async fixture")
+
+
+_LOOP_OBJECTS = EAGER_LOOP_OBJECTS | LAZY_LOOP_OBJECTS
+# The last part of each loop object's name (``Queue`` also finds ``LifoQueue``): a module that
+# makes one writes it, in the call or in the import, as it writes ``asyncio``.
+_LOOP_OBJECT_WORDS = tuple(sorted({name.rpartition(".")[2].encode() for name in _LOOP_OBJECTS}))
+
+
+def _makes_loop_object(site: CallSite) -> bool:
+    """A call ``loop_object`` may accept: ``create_future()``, or a loop object's name."""
+    return site.attr == "create_future" or not _LOOP_OBJECTS.isdisjoint(site.names)
+
+
+def _may_hold_loop_object(raw: bytes) -> bool:
+    return b"create_future" in raw or (
+        b"asyncio" in raw and any(word in raw for word in _LOOP_OBJECT_WORDS)
+    )
 
 
 # Methods that put their argument into a container the container outlives.

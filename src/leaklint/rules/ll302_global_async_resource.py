@@ -99,7 +99,7 @@ class GlobalAsyncResource(ScopedRule):
         ):
             return True
         return may_name_project_class(
-            project, path, facts.import_time_imported_calls, holding=CONSTRUCTOR_WORD
+            project, path, facts.import_time_imported_calls, holds=_writes_a_constructor
         )
 
     @classmethod
@@ -186,6 +186,12 @@ class GlobalAsyncResource(ScopedRule):
             f"but {loops.describe()}; it stays bound to the loop that first uses it",
             help=_HELP,
         )
+
+
+def _writes_a_constructor(raw: bytes, class_name: str) -> bool:
+    """A module whose class's own ``__init__`` may open a resource: it writes the name of a
+    constructor (in the call, or in the import of an alias)."""
+    return CONSTRUCTOR_WORD.search(raw) is not None
 
 
 def _names(targets: list[cst.BaseExpression]) -> str:

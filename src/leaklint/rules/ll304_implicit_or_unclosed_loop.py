@@ -17,12 +17,13 @@ from leaklint.model.loop_scope import fixture_loop_scope
 from leaklint.model.project import Project
 from leaklint.model.pytest_model import SCOPES, FixtureDef, scope_rank
 from leaklint.model.tracked import OS_EXIT
-from leaklint.python.ast_facts import AstFacts
+from leaklint.python.ast_facts import IMPORT_TIME, IN_ASYNC, IN_HANDLER, AstFacts, CallSite
 from leaklint.python.source import ImportMap, SourceFile, dotted_name
 from leaklint.rules.async_context import (
     GET_EVENT_LOOP,
     GET_POLICY,
     GET_RUNNING_LOOP,
+    NEW_EVENT_LOOP,
     SET_EVENT_LOOP,
     USES_LOOP,
     NameUses,
@@ -33,11 +34,11 @@ from leaklint.rules.async_context import (
     create_future_receiver,
     is_call_to,
     is_new_event_loop,
-    may_touch_a_loop,
     name_uses,
     statements,
 )
 from leaklint.rules.base import FixAvailability, register
+from leaklint.rules.loop_candidates import builders_of, may_build_a_loop_class, sync_fixtures
 
 _CLOSE = frozenset({"close"})
 _CLOSE_HELP = (
@@ -137,7 +138,32 @@ class ImplicitOrUnclosedLoop(ScopedRule):
 
     @classmethod
     def candidate(cls, facts: AstFacts, path: Path, project: Project) -> bool:
-        return may_touch_a_loop(facts, path, project, ("get_event_loop", "new_event_loop"))
+        # Any new loop; ``get_event_loop()`` where this rule reports it (import time, a
+        # ``__main__`` block, an ``except`` block, sync code of a test file); a class built at
+        # import time or in a sync fixture whose ``__init__`` calls it.
+        policy = facts.calls_any(GET_POLICY)
+        pytest_file: bool | None = None
+        for site in facts.sites:
+            if not NEW_EVENT_LOOP.isdisjoint(site.names) or (
+                policy and site.attr == "new_event_loop"
+            ):
+                return True
+            if _gets_loop(site):
+                if site.where & (IMPORT_TIME | IN_HANDLER):
+                    return True
+                if not site.where & IN_ASYNC:
+                    if pytest_file is None:
+                        pytest_file = project.is_pytest_file(path)
+                    if pytest_file:
+                        return True
+        return may_build_a_loop_class(
+            facts,
+            builders_of(facts, sync_fixtures(facts)),
+            _gets_loop,
+            _may_get_loop,
+            path,
+            project,
+        )
 
     def __init__(self, source: SourceFile, project: Project) -> None:
         super().__init__(source, project)
@@ -624,6 +650,14 @@ class ImplicitOrUnclosedLoop(ScopedRule):
         else:
             message = f"the event loop in `{name}` is never closed"
         self.report(value, message, help=_CLOSE_HELP)
+
+
+def _gets_loop(site: CallSite) -> bool:
+    return not GET_EVENT_LOOP.isdisjoint(site.names)
+
+
+def _may_get_loop(raw: bytes) -> bool:
+    return b"get_event_loop" in raw
 
 
 # Installed plugins with an autouse fixture that makes a loop current for every test.
