@@ -353,7 +353,8 @@ def rules_for_file(
         if rule_cls.test_modules_only and not project.is_test_file(path):
             continue
         if tokens and rule_cls.tokens and not found.any(rule_cls.tokens, rule_cls.whole_words):
-            indirect = found.any(rule_cls.indirect_tokens)
+            groups = rule_cls.indirect_words
+            indirect = bool(groups) and all(found.any(group, True) for group in groups)
             if not (indirect and project.holds_any(rule_cls.tokens)):
                 extra = rule_cls.project_tokens(project)
                 if not (extra and found.any(extra, True)):
