@@ -90,6 +90,56 @@ def test_which_rules_declare_a_candidate_check() -> None:
         assert rule is not None and not rule.has_candidate_check(), code
 
 
+def test_marks_from_decorators_and_pytestmark_values() -> None:
+    facts = facts_of(
+        "import pytest\n"
+        "from pytest import mark as m\n"
+        "pytestmark = [pytest.mark.slow, m.filterwarnings('ignore')]\n"
+        "class TestA:\n"
+        "    pytestmark = pytest.mark.usefixtures('db')\n"
+        "    @m.asyncio(loop_scope='class')\n"
+        "    async def test_a(self):\n"
+        "        pytest.mark.timeout  # not a decorator nor a pytestmark: no mark\n"
+    )
+    assert facts.marks == {"slow", "filterwarnings", "usefixtures", "asyncio"}
+
+
+def test_a_mark_name_is_only_a_mark_under_pytest_mark() -> None:
+    facts = facts_of("import other\n@other.mark.asyncio\ndef test_a():\n    pass\n")
+    assert not facts.marks
+
+
+def test_imports_keep_every_binding_of_a_name() -> None:
+    facts = facts_of(
+        "from .suites import Base\nif x:\n    from helpers import Base\nimport a.b as ab\n"
+    )
+    assert facts.imports["Base"] == {".suites.Base", "helpers.Base"}
+    assert facts.imports["ab"] == {"a.b"}
+
+
+def test_import_time_calls_as_written_and_module_classes() -> None:
+    facts = facts_of(
+        "import asyncio\n"
+        "class Service:\n"
+        "    def __init__(self):\n"
+        "        self.ready = make()\n"
+        "def main():\n"
+        "    pass\n"
+        "SERVICE = Service()\n"
+        "if __name__ == '__main__':\n"
+        "    asyncio.run(main())\n"
+    )
+    assert facts.import_time_calls == {"Service", "asyncio.run", "main"}
+    assert facts.module_classes == {"Service"}
+    assert facts.module_defs == {"Service", "main"}
+    assert not facts.declares_global
+
+
+def test_a_global_declaration_is_seen_in_any_function() -> None:
+    facts = facts_of("async def pool():\n    if True:\n        global _pool\n        _pool = 1\n")
+    assert facts.declares_global
+
+
 def test_call_sites_say_where_they_are_made() -> None:
     facts = facts_of(
         "import asyncio as aio\n"

@@ -39,6 +39,7 @@ from leaklint.model.loops import loop_use
 from leaklint.model.project import LoopUseDeferred, Project
 from leaklint.model.pytest_model import FixtureDef
 from leaklint.rules.base import FileRule, Rule, all_rules
+from leaklint.run import engine
 from leaklint.run.cachedir import CACHE_DIR
 from leaklint.run.engine import (
     FileTask,
@@ -329,7 +330,9 @@ def test_identifier_tokens_count_only_as_whole_words(tmp_path: Path) -> None:
 
 def test_resource_rules_read_only_files_that_name_a_constructor(tmp_path: Path) -> None:
     # Every file names a resource library; only those that write a constructor's name, or
-    # the name of a project class whose __init__ calls one (under an alias here), are parsed.
+    # the name of a project class whose __init__ calls one (under an alias here), pass the
+    # prefilter; of those, only a file that can keep one for the whole process is parsed
+    # (clients.py only defines the class: it is read for globals.py's finding).
     rules = [r for r in all_rules() if r.code in ("LL302", "LL303")]
     case = FIXTURES / "loop_objects" / "resource_opened_in_another_module"
     root = tmp_path / "case"
@@ -338,7 +341,7 @@ def test_resource_rules_read_only_files_that_name_a_constructor(tmp_path: Path) 
         '"""Engine options for aiosqlite and SQLAlchemy."""\n\nECHO = dict(echo=True)\n'
     )
     result = lint_path(root, rules)
-    assert result.files_parsed == 2  # clients.py and globals.py
+    assert result.files_parsed == 1  # globals.py
     assert [(d.code, d.path.name) for d in result.diagnostics] == [("LL302", "globals.py")]
     assert _key(result) == _key(lint_path(root, rules, prefilter=False))
     assert _key(result) == _key(lint_path(root, rules, candidates=False))
@@ -374,6 +377,42 @@ def test_a_fixture_file_is_parsed_only_when_some_file_can_make_a_loop_object(
     assert [(d.code, d.path.name) for d in bound.diagnostics] == [("LL301", "conftest.py")]
     assert _key(bound) == _key(lint_path(root, rules, prefilter=False))
     assert _key(lint_path(root, rules, cache=True)) == _key(bound)
+
+
+def test_the_word_fixture_without_pytest_is_no_way_to_a_loop_finding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A test suite with fixtures of its own (``testing.fixture``, ``fixtures.TestBase``) and
+    # no pytest import has no pytest fixture that could build the class: the prefilter keeps
+    # only the module that can make a loop object, and ``ast`` reads nothing else.
+    rules = [r for r in all_rules() if r.code in ("LL301", "LL304")]
+    files = {
+        "pytest.ini": "[pytest]\n",
+        "app.py": (
+            "import asyncio\n\n\nclass Client:\n    def __init__(self):\n"
+            "        self.reader = asyncio.StreamReader()\n"
+        ),
+        "testing.py": "def fixture(fn):\n    return fn\n",
+        "test_b.py": (
+            "import testing\nfrom app import Client\n\n\nclass TestB:\n"
+            "    @testing.fixture\n    def client(self):\n        return Client()\n"
+        ),
+    }
+    root = write_tree(tmp_path, files)
+    read: list[bytes] = []
+    facts = engine.ast_facts
+    monkeypatch.setattr(engine, "ast_facts", lambda raw: read.append(raw) or facts(raw))
+    result = lint_path(root, rules)
+    assert result.diagnostics == [] and read == [(root / "app.py").read_bytes()]
+    assert _key(result) == _key(lint_path(root, rules, prefilter=False))
+    # With pytest's own decorator the fixture builds the class on no running loop.
+    (root / "test_b.py").write_text(
+        "import pytest\nfrom app import Client\n\n\n@pytest.fixture\ndef client():\n"
+        "    return Client()\n"
+    )
+    found = lint_path(root, rules)
+    assert [(d.code, d.path.name) for d in found.diagnostics] == [("LL301", "test_b.py")]
+    assert _key(found) == _key(lint_path(root, rules, prefilter=False))
 
 
 def test_loop_rules_parse_only_files_with_a_way_to_a_finding(tmp_path: Path) -> None:

@@ -37,6 +37,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from leaklint.model.asyncio_tests import may_hold_asyncio_test
 from leaklint.model.inheritance import Inheritance
 from leaklint.model.locate import Locator
 from leaklint.model.loop_scope import Loop, fixture_loop_scope, loop_of
@@ -49,6 +50,7 @@ from leaklint.model.pytest_model import (
     TestDef,
     parametrized_names,
 )
+from leaklint.python.ast_facts import AstFacts
 
 Layer = dict[str, FixtureDef]
 K = TypeVar("K")
@@ -457,10 +459,17 @@ class FixtureGraph:
         return [p for p in project.python_files if project.is_test_file(p)]
 
     def async_test_files(self) -> Iterator[Path]:
-        """Test modules that can hold an async test (the cheap byte check first)."""
+        """Test modules that can hold a test pytest-asyncio runs: the cheap byte check, then
+        CPython's ``ast`` over the module and its test classes' bases
+        (``asyncio_tests.may_hold_asyncio_test``)."""
+        if self.asyncio_disabled:
+            return
+        known: dict[Path, AstFacts | None] = {}
         for path in self.test_files:
             raw = self.project.read(path)
-            if isinstance(raw, bytes) and b"async" in raw:
+            if not isinstance(raw, bytes) or b"async" not in raw:
+                continue
+            if may_hold_asyncio_test(self.project, path, auto=self.auto, known=known):
                 yield path
 
     def fixture_loop(self, fixture: FixtureDef, test: TestDef) -> Loop | None:

@@ -30,6 +30,12 @@ from leaklint.python.walk import iter_tree
 FIXTURE_DECORATORS = frozenset(
     {"pytest.fixture", "pytest_asyncio.fixture", "_pytest.fixtures.fixture"}
 )
+# Whole words a file must write to use one of them (the prefilter's): its last part, at the
+# decorator or in the import; and its module's first part, in the import.
+FIXTURE_WORDS = (
+    tuple(sorted({name.rpartition(".")[2].encode() for name in FIXTURE_DECORATORS})),
+    tuple(sorted({name.partition(".")[0].encode() for name in FIXTURE_DECORATORS})),
+)
 MARK_PREFIX = "pytest.mark."
 SCOPES = ("function", "class", "module", "package", "session")
 

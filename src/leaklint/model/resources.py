@@ -17,6 +17,7 @@ from importlib import resources
 import libcst as cst
 
 from leaklint.model.project import Project
+from leaklint.python.ast_facts import statements
 from leaklint.python.source import ImportMap
 
 if sys.version_info >= (3, 11):
@@ -76,7 +77,7 @@ TOKENS = tuple(sorted({r.constructor.split(".")[0].encode() for r in _RESOURCES}
 # in it, in the import or at the call.
 CONSTRUCTOR_WORDS = tuple(sorted({r.constructor.rpartition(".")[2].encode() for r in _RESOURCES}))
 
-_WORD = re.compile(
+CONSTRUCTOR_WORD = re.compile(
     rb"(?<![A-Za-z0-9_])(?:" + b"|".join(map(re.escape, CONSTRUCTOR_WORDS)) + rb")(?![A-Za-z0-9_])"
 )
 # Over-approximate: any ``class`` keyword and the name after it, as written (non-ASCII too).
@@ -101,7 +102,9 @@ def opening_class_names(project: Project) -> tuple[bytes, ...]:
     try:
         for path in project.python_files:
             raw = project.read(path)
-            if isinstance(raw, bytes) and b"class" in raw and _WORD.search(raw) is not None:
+            if not isinstance(raw, bytes) or b"class" not in raw:
+                continue
+            if CONSTRUCTOR_WORD.search(raw) is not None:
                 names.update(_classes_opening(raw))
     finally:
         project.access_log = saved
@@ -121,20 +124,22 @@ def _classes_opening(raw: bytes) -> set[bytes]:
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
         return set(_CLASS_NAME.findall(raw))
     called = set(_CONSTRUCTOR_NAMES)  # and the names the file imports them as
-    nodes = list(ast.walk(tree))
-    for node in nodes:
+    classes: list[ast.ClassDef] = []
+    for node in statements(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             for alias in node.names:
                 if alias.name.rpartition(".")[2] in _CONSTRUCTOR_NAMES:
                     called.add(alias.asname or alias.name.partition(".")[0])
-    for node in nodes:
-        if isinstance(node, ast.ClassDef) and any(
+        elif isinstance(node, ast.ClassDef):
+            classes.append(node)
+    for cls in classes:
+        if any(
             isinstance(method, ast.FunctionDef)
             and method.name in _INIT_METHODS
             and any(_names_constructor(n, called) for n in ast.walk(method))
-            for method in node.body
+            for method in cls.body
         ):
-            found.add(node.name.encode())
+            found.add(cls.name.encode())
     return found
 
 

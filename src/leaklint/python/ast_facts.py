@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ast
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 # Where a call is made (``CallSite.where``), as bits.
@@ -75,6 +75,10 @@ class AstFacts:
     # Calls made at import time (module level or a class body, however nested in ``if`` or
     # ``try``) whose callee is imported: the names they may stand for.
     import_time_imported_calls: set[str] = field(default_factory=set)
+    # The callee of every call made at import time, as written (``Api``, ``models.Api``).
+    import_time_calls: set[str] = field(default_factory=set)
+    # Whether a function declares a name ``global``.
+    declares_global: bool = False
     # Every name a decorator (or the callee of a decorator call) may stand for.
     decorators: set[str] = field(default_factory=set)
     # Every name a base class of a class may stand for.
@@ -82,6 +86,13 @@ class AstFacts:
     async_defs: bool = False
     # Names defined at module level by ``def`` or ``class``.
     module_defs: set[str] = field(default_factory=set)
+    # Names defined at module level by ``class``.
+    module_classes: set[str] = field(default_factory=set)
+    # Every import binding, at any depth: the local name and every name it may stand for.
+    imports: dict[str, set[str]] = field(default_factory=dict)
+    # The names under ``pytest.mark.`` that a decorator or a ``pytestmark`` value (module level
+    # or class body) may stand for: ``asyncio`` for ``@pytest.mark.asyncio(loop_scope=...)``.
+    marks: set[str] = field(default_factory=set)
     # Every call with where it is made, in source order of the walk.
     sites: list[CallSite] = field(default_factory=list)
     # Every ``def`` and ``async def`` (``CallSite.functions`` indexes it).
@@ -113,6 +124,24 @@ def ast_facts(raw: bytes) -> AstFacts | None:
     return _Collector(tree).facts
 
 
+_MARK_PREFIX = "pytest.mark."
+_BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def statements(tree: ast.Module) -> Iterator[ast.stmt]:
+    """Every statement of ``tree`` at any depth (in functions, classes, branches, handlers and
+    match cases), without walking expressions: a tenth of ``ast.walk``'s nodes."""
+    todo: list[ast.AST] = [tree]
+    while todo:
+        node = todo.pop()
+        for block in _BLOCKS:
+            children = getattr(node, block, None)
+            if children:
+                todo.extend(reversed(children))
+        if isinstance(node, ast.stmt):
+            yield node
+
+
 def _dotted(node: ast.expr) -> str | None:
     parts: list[str] = []
     while isinstance(node, ast.Attribute):
@@ -134,6 +163,7 @@ class _Collector:
         ] = []
         self._decorators: list[str] = []
         self._bases: list[str] = []
+        self._mark_values: list[str] = []  # dotted names in ``pytestmark`` values
         self._function_decorators: list[tuple[list[str], bool]] = []
         self._assigned: list[tuple[str, str]] = []  # ``name = <dotted callee>(...)``
         # Where the scan is: context bits, enclosing functions, the ``__init__`` of a class.
@@ -146,6 +176,7 @@ class _Collector:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 self.facts.module_defs.add(stmt.name)
             if isinstance(stmt, ast.ClassDef):
+                self.facts.module_classes.add(stmt.name)
                 for method in stmt.body:
                     if isinstance(method, ast.FunctionDef) and method.name in _INITS:
                         self._inits[id(method)] = stmt.name
@@ -161,7 +192,8 @@ class _Collector:
                 facts.calls.update(names)
                 facts.calls.add(dotted)
                 facts.called_attrs.add(dotted.rpartition(".")[2])
-                if where & IMPORT_TIME and names:
+                if where & IMPORT_TIME:
+                    facts.import_time_calls.add(dotted)
                     facts.import_time_imported_calls.update(names)
             facts.sites.append(
                 CallSite(dotted, names, attr, where, functions, init_of, argument_of)
@@ -180,6 +212,11 @@ class _Collector:
         for dotted in self._bases:
             facts.bases.update(self._resolve(dotted))
             facts.bases.add(dotted)
+        for dotted in (*self._decorators, *self._mark_values):
+            for name in (dotted, *self._resolve(dotted)):
+                if name.startswith(_MARK_PREFIX):
+                    facts.marks.add(name[len(_MARK_PREFIX) :])
+        facts.imports = self.imports
 
     def _resolve(self, dotted: str) -> set[str]:
         head, _, rest = dotted.partition(".")
@@ -237,6 +274,10 @@ class _Collector:
                     )
                     self._bind(alias.asname or alias.name, full)
             else:
+                if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                    self._pytestmark(stmt)
+                elif isinstance(stmt, ast.Global):
+                    self.facts.declares_global = True
                 if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call):
                     dotted = _dotted(stmt.value.func)
                     for target in stmt.targets:
@@ -261,6 +302,20 @@ class _Collector:
                 self._expressions(expressions, import_time)
                 if inner:
                     self._scan(inner, import_time=import_time)
+
+    def _pytestmark(self, stmt: ast.Assign | ast.AnnAssign | ast.AugAssign) -> None:
+        """The names a ``pytestmark = ...`` value may hold marks under (any element, any
+        depth: more than the marks pytest reads, never fewer)."""
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        if stmt.value is None or not any(
+            isinstance(t, ast.Name) and t.id == "pytestmark" for t in targets
+        ):
+            return
+        for node in ast.walk(stmt.value):
+            if isinstance(node, (ast.Attribute, ast.Name)):
+                dotted = _dotted(node)
+                if dotted is not None:
+                    self._mark_values.append(dotted)
 
     def _part(self, node: ast.AST, import_time: bool) -> None:
         """An except handler, a match case, a ``with`` item, a comprehension…: statements and

@@ -67,10 +67,11 @@ class Rule:
     # Byte strings a file must contain for this rule to find anything in it (any one suffices).
     # An empty tuple means "every file". Used by the engine's prefilter.
     tokens: ClassVar[tuple[bytes, ...]] = ()
-    # Byte strings with which a file that has none of ``tokens`` can still hold a finding,
+    # Whole words with which a file that has none of ``tokens`` can still hold a finding,
     # through another project file that has one (a sync fixture here builds a class whose
-    # ``__init__`` is there). Only counted when some project file has one of ``tokens``.
-    indirect_tokens: ClassVar[tuple[bytes, ...]] = ()
+    # ``__init__`` is there): the file must hold a word of every group. Only counted when
+    # some project file has one of ``tokens``.
+    indirect_words: ClassVar[tuple[tuple[bytes, ...], ...]] = ()
     # The tokens are identifiers the rule resolves names to (``Thread``, ``Popen``): they count
     # only as whole words, not inside ``ThreadPoolExecutor`` or ``CalledProcessError``.
     whole_words: ClassVar[bool] = False

@@ -8,7 +8,7 @@ import libcst as cst
 from leaklint.diagnostics import Fix
 from leaklint.model.loops import loop_use
 from leaklint.model.project import Project
-from leaklint.model.pytest_model import FixtureDef, scope_rank
+from leaklint.model.pytest_model import FIXTURE_WORDS, FixtureDef, scope_rank
 from leaklint.python.ast_facts import IMPORT_TIME, AstFacts, CallSite
 from leaklint.python.source import SourceFile
 from leaklint.rules.async_context import (
@@ -96,7 +96,7 @@ class LoopBoundObjectInSyncCode(ScopedRule):
     name = "loop-bound-object-in-sync-code"
     fix_availability = FixAvailability.SOMETIMES
     tokens = (b"asyncio", b"create_future")
-    indirect_tokens = (b"fixture",)
+    indirect_words = FIXTURE_WORDS
 
     @classmethod
     def project_tokens(cls, project: Project) -> tuple[bytes, ...]:

@@ -8,6 +8,7 @@ import libcst as cst
 from leaklint.model.loops import loop_use
 from leaklint.model.project import Project
 from leaklint.model.resources import (
+    CONSTRUCTOR_WORD,
     CONSTRUCTOR_WORDS,
     RESOURCES,
     TOKENS,
@@ -18,6 +19,7 @@ from leaklint.model.resources import (
 from leaklint.python.ast_facts import AstFacts
 from leaklint.python.source import SourceFile, dotted_name
 from leaklint.rules.async_context import (
+    CACHE_DECORATORS,
     ScopedRule,
     called_class,
     init_methods,
@@ -83,10 +85,21 @@ class GlobalAsyncResource(ScopedRule):
 
     @classmethod
     def candidate(cls, facts: AstFacts, path: Path, project: Project) -> bool:
-        # A resource constructor called here, or an instance made at import time of a class
-        # from another project module (its ``__init__`` may open one).
-        return facts.calls_any(RESOURCES) or may_name_project_class(
-            project, path, facts.import_time_imported_calls
+        # A resource kept for the whole process: opened at import time; or opened in a
+        # function where it may be cached (a ``global`` name, an ``lru_cache`` function) or
+        # in the ``__init__`` of a class of this file that is instantiated at import time; or
+        # an instance made at import time of a class from another project module (its
+        # ``__init__`` may open one).
+        if not facts.import_time_imported_calls.isdisjoint(RESOURCES):
+            return True
+        if facts.calls_any(RESOURCES) and (
+            facts.declares_global
+            or facts.decorated_by_any(CACHE_DECORATORS)
+            or not facts.import_time_calls.isdisjoint(facts.module_classes)
+        ):
+            return True
+        return may_name_project_class(
+            project, path, facts.import_time_imported_calls, holds=_writes_a_constructor
         )
 
     @classmethod
@@ -173,6 +186,12 @@ class GlobalAsyncResource(ScopedRule):
             f"but {loops.describe()}; it stays bound to the loop that first uses it",
             help=_HELP,
         )
+
+
+def _writes_a_constructor(raw: bytes, class_name: str) -> bool:
+    """A module whose class's own ``__init__`` may open a resource: it writes the name of a
+    constructor (in the call, or in the import of an alias)."""
+    return CONSTRUCTOR_WORD.search(raw) is not None
 
 
 def _names(targets: list[cst.BaseExpression]) -> str:

@@ -7,7 +7,7 @@ import libcst as cst
 
 from leaklint.diagnostics import Applicability, Edit, Fix
 from leaklint.model.project import Project
-from leaklint.model.pytest_model import FixtureDef
+from leaklint.model.pytest_model import FIXTURE_DECORATORS, FixtureDef
 from leaklint.model.resources import (
     CLOSING_METHODS,
     CONSTRUCTOR_WORDS,
@@ -92,8 +92,11 @@ class AsyncResourceNotClosed(ScopedRule):
 
     @classmethod
     def candidate(cls, facts: AstFacts, path: Path, project: Project) -> bool:
-        # Every finding is at a call to one of the resource constructors.
-        return facts.calls_any(RESOURCES)
+        # Every finding is at a call to one of the resource constructors in a fixture: a
+        # function under a fixture decorator, or under a name bound to a call of one.
+        return facts.calls_any(RESOURCES) and (
+            facts.decorated_by_any(FIXTURE_DECORATORS) or facts.calls_any(FIXTURE_DECORATORS)
+        )
 
     @classmethod
     def required_words(cls, project: Project) -> tuple[bytes, ...]:

@@ -16,7 +16,7 @@ from leaklint.diagnostics import Applicability, Fix
 from leaklint.model.fixture_graph import Lookup, graph_of
 from leaklint.model.loop_scope import fixture_loop_scope
 from leaklint.model.project import Project
-from leaklint.model.pytest_model import SCOPES, FixtureDef, scope_rank
+from leaklint.model.pytest_model import FIXTURE_WORDS, SCOPES, FixtureDef, scope_rank
 from leaklint.model.tracked import OS_EXIT
 from leaklint.python.ast_facts import IMPORT_TIME, IN_ASYNC, IN_HANDLER, AstFacts, CallSite
 from leaklint.python.source import ImportMap, SourceFile, dotted_name
@@ -140,7 +140,7 @@ class ImplicitOrUnclosedLoop(ScopedRule):
     name = "implicit-or-unclosed-loop"
     fix_availability = FixAvailability.SOMETIMES
     tokens = (b"get_event_loop", b"new_event_loop")
-    indirect_tokens = (b"fixture",)
+    indirect_words = FIXTURE_WORDS
 
     @classmethod
     def project_tokens(cls, project: Project) -> tuple[bytes, ...]:

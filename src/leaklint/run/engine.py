@@ -25,7 +25,6 @@ which files are read, and each needs the other two's view of the file's bytes an
 from __future__ import annotations
 
 import os
-import re
 import signal
 import sys
 import threading
@@ -33,7 +32,6 @@ import traceback
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +42,7 @@ from leaklint.python.source import SourceFile
 from leaklint.python.walk import walk_batched
 from leaklint.rules.base import FileRule, ProjectRule, Rule, get_rule
 from leaklint.rules.suppress import Suppressor
+from leaklint.run.collection import fewer_collections
 from leaklint.run.tasks import FileOutcome, FileTask
 
 if TYPE_CHECKING:
@@ -135,6 +134,19 @@ def lint(
     ``cache_dir``, else where ``leaklint.run.cache.cache_folder`` says (by default
     ``.leaklint_cache`` beside the rootdir).
     """
+    with fewer_collections():
+        return _lint(project, rules, prefilter, candidates, jobs, cache, cache_dir)
+
+
+def _lint(
+    project: Project,
+    rules: Sequence[type[Rule]],
+    prefilter: bool,
+    candidates: bool,
+    jobs: int | None,
+    cache: bool,
+    cache_dir: Path | None,
+) -> LintResult:
     result = LintResult()
     selected = {rule.code for rule in rules}
     active = rules_for_project(project, rules) if prefilter else list(rules)
@@ -341,7 +353,8 @@ def rules_for_file(
         if rule_cls.test_modules_only and not project.is_test_file(path):
             continue
         if tokens and rule_cls.tokens and not found.any(rule_cls.tokens, rule_cls.whole_words):
-            indirect = found.any(rule_cls.indirect_tokens)
+            groups = rule_cls.indirect_words
+            indirect = bool(groups) and all(found.any(group, True) for group in groups)
             if not (indirect and project.holds_any(rule_cls.tokens)):
                 extra = rule_cls.project_tokens(project)
                 if not (extra and found.any(extra, True)):
@@ -355,8 +368,7 @@ def rules_for_file(
 
 
 class TokenSearch:
-    """Which byte strings one file contains, each searched for once (rules share tokens); a
-    string that contains one known to be absent (``asyncio``, ``async``) is absent unsearched.
+    """Which byte strings one file contains, each searched for once (rules share tokens).
     ``facts``: what an earlier search of the same bytes found (from the findings cache)."""
 
     def __init__(
@@ -373,22 +385,33 @@ class TokenSearch:
     def has(self, token: bytes) -> bool:
         present = self.known.get(token)
         if present is None:
-            absent_part = any(not seen and part in token for part, seen in self.known.items())
-            present = self.known[token] = not absent_part and token in self.raw
+            present = self.known[token] = token in self.raw
         return present
 
     def has_word(self, token: bytes) -> bool:
         present = self.words.get(token)
         if present is None:
-            present = self.words[token] = (
-                self.has(token) and _word(token).search(self.raw) is not None
-            )
+            present = self.words[token] = self.has(token) and _has_word(self.raw, token)
         return present
 
 
-@cache
-def _word(token: bytes) -> re.Pattern[bytes]:
-    return re.compile(rb"(?<![A-Za-z0-9_])" + re.escape(token) + rb"(?![A-Za-z0-9_])")
+def _has_word(raw: bytes, token: bytes) -> bool:
+    """Whether ``token`` occurs in ``raw`` with no identifier character on either side. A
+    substring search from one occurrence to the next: a pattern with a look-behind first
+    gets no fast literal search from ``re`` and crawls through a large file."""
+    size = len(token)
+    start = raw.find(token)
+    while start >= 0:
+        end = start + size
+        if (start == 0 or raw[start - 1] not in _WORD_BYTES) and (
+            end == len(raw) or raw[end] not in _WORD_BYTES
+        ):
+            return True
+        start = raw.find(token, start + 1)
+    return False
+
+
+_WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 
 
 def check_file(

@@ -34,6 +34,7 @@ from leaklint.model.fixture_graph import graph_of
 from leaklint.model.loop_scope import LoopUse, loop_use_of
 from leaklint.model.project import Project
 from leaklint.rules.base import FileRule
+from leaklint.run.collection import use_fewer_collections
 from leaklint.run.tasks import FileOutcome, FileTask
 
 if TYPE_CHECKING:
@@ -104,6 +105,7 @@ def _init_worker(
     state: ProjectState, file_rules: Sequence[type[FileRule]], check_file: CheckFile
 ) -> None:
     global _worker_project, _worker_rules, _worker_check
+    use_fewer_collections()
     _worker_project = state.build()
     _worker_rules = file_rules
     _worker_check = check_file
