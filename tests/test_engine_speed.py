@@ -383,8 +383,10 @@ def test_the_word_fixture_without_pytest_is_no_way_to_a_loop_finding(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A test suite with fixtures of its own (``testing.fixture``, ``fixtures.TestBase``) and
-    # no pytest import has no pytest fixture that could build the class: the prefilter keeps
-    # only the module that can make a loop object, and ``ast`` reads nothing else.
+    # no pytest import has no pytest fixture that could build the class. The prefilter keeps
+    # the module that can make a loop object, and the test module only because it names the
+    # class (``CLIENT = Client()`` there would run its ``__init__`` at import time); ``ast``
+    # finds no candidate in it, and libcst reads nothing.
     rules = [r for r in all_rules() if r.code in ("LL301", "LL304")]
     files = {
         "pytest.ini": "[pytest]\n",
@@ -403,7 +405,8 @@ def test_the_word_fixture_without_pytest_is_no_way_to_a_loop_finding(
     facts = engine.ast_facts
     monkeypatch.setattr(engine, "ast_facts", lambda raw: read.append(raw) or facts(raw))
     result = lint_path(root, rules)
-    assert result.diagnostics == [] and read == [(root / "app.py").read_bytes()]
+    assert result.diagnostics == [] and result.files_parsed == 0
+    assert sorted(read) == sorted((root / name).read_bytes() for name in ("app.py", "test_b.py"))
     assert _key(result) == _key(lint_path(root, rules, prefilter=False))
     # With pytest's own decorator the fixture builds the class on no running loop.
     (root / "test_b.py").write_text(
