@@ -340,6 +340,31 @@ def test_resource_rules_read_only_files_that_name_a_constructor(tmp_path: Path) 
     assert _key(result) == _key(lint_path(root, rules, candidates=False))
 
 
+def test_resource_rules_need_a_constructor_with_its_own_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ``connect`` is aiosqlite's constructor, not SQLAlchemy's: a module that says
+    # ``sqlalchemy`` and ``engine.connect()`` cannot call a resource constructor.
+    rules = [r for r in all_rules() if r.code in ("LL302", "LL303")]
+    files = {
+        "pytest.ini": "[pytest]\nasyncio_mode = auto\n",
+        "orm.py": (
+            "import sqlalchemy\n\nENGINE = sqlalchemy.create_engine('sqlite://')\n"
+            "CONNECTION = ENGINE.connect()\n"
+        ),
+        "db.py": "import aiosqlite\n\nDB = aiosqlite.connect(':memory:')\n",
+        "test_a.py": "async def test_a():\n    pass\n",
+    }
+    root = write_tree(tmp_path, files)
+    read: list[bytes] = []
+    facts = engine.ast_facts
+    monkeypatch.setattr(engine, "ast_facts", lambda raw: read.append(raw) or facts(raw))
+    result = lint_path(root, rules)
+    assert [(d.code, d.path.name) for d in result.diagnostics] == [("LL302", "db.py")]
+    assert read == [(root / "db.py").read_bytes()]
+    assert _key(result) == _key(lint_path(root, rules, prefilter=False))
+
+
 def _builder_project(root: Path, init_body: str) -> Path:
     """A sync fixture in a conftest that mentions no asyncio builds a class of ``app.py``."""
     imports = "import asyncio\n\n\n" if "asyncio" in init_body else ""

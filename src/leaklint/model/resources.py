@@ -76,6 +76,16 @@ TOKENS = tuple(sorted({r.constructor.split(".")[0].encode() for r in _RESOURCES}
 # file's own imports and attribute chain, so its last part (``create_async_engine``) is written
 # in it, in the import or at the call.
 CONSTRUCTOR_WORDS = tuple(sorted({r.constructor.rpartition(".")[2].encode() for r in _RESOURCES}))
+# Each constructor as the two whole words a file that calls it writes: its module's first part
+# (in the import) and its own name (in the import or at the call), ``(b"asyncpg", b"connect")``.
+CONSTRUCTOR_PAIRS = tuple(
+    sorted(
+        {
+            (r.constructor.partition(".")[0].encode(), r.constructor.rpartition(".")[2].encode())
+            for r in _RESOURCES
+        }
+    )
+)
 
 CONSTRUCTOR_WORD = re.compile(
     rb"(?<![A-Za-z0-9_])(?:" + b"|".join(map(re.escape, CONSTRUCTOR_WORDS)) + rb")(?![A-Za-z0-9_])"

@@ -8,8 +8,8 @@ import libcst as cst
 from leaklint.model.loops import loop_use
 from leaklint.model.project import Project
 from leaklint.model.resources import (
+    CONSTRUCTOR_PAIRS,
     CONSTRUCTOR_WORD,
-    CONSTRUCTOR_WORDS,
     RESOURCES,
     TOKENS,
     AsyncResource,
@@ -103,12 +103,12 @@ class GlobalAsyncResource(ScopedRule):
         )
 
     @classmethod
-    def required_words(cls, project: Project) -> Iterator[bytes]:
-        # A constructor's name, or the name of a project class whose ``__init__`` may call one
-        # (the last part of the qualified name, written here). Lazily: the class names are
-        # found once per project, and only for a file without a constructor's name.
-        yield from CONSTRUCTOR_WORDS
-        yield from opening_class_names(project)
+    def required_words(cls, project: Project) -> Iterator[tuple[bytes, ...]]:
+        # A constructor's module and name, or the name of a project class whose ``__init__``
+        # may call one (the last part of the qualified name, written here). Lazily: the class
+        # names are found once per project, and only for a file without a constructor.
+        yield from CONSTRUCTOR_PAIRS
+        yield from ((name,) for name in opening_class_names(project))
 
     def visit_Assign(self, node: cst.Assign) -> None:
         self._assigned([t.target for t in node.targets], node.value)

@@ -361,7 +361,9 @@ def rules_for_file(
                     continue
         if tokens:
             required = rule_cls.required_words(project)
-            if required is not None and not found.any(required, True):
+            if required is not None and not any(
+                all(found.has_word(word) for word in words) for words in required
+            ):
                 continue
         wanted.append(rule_cls)
     return wanted
