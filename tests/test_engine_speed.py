@@ -41,7 +41,14 @@ from leaklint.model.pytest_model import FixtureDef
 from leaklint.rules.base import FileRule, Rule, all_rules
 from leaklint.run import engine
 from leaklint.run.cachedir import CACHE_DIR
-from leaklint.run.engine import FileTask, LintResult, check_file, lint, worker_count
+from leaklint.run.engine import (
+    FileTask,
+    LintResult,
+    check_file,
+    lint,
+    rules_for_file,
+    worker_count,
+)
 from leaklint.run.parallel import ProjectState
 
 
@@ -463,6 +470,68 @@ def test_loop_rules_parse_only_files_with_a_way_to_a_finding(tmp_path: Path) -> 
     off = lint_path(root, rules, candidates=False)
     assert _key(result) == _key(off)
     assert off.files_parsed == 5
+
+
+def test_loop_rules_prefilter_wants_a_loop_name_or_a_loop_class(tmp_path: Path) -> None:
+    # Every file names asyncio or a fixture. The loop rules keep a file that writes a loop
+    # object's name, get_event_loop/new_event_loop, or the name of a project class whose
+    # __init__ makes one (here under an alias); no other file.
+    rules = [r for r in all_rules() if r.code in ("LL301", "LL304")]
+    files = {
+        "pytest.ini": "[pytest]\nasyncio_mode = auto\n",
+        "app.py": (
+            "import asyncio\n\n\nclass Client:\n    def __init__(self):\n"
+            "        self.reader = asyncio.StreamReader()\n"
+            "        self.loop = asyncio.get_event_loop()\n\n\n"
+            "class Plain:\n    def __init__(self):\n        self.items = []\n"
+        ),
+        "conftest.py": (
+            "import pytest\nfrom app import Client as C, Plain\n\n\n@pytest.fixture\n"
+            "def client():\n    return C()\n\n\n@pytest.fixture\ndef plain():\n"
+            "    return Plain()\n"
+        ),
+        "plain.py": "import pytest\nfrom app import Plain\n\n\n@pytest.fixture\ndef p():\n"
+        "    return Plain()\n",
+        "test_a.py": "import asyncio\n\n\nasync def test_a(client):\n    await asyncio.sleep(0)\n",
+    }
+    root = write_tree(tmp_path, files)
+    project = Project.load([root])
+    kept = {
+        path.name: sorted(r.code for r in rules_for_file(project, path, rules))
+        for path in project.python_files
+    }
+    assert kept == {
+        "app.py": ["LL301", "LL304"],
+        "conftest.py": ["LL301", "LL304"],
+        "plain.py": [],
+        "test_a.py": [],
+    }
+    result = lint_path(root, rules)
+    assert [(d.code, d.path.name, d.location.row) for d in result.diagnostics] == [
+        ("LL301", "conftest.py", 7),
+        ("LL304", "conftest.py", 7),
+    ]
+    assert _key(result) == _key(lint_path(root, rules, prefilter=False))
+
+
+def test_loop_rules_follow_a_class_with_a_non_ascii_name(tmp_path: Path) -> None:
+    # CPython reads the fullwidth name as ``Client``; libcst and the bytes keep it as written.
+    rules = [r for r in all_rules() if r.code in ("LL301", "LL304")]
+    files = {
+        "pytest.ini": "[pytest]\n",
+        "app.py": (
+            "import asyncio\n\n\nclass \uff23lient:\n    def __init__(self):\n"
+            "        self.loop = asyncio.get_event_loop()\n"
+        ),
+        "conftest.py": (
+            "import pytest\nfrom app import \uff23lient\n\n\n@pytest.fixture\n"
+            "def client():\n    return \uff23lient()\n"
+        ),
+    }
+    root = write_tree(tmp_path, files)
+    result = lint_path(root, rules)
+    assert [(d.code, d.path.name) for d in result.diagnostics] == [("LL304", "conftest.py")]
+    assert _key(result) == _key(lint_path(root, rules, prefilter=False))
 
 
 def test_files_no_rule_needs_are_not_read_for_their_syntax(tmp_path: Path) -> None:

@@ -496,10 +496,16 @@ def may_name_project_class(
         for path in _project_modules(project, here, module_name):
             raw = project.read(path)
             if isinstance(raw, OSError) or (
-                pattern.search(raw) is not None and (holds is None or holds(raw, class_name))
+                (pattern.search(raw) is not None or _NON_ASCII_CLASS.search(raw) is not None)
+                and (holds is None or holds(raw, class_name))
             ):
                 return True
     return False
+
+
+# ``ast`` normalises non-ASCII names (NFKC), libcst keeps them as written: a class spelled
+# ``ﬁle`` is ``file`` to the candidate stage, so such a class may be any name.
+_NON_ASCII_CLASS = re.compile(rb"\bclass\s+[^\s(:]*[\x80-\xff]")
 
 
 def _project_modules(project: Project, here: Path, module_name: str) -> list[Path]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import libcst as cst
@@ -25,6 +26,7 @@ from leaklint.rules.base import FixAvailability, register
 from leaklint.rules.loop_candidates import (
     builders_of,
     in_sync_fixture,
+    loop_class_names,
     may_build_a_loop_class,
     sync_fixtures,
 )
@@ -95,6 +97,21 @@ class LoopBoundObjectInSyncCode(ScopedRule):
     fix_availability = FixAvailability.SOMETIMES
     tokens = (b"asyncio", b"create_future")
     indirect_words = FIXTURE_WORDS
+
+    @classmethod
+    def project_tokens(cls, project: Project) -> tuple[bytes, ...]:
+        # ``THING = Thing()`` at import time in a module that names neither asyncio nor a
+        # fixture, where ``Thing.__init__`` (another module's) makes what this rule reports.
+        return loop_class_names(project, cls.code, _makes_loop_object, _may_hold_loop_object)
+
+    @classmethod
+    def required_words(cls, project: Project) -> Iterator[bytes]:
+        # A loop object's name or ``create_future``, or the name of a project class whose
+        # ``__init__`` may make one (lazily: found once per project, and only for a file
+        # without the first).
+        yield from _LOOP_OBJECT_WORDS
+        yield b"create_future"
+        yield from loop_class_names(project, cls.code, _makes_loop_object, _may_hold_loop_object)
 
     @classmethod
     def candidate(cls, facts: AstFacts, path: Path, project: Project) -> bool:
@@ -349,8 +366,8 @@ class LoopBoundObjectInSyncCode(ScopedRule):
 
 
 _LOOP_OBJECTS = EAGER_LOOP_OBJECTS | LAZY_LOOP_OBJECTS
-# The last part of each loop object's name (``Queue`` also finds ``LifoQueue``): a module that
-# makes one writes it, in the call or in the import, as it writes ``asyncio``.
+# The last part of each loop object's name: a module that makes one writes it, in the call or
+# in the import, as it writes ``asyncio``.
 _LOOP_OBJECT_WORDS = tuple(sorted({name.rpartition(".")[2].encode() for name in _LOOP_OBJECTS}))
 
 

@@ -7,6 +7,7 @@ the visitors at the end serve only it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import libcst as cst
@@ -38,7 +39,12 @@ from leaklint.rules.async_context import (
     statements,
 )
 from leaklint.rules.base import FixAvailability, register
-from leaklint.rules.loop_candidates import builders_of, may_build_a_loop_class, sync_fixtures
+from leaklint.rules.loop_candidates import (
+    builders_of,
+    loop_class_names,
+    may_build_a_loop_class,
+    sync_fixtures,
+)
 
 _CLOSE = frozenset({"close"})
 _CLOSE_HELP = (
@@ -135,6 +141,20 @@ class ImplicitOrUnclosedLoop(ScopedRule):
     fix_availability = FixAvailability.SOMETIMES
     tokens = (b"get_event_loop", b"new_event_loop")
     indirect_words = FIXTURE_WORDS
+
+    @classmethod
+    def project_tokens(cls, project: Project) -> tuple[bytes, ...]:
+        # ``THING = Thing()`` at import time in a module that names neither asyncio nor a
+        # fixture, where ``Thing.__init__`` (another module's) makes what this rule reports.
+        return loop_class_names(project, cls.code, _gets_loop, _may_get_loop)
+
+    @classmethod
+    def required_words(cls, project: Project) -> Iterator[bytes]:
+        # The name of what it reports, or of a project class whose ``__init__`` may call
+        # ``get_event_loop()`` (lazily: found once per project).
+        yield b"get_event_loop"
+        yield b"new_event_loop"
+        yield from loop_class_names(project, cls.code, _gets_loop, _may_get_loop)
 
     @classmethod
     def candidate(cls, facts: AstFacts, path: Path, project: Project) -> bool:

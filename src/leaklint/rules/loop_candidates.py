@@ -15,6 +15,8 @@ report in the file.
 
 from __future__ import annotations
 
+import re
+import weakref
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -83,6 +85,48 @@ def may_build_a_loop_class(
 # The facts of the project modules that builders' classes come from: many files import the
 # same few. Keyed by the bytes (read through the project each time).
 _facts_of = lru_cache(maxsize=32)(ast_facts)
+
+# Over-approximate: any ``class`` keyword and the name after it, as written (non-ASCII too).
+_CLASS_NAME = re.compile(rb"\bclass\s+([^\s(:]+)")
+_CLASS_NAMES: dict[str, tuple[weakref.ref[Project], tuple[bytes, ...]]] = {}
+
+
+def loop_class_names(
+    project: Project,
+    key: str,
+    makes_it: Callable[[CallSite], bool],
+    holds_it: Callable[[bytes], bool],
+) -> tuple[bytes, ...]:
+    """Names of the project's module-level classes whose sync ``__init__`` or
+    ``__post_init__`` may make what a loop rule reports (``makes_it``, in a module whose bytes
+    pass ``holds_it``), for the prefilter: a file that builds one writes its name. Found once
+    per project and ``key`` (the rule). As with ``opening_class_names``, the files read are
+    not noted as a file's dependencies (the prefilter's choice is part of a cache entry's
+    key)."""
+    cached = _CLASS_NAMES.get(key)
+    if cached is not None and cached[0]() is project:
+        return cached[1]
+    names: set[bytes] = set()
+    saved, project.access_log = project.access_log, None
+    try:
+        for path in project.python_files:
+            raw = project.read(path)
+            if not isinstance(raw, bytes) or b"class" not in raw or not holds_it(raw):
+                continue
+            # ``ast`` normalises non-ASCII names (NFKC): those are kept as written too.
+            names.update(name for name in _CLASS_NAME.findall(raw) if not name.isascii())
+            facts = ast_facts(raw)
+            if facts is None:
+                names.update(_CLASS_NAME.findall(raw))
+                continue
+            names.update(
+                s.init_of.encode() for s in facts.sites if s.init_of is not None and makes_it(s)
+            )
+    finally:
+        project.access_log = saved
+    found = tuple(sorted(names))
+    _CLASS_NAMES[key] = (weakref.ref(project), found)
+    return found
 
 
 def builders_of(facts: AstFacts, fixtures: frozenset[int]) -> list[CallSite]:
