@@ -419,8 +419,8 @@ def test_the_word_fixture_without_pytest_is_no_way_to_a_loop_finding(
         ),
         "testing.py": "def fixture(fn):\n    return fn\n",
         "test_b.py": (
-            "import testing\nfrom app import Client\n\n\nclass TestB:\n"
-            "    @testing.fixture\n    def client(self):\n        return Client()\n"
+            "import testing\n\n\nclass TestB(testing.fixtures.TestBase):\n"
+            "    @testing.fixture\n    def settings(self):\n        return {}\n"
         ),
     }
     root = write_tree(tmp_path, files)
