@@ -9,12 +9,12 @@ from leaklint.model.loops import loop_use
 from leaklint.model.project import Project
 from leaklint.model.resources import (
     CONSTRUCTOR_PAIRS,
-    CONSTRUCTOR_WORD,
     RESOURCES,
     TOKENS,
     AsyncResource,
     opened_resource,
     opening_class_names,
+    writes_a_constructor,
 )
 from leaklint.python.ast_facts import AstFacts
 from leaklint.python.source import SourceFile, dotted_name
@@ -99,7 +99,10 @@ class GlobalAsyncResource(ScopedRule):
         ):
             return True
         return may_name_project_class(
-            project, path, facts.import_time_imported_calls, holds=_writes_a_constructor
+            project,
+            path,
+            facts.import_time_imported_calls,
+            holds=lambda raw, _class: writes_a_constructor(raw),
         )
 
     @classmethod
@@ -186,12 +189,6 @@ class GlobalAsyncResource(ScopedRule):
             f"but {loops.describe()}; it stays bound to the loop that first uses it",
             help=_HELP,
         )
-
-
-def _writes_a_constructor(raw: bytes, class_name: str) -> bool:
-    """A module whose class's own ``__init__`` may open a resource: it writes the name of a
-    constructor (in the call, or in the import of an alias)."""
-    return CONSTRUCTOR_WORD.search(raw) is not None
 
 
 def _names(targets: list[cst.BaseExpression]) -> str:
