@@ -372,6 +372,25 @@ def test_resource_rules_need_a_constructor_with_its_own_module(
     assert _key(result) == _key(lint_path(root, rules, prefilter=False))
 
 
+def test_executor_rule_needs_an_executor_with_its_own_module(tmp_path: Path) -> None:
+    # ``Pool`` is also a database pool: only a module that imports concurrent.futures or
+    # multiprocessing can make an executor.
+    rules = [r for r in all_rules() if r.code == "LL403"]
+    files = {
+        "pytest.ini": "[pytest]\n",
+        "db.py": "from sqlalchemy.pool import Pool\n\n\ndef make():\n    return Pool(None)\n",
+        "work.py": (
+            "from multiprocessing import Pool\n\n\ndef run():\n    pool = Pool(2)\n"
+            "    return pool.map(abs, [-1])\n"
+        ),
+    }
+    root = write_tree(tmp_path, files)
+    result = lint_path(root, rules, candidates=False)
+    assert [(d.code, d.path.name) for d in result.diagnostics] == [("LL403", "work.py")]
+    assert result.files_parsed == 1
+    assert _key(result) == _key(lint_path(root, rules, prefilter=False))
+
+
 def _builder_project(root: Path, init_body: str) -> Path:
     """A sync fixture in a conftest that mentions no asyncio builds a class of ``app.py``."""
     imports = "import asyncio\n\n\n" if "asyncio" in init_body else ""
