@@ -185,3 +185,12 @@ def test_call_sites_name_the_init_they_are_in_and_what_they_are_passed_to() -> N
     assert by_name["_W.append"].argument_of is None
     assert any(s.written is None and s.attr == "create_future" for s in facts.sites)
     assert facts.assigned_calls["session"] == {"fixture", "pytest.fixture"}
+
+
+def test_kept_facts_serve_the_same_bytes_again() -> None:
+    text = b"import threading\nthreading.Thread(target=print).start()\n"
+    kept = ast_facts(text + b"# kept\n", keep=True)
+    assert kept is not None
+    assert ast_facts(bytes(bytearray(text + b"# kept\n"))) is kept  # equal bytes, other object
+    fresh = ast_facts(text + b"# not kept\n")
+    assert fresh is not None and ast_facts(text + b"# not kept\n") is not fresh

@@ -347,6 +347,50 @@ def test_resource_rules_read_only_files_that_name_a_constructor(tmp_path: Path) 
     assert _key(result) == _key(lint_path(root, rules, candidates=False))
 
 
+def test_resource_rules_need_a_constructor_with_its_own_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ``connect`` is aiosqlite's constructor, not SQLAlchemy's: a module that says
+    # ``sqlalchemy`` and ``engine.connect()`` cannot call a resource constructor.
+    rules = [r for r in all_rules() if r.code in ("LL302", "LL303")]
+    files = {
+        "pytest.ini": "[pytest]\nasyncio_mode = auto\n",
+        "orm.py": (
+            "import sqlalchemy\n\nENGINE = sqlalchemy.create_engine('sqlite://')\n"
+            "CONNECTION = ENGINE.connect()\n"
+        ),
+        "db.py": "import aiosqlite\n\nDB = aiosqlite.connect(':memory:')\n",
+        "test_a.py": "async def test_a():\n    pass\n",
+    }
+    root = write_tree(tmp_path, files)
+    read: list[bytes] = []
+    facts = engine.ast_facts
+    monkeypatch.setattr(engine, "ast_facts", lambda raw: read.append(raw) or facts(raw))
+    result = lint_path(root, rules)
+    assert [(d.code, d.path.name) for d in result.diagnostics] == [("LL302", "db.py")]
+    assert read == [(root / "db.py").read_bytes()]
+    assert _key(result) == _key(lint_path(root, rules, prefilter=False))
+
+
+def test_executor_rule_needs_an_executor_with_its_own_module(tmp_path: Path) -> None:
+    # ``Pool`` is also a database pool: only a module that imports concurrent.futures or
+    # multiprocessing can make an executor.
+    rules = [r for r in all_rules() if r.code == "LL403"]
+    files = {
+        "pytest.ini": "[pytest]\n",
+        "db.py": "from sqlalchemy.pool import Pool\n\n\ndef make():\n    return Pool(None)\n",
+        "work.py": (
+            "from multiprocessing import Pool\n\n\ndef run():\n    pool = Pool(2)\n"
+            "    return pool.map(abs, [-1])\n"
+        ),
+    }
+    root = write_tree(tmp_path, files)
+    result = lint_path(root, rules, candidates=False)
+    assert [(d.code, d.path.name) for d in result.diagnostics] == [("LL403", "work.py")]
+    assert result.files_parsed == 1
+    assert _key(result) == _key(lint_path(root, rules, prefilter=False))
+
+
 def _builder_project(root: Path, init_body: str) -> Path:
     """A sync fixture in a conftest that mentions no asyncio builds a class of ``app.py``."""
     imports = "import asyncio\n\n\n" if "asyncio" in init_body else ""
@@ -396,8 +440,8 @@ def test_the_word_fixture_without_pytest_is_no_way_to_a_loop_finding(
         ),
         "testing.py": "def fixture(fn):\n    return fn\n",
         "test_b.py": (
-            "import testing\nfrom app import Client\n\n\nclass TestB:\n"
-            "    @testing.fixture\n    def client(self):\n        return Client()\n"
+            "import testing\n\n\nclass TestB(testing.fixtures.TestBase):\n"
+            "    @testing.fixture\n    def settings(self):\n        return {}\n"
         ),
     }
     root = write_tree(tmp_path, files)

@@ -63,7 +63,7 @@ def _facts(project: Project, path: Path, known: dict[Path, AstFacts | None]) -> 
     if isinstance(raw, OSError):
         return None
     if path not in known:
-        known[path] = ast_facts(raw)
+        known[path] = ast_facts(raw, keep=True)
     return known[path]
 
 

@@ -19,6 +19,7 @@ import libcst as cst
 from leaklint.model.project import Project
 from leaklint.python.ast_facts import statements
 from leaklint.python.source import ImportMap
+from leaklint.python.words import has_word
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -72,14 +73,27 @@ CLOSING_METHODS = frozenset({"wait_closed", *(name for r in _RESOURCES for name 
 # Bytes a file must contain to open one of them (the engine's prefilter).
 TOKENS = tuple(sorted({r.constructor.split(".")[0].encode() for r in _RESOURCES}))
 
-# Whole words a file must also hold to call one: a constructor's qualified name comes from this
-# file's own imports and attribute chain, so its last part (``create_async_engine``) is written
-# in it, in the import or at the call.
+# The last part of each constructor's name (``create_async_engine``).
 CONSTRUCTOR_WORDS = tuple(sorted({r.constructor.rpartition(".")[2].encode() for r in _RESOURCES}))
-
-CONSTRUCTOR_WORD = re.compile(
-    rb"(?<![A-Za-z0-9_])(?:" + b"|".join(map(re.escape, CONSTRUCTOR_WORDS)) + rb")(?![A-Za-z0-9_])"
+# Each constructor as the two whole words a file that calls it writes, as its qualified name
+# comes from the file's own imports and attribute chain: its module's first part (in the
+# import) and its own name (in the import or at the call), ``(b"asyncpg", b"connect")``.
+CONSTRUCTOR_PAIRS = tuple(
+    sorted(
+        {
+            (r.constructor.partition(".")[0].encode(), r.constructor.rpartition(".")[2].encode())
+            for r in _RESOURCES
+        }
+    )
 )
+
+
+def writes_a_constructor(raw: bytes) -> bool:
+    """Whether ``raw`` writes a constructor's module and name (``CONSTRUCTOR_PAIRS``): what a
+    module that calls one, by any alias, must hold."""
+    return any(has_word(raw, head) and has_word(raw, name) for head, name in CONSTRUCTOR_PAIRS)
+
+
 # Over-approximate: any ``class`` keyword and the name after it, as written (non-ASCII too).
 _CLASS_NAME = re.compile(rb"\bclass\s+([^\s(:]+)")
 _CONSTRUCTOR_NAMES = frozenset(word.decode() for word in CONSTRUCTOR_WORDS)
@@ -104,7 +118,7 @@ def opening_class_names(project: Project) -> tuple[bytes, ...]:
             raw = project.read(path)
             if not isinstance(raw, bytes) or b"class" not in raw:
                 continue
-            if CONSTRUCTOR_WORD.search(raw) is not None:
+            if writes_a_constructor(raw):
                 names.update(_classes_opening(raw))
     finally:
         project.access_log = saved

@@ -37,6 +37,17 @@ OS_EXIT = frozenset({"os._exit"})
 # Tokens one of which a file must contain to hold a tracked constructor (the rules' prefilter).
 THREAD_TOKENS = (b"Thread", b"Timer")
 EXECUTOR_TOKENS = (b"Executor", b"Pool")
+# Each executor constructor (or ``get_context``) as the whole words a file that calls it writes:
+# its module's first part, in the import, and its own name (``(b"concurrent",
+# b"ThreadPoolExecutor")``).
+EXECUTOR_WORDS = tuple(
+    sorted(
+        {
+            (name.partition(".")[0].encode(), name.rpartition(".")[2].encode())
+            for name in EXECUTOR_CLASSES | GET_CONTEXT
+        }
+    )
+)
 PROCESS_TOKENS = (b"Process", b"Popen")
 
 

@@ -113,16 +113,32 @@ class AstFacts:
         return not self.decorators.isdisjoint(names)
 
 
-def ast_facts(raw: bytes) -> AstFacts | None:
+def ast_facts(raw: bytes, *, keep: bool = False) -> AstFacts | None:
     """The facts of ``raw``, or ``None`` when CPython cannot parse it (every rule is then a
-    candidate, and libcst reports what it finds)."""
+    candidate, and libcst reports what it finds). ``keep``: remember them for the next call
+    with the same bytes (a project-wide scan before the candidate stage: worker processes
+    forked after it find them too)."""
+    if raw in _KEPT:
+        return _KEPT[raw]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # invalid escapes and the like: not ours to say
             tree = ast.parse(raw)
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
-        return None
-    return _Collector(tree).facts
+        facts = None
+    else:
+        facts = _Collector(tree).facts
+    if keep:
+        if len(_KEPT) >= _KEEP_AT_MOST:
+            _KEPT.clear()
+        _KEPT[raw] = facts
+    return facts
+
+
+# Facts kept by ``keep=True``, by the file's bytes; a long-lived process starts over when
+# there are too many.
+_KEPT: dict[bytes, AstFacts | None] = {}
+_KEEP_AT_MOST = 4096
 
 
 _MARK_PREFIX = "pytest.mark."

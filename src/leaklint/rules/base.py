@@ -102,11 +102,12 @@ class Rule:
         return ()
 
     @classmethod
-    def required_words(cls, project: Project) -> Iterable[bytes] | None:
-        """Whole words of which a file that passes the ``tokens`` test must also hold one, or
-        the rule finds nothing there (``None``: no such test). A sharper prefilter, for rules
-        whose tokens are module names: the names the rule resolves calls to. Searched in
-        order, up to the first found (an iterator may defer costly words)."""
+    def required_words(cls, project: Project) -> Iterable[tuple[bytes, ...]] | None:
+        """Sets of whole words of which a file that passes the ``tokens`` test must hold every
+        word of one set, or the rule finds nothing there (``None``: no such test). A sharper
+        prefilter, for rules whose tokens are module names: the names the rule resolves calls
+        to (``(b"aiosqlite", b"connect")``: the module, written in the import, and the name
+        called). Tried in order, up to the first found (an iterator may defer costly sets)."""
         return None
 
     @classmethod

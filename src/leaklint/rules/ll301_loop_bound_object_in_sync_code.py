@@ -105,13 +105,14 @@ class LoopBoundObjectInSyncCode(ScopedRule):
         return loop_class_names(project, cls.code, _makes_loop_object, _may_hold_loop_object)
 
     @classmethod
-    def required_words(cls, project: Project) -> Iterator[bytes]:
+    def required_words(cls, project: Project) -> Iterator[tuple[bytes, ...]]:
         # A loop object's name or ``create_future``, or the name of a project class whose
         # ``__init__`` may make one (lazily: found once per project, and only for a file
         # without the first).
-        yield from _LOOP_OBJECT_WORDS
-        yield b"create_future"
-        yield from loop_class_names(project, cls.code, _makes_loop_object, _may_hold_loop_object)
+        yield from ((word,) for word in _LOOP_OBJECT_WORDS)
+        yield (b"create_future",)
+        names = loop_class_names(project, cls.code, _makes_loop_object, _may_hold_loop_object)
+        yield from ((name,) for name in names)
 
     @classmethod
     def candidate(cls, facts: AstFacts, path: Path, project: Project) -> bool:

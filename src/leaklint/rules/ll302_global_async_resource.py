@@ -8,13 +8,13 @@ import libcst as cst
 from leaklint.model.loops import loop_use
 from leaklint.model.project import Project
 from leaklint.model.resources import (
-    CONSTRUCTOR_WORD,
-    CONSTRUCTOR_WORDS,
+    CONSTRUCTOR_PAIRS,
     RESOURCES,
     TOKENS,
     AsyncResource,
     opened_resource,
     opening_class_names,
+    writes_a_constructor,
 )
 from leaklint.python.ast_facts import AstFacts
 from leaklint.python.source import SourceFile, dotted_name
@@ -99,16 +99,19 @@ class GlobalAsyncResource(ScopedRule):
         ):
             return True
         return may_name_project_class(
-            project, path, facts.import_time_imported_calls, holds=_writes_a_constructor
+            project,
+            path,
+            facts.import_time_imported_calls,
+            holds=lambda raw, _class: writes_a_constructor(raw),
         )
 
     @classmethod
-    def required_words(cls, project: Project) -> Iterator[bytes]:
-        # A constructor's name, or the name of a project class whose ``__init__`` may call one
-        # (the last part of the qualified name, written here). Lazily: the class names are
-        # found once per project, and only for a file without a constructor's name.
-        yield from CONSTRUCTOR_WORDS
-        yield from opening_class_names(project)
+    def required_words(cls, project: Project) -> Iterator[tuple[bytes, ...]]:
+        # A constructor's module and name, or the name of a project class whose ``__init__``
+        # may call one (the last part of the qualified name, written here). Lazily: the class
+        # names are found once per project, and only for a file without a constructor.
+        yield from CONSTRUCTOR_PAIRS
+        yield from ((name,) for name in opening_class_names(project))
 
     def visit_Assign(self, node: cst.Assign) -> None:
         self._assigned([t.target for t in node.targets], node.value)
@@ -186,12 +189,6 @@ class GlobalAsyncResource(ScopedRule):
             f"but {loops.describe()}; it stays bound to the loop that first uses it",
             help=_HELP,
         )
-
-
-def _writes_a_constructor(raw: bytes, class_name: str) -> bool:
-    """A module whose class's own ``__init__`` may open a resource: it writes the name of a
-    constructor (in the call, or in the import of an alias)."""
-    return CONSTRUCTOR_WORD.search(raw) is not None
 
 
 def _names(targets: list[cst.BaseExpression]) -> str:

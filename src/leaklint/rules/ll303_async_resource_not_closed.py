@@ -10,7 +10,7 @@ from leaklint.model.project import Project
 from leaklint.model.pytest_model import FIXTURE_DECORATORS, FixtureDef
 from leaklint.model.resources import (
     CLOSING_METHODS,
-    CONSTRUCTOR_WORDS,
+    CONSTRUCTOR_PAIRS,
     RESOURCES,
     TOKENS,
     AsyncResource,
@@ -99,9 +99,9 @@ class AsyncResourceNotClosed(ScopedRule):
         )
 
     @classmethod
-    def required_words(cls, project: Project) -> tuple[bytes, ...]:
-        # ... whose name the file writes.
-        return CONSTRUCTOR_WORDS
+    def required_words(cls, project: Project) -> tuple[tuple[bytes, ...], ...]:
+        # ... whose module and name the file writes.
+        return CONSTRUCTOR_PAIRS
 
     whole_words = True
 

@@ -149,12 +149,14 @@ class ImplicitOrUnclosedLoop(ScopedRule):
         return loop_class_names(project, cls.code, _gets_loop, _may_get_loop)
 
     @classmethod
-    def required_words(cls, project: Project) -> Iterator[bytes]:
+    def required_words(cls, project: Project) -> Iterator[tuple[bytes, ...]]:
         # The name of what it reports, or of a project class whose ``__init__`` may call
         # ``get_event_loop()`` (lazily: found once per project).
-        yield b"get_event_loop"
-        yield b"new_event_loop"
-        yield from loop_class_names(project, cls.code, _gets_loop, _may_get_loop)
+        yield (b"get_event_loop",)
+        yield (b"new_event_loop",)
+        yield from (
+            (name,) for name in loop_class_names(project, cls.code, _gets_loop, _may_get_loop)
+        )
 
     @classmethod
     def candidate(cls, facts: AstFacts, path: Path, project: Project) -> bool:

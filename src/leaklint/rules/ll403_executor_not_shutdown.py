@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from leaklint.diagnostics import Applicability
 from leaklint.model.lifecycle import resources_of
-from leaklint.model.tracked import EXECUTOR_TOKENS, Kind, Resource
+from leaklint.model.project import Project
+from leaklint.model.tracked import EXECUTOR_TOKENS, EXECUTOR_WORDS, Kind, Resource
 from leaklint.rules.base import FixAvailability, register
 from leaklint.rules.lifecycle_candidates import LifecycleRule
 from leaklint.rules.lifecycle_fixes import with_rewrite
@@ -64,6 +65,12 @@ class ExecutorNotShutdown(LifecycleRule):
     fix_availability = FixAvailability.SOMETIMES
     tokens = EXECUTOR_TOKENS
     kinds = (Kind.EXECUTOR,)
+
+    @classmethod
+    def required_words(cls, project: Project) -> tuple[tuple[bytes, ...], ...]:
+        # Executors have no project subclasses here: a file that makes one writes the
+        # constructor's module and name (``Pool`` alone is also SQLAlchemy's).
+        return EXECUTOR_WORDS
 
     def finish(self) -> None:
         for resource in resources_of(self.source, self.kinds, self.project):

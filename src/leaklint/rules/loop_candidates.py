@@ -115,7 +115,7 @@ def loop_class_names(
                 continue
             # ``ast`` normalises non-ASCII names (NFKC): those are kept as written too.
             names.update(name for name in _CLASS_NAME.findall(raw) if not name.isascii())
-            facts = ast_facts(raw)
+            facts = ast_facts(raw, keep=True)
             if facts is None:
                 names.update(_CLASS_NAME.findall(raw))
                 continue

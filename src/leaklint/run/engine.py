@@ -40,6 +40,7 @@ from leaklint.model.project import LoopUseDeferred, Project
 from leaklint.python.ast_facts import ast_facts
 from leaklint.python.source import SourceFile
 from leaklint.python.walk import walk_batched
+from leaklint.python.words import has_word
 from leaklint.rules.base import FileRule, ProjectRule, Rule, get_rule
 from leaklint.rules.suppress import Suppressor
 from leaklint.run.collection import fewer_collections
@@ -361,7 +362,9 @@ def rules_for_file(
                     continue
         if tokens:
             required = rule_cls.required_words(project)
-            if required is not None and not found.any(required, True):
+            if required is not None and not any(
+                all(found.has_word(word) for word in words) for words in required
+            ):
                 continue
         wanted.append(rule_cls)
     return wanted
@@ -391,27 +394,8 @@ class TokenSearch:
     def has_word(self, token: bytes) -> bool:
         present = self.words.get(token)
         if present is None:
-            present = self.words[token] = self.has(token) and _has_word(self.raw, token)
+            present = self.words[token] = self.has(token) and has_word(self.raw, token)
         return present
-
-
-def _has_word(raw: bytes, token: bytes) -> bool:
-    """Whether ``token`` occurs in ``raw`` with no identifier character on either side. A
-    substring search from one occurrence to the next: a pattern with a look-behind first
-    gets no fast literal search from ``re`` and crawls through a large file."""
-    size = len(token)
-    start = raw.find(token)
-    while start >= 0:
-        end = start + size
-        if (start == 0 or raw[start - 1] not in _WORD_BYTES) and (
-            end == len(raw) or raw[end] not in _WORD_BYTES
-        ):
-            return True
-        start = raw.find(token, start + 1)
-    return False
-
-
-_WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 
 
 def check_file(
