@@ -27,6 +27,7 @@ from leaklint.rules.loop_candidates import (
     builders_of,
     in_sync_fixture,
     loop_class_names,
+    loop_class_words,
     may_build_a_loop_class,
     sync_fixtures,
 )
@@ -106,13 +107,13 @@ class LoopBoundObjectInSyncCode(ScopedRule):
 
     @classmethod
     def required_words(cls, project: Project) -> Iterator[tuple[bytes, ...]]:
-        # A loop object's name or ``create_future``, or the name of a project class whose
-        # ``__init__`` may make one (lazily: found once per project, and only for a file
-        # without the first).
-        yield from ((word,) for word in _LOOP_OBJECT_WORDS)
+        # A loop object's name with ``asyncio`` (written in the import that binds it), or
+        # ``create_future``, or the name of a project class whose ``__init__`` may make one
+        # with its module's (lazily: found once per project, and only for a file without the
+        # first).
+        yield from ((b"asyncio", word) for word in _LOOP_OBJECT_WORDS)
         yield (b"create_future",)
-        names = loop_class_names(project, cls.code, _makes_loop_object, _may_hold_loop_object)
-        yield from ((name,) for name in names)
+        yield from loop_class_words(project, cls.code, _makes_loop_object, _may_hold_loop_object)
 
     @classmethod
     def candidate(cls, facts: AstFacts, path: Path, project: Project) -> bool:

@@ -42,6 +42,7 @@ from leaklint.rules.base import FixAvailability, register
 from leaklint.rules.loop_candidates import (
     builders_of,
     loop_class_names,
+    loop_class_words,
     may_build_a_loop_class,
     sync_fixtures,
 )
@@ -151,12 +152,10 @@ class ImplicitOrUnclosedLoop(ScopedRule):
     @classmethod
     def required_words(cls, project: Project) -> Iterator[tuple[bytes, ...]]:
         # The name of what it reports, or of a project class whose ``__init__`` may call
-        # ``get_event_loop()`` (lazily: found once per project).
+        # ``get_event_loop()`` with its module's (lazily: found once per project).
         yield (b"get_event_loop",)
         yield (b"new_event_loop",)
-        yield from (
-            (name,) for name in loop_class_names(project, cls.code, _gets_loop, _may_get_loop)
-        )
+        yield from loop_class_words(project, cls.code, _gets_loop, _may_get_loop)
 
     @classmethod
     def candidate(cls, facts: AstFacts, path: Path, project: Project) -> bool:

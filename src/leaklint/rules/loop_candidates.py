@@ -88,7 +88,50 @@ _facts_of = lru_cache(maxsize=32)(ast_facts)
 
 # Over-approximate: any ``class`` keyword and the name after it, as written (non-ASCII too).
 _CLASS_NAME = re.compile(rb"\bclass\s+([^\s(:]+)")
-_CLASS_NAMES: dict[str, tuple[weakref.ref[Project], tuple[bytes, ...]]] = {}
+_CLASS_WORDS: dict[str, tuple[weakref.ref[Project], tuple[tuple[bytes, ...], ...]]] = {}
+
+
+def loop_class_words(
+    project: Project,
+    key: str,
+    makes_it: Callable[[CallSite], bool],
+    holds_it: Callable[[bytes], bool],
+) -> tuple[tuple[bytes, ...], ...]:
+    """The project's module-level classes whose sync ``__init__`` or ``__post_init__`` may
+    make what a loop rule reports (``makes_it``, in a module whose bytes pass ``holds_it``),
+    as the words a file that builds one must write, for the prefilter: the class's name, and
+    the module's (``called_class`` finds the module by the last part of the name the file
+    imports; a package's ``__init__`` may be imported as ``from . import Name``, so its
+    classes need their name only). Found once per project and ``key`` (the rule). As with
+    ``opening_class_names``, the files read are not noted as a file's dependencies (the
+    prefilter's choice is part of a cache entry's key)."""
+    cached = _CLASS_WORDS.get(key)
+    if cached is not None and cached[0]() is project:
+        return cached[1]
+    words: set[tuple[bytes, ...]] = set()
+    saved, project.access_log = project.access_log, None
+    try:
+        for path in project.python_files:
+            raw = project.read(path)
+            if not isinstance(raw, bytes) or b"class" not in raw or not holds_it(raw):
+                continue
+            # ``ast`` normalises non-ASCII names (NFKC): those are kept as written too.
+            names = {name for name in _CLASS_NAME.findall(raw) if not name.isascii()}
+            facts = ast_facts(raw, keep=True)
+            if facts is None:
+                names.update(_CLASS_NAME.findall(raw))
+            else:
+                names.update(
+                    s.init_of.encode() for s in facts.sites if s.init_of is not None and makes_it(s)
+                )
+            stem = path.stem
+            module = (stem.encode(),) if stem != "__init__" and stem.isascii() else ()
+            words.update((*module, name) for name in names)
+    finally:
+        project.access_log = saved
+    found = tuple(sorted(words))
+    _CLASS_WORDS[key] = (weakref.ref(project), found)
+    return found
 
 
 def loop_class_names(
@@ -97,36 +140,10 @@ def loop_class_names(
     makes_it: Callable[[CallSite], bool],
     holds_it: Callable[[bytes], bool],
 ) -> tuple[bytes, ...]:
-    """Names of the project's module-level classes whose sync ``__init__`` or
-    ``__post_init__`` may make what a loop rule reports (``makes_it``, in a module whose bytes
-    pass ``holds_it``), for the prefilter: a file that builds one writes its name. Found once
-    per project and ``key`` (the rule). As with ``opening_class_names``, the files read are
-    not noted as a file's dependencies (the prefilter's choice is part of a cache entry's
-    key)."""
-    cached = _CLASS_NAMES.get(key)
-    if cached is not None and cached[0]() is project:
-        return cached[1]
-    names: set[bytes] = set()
-    saved, project.access_log = project.access_log, None
-    try:
-        for path in project.python_files:
-            raw = project.read(path)
-            if not isinstance(raw, bytes) or b"class" not in raw or not holds_it(raw):
-                continue
-            # ``ast`` normalises non-ASCII names (NFKC): those are kept as written too.
-            names.update(name for name in _CLASS_NAME.findall(raw) if not name.isascii())
-            facts = ast_facts(raw, keep=True)
-            if facts is None:
-                names.update(_CLASS_NAME.findall(raw))
-                continue
-            names.update(
-                s.init_of.encode() for s in facts.sites if s.init_of is not None and makes_it(s)
-            )
-    finally:
-        project.access_log = saved
-    found = tuple(sorted(names))
-    _CLASS_NAMES[key] = (weakref.ref(project), found)
-    return found
+    """The names of the classes of ``loop_class_words``: a file that holds none of a rule's
+    tokens can still build one at import time."""
+    words = loop_class_words(project, key, makes_it, holds_it)
+    return tuple(sorted({group[-1] for group in words}))
 
 
 def builders_of(facts: AstFacts, fixtures: frozenset[int]) -> list[CallSite]:
