@@ -118,6 +118,8 @@ def opening_class_names(project: Project) -> tuple[bytes, ...]:
             raw = project.read(path)
             if not isinstance(raw, bytes) or b"class" not in raw:
                 continue
+            if b"__init__" not in raw and b"__post_init__" not in raw:
+                continue  # no class here has a method that runs when it is built
             if writes_a_constructor(raw):
                 names.update(_classes_opening(raw))
     finally:

@@ -88,6 +88,14 @@ _facts_of = lru_cache(maxsize=32)(ast_facts)
 
 # Over-approximate: any ``class`` keyword and the name after it, as written (non-ASCII too).
 _CLASS_NAME = re.compile(rb"\bclass\s+([^\s(:]+)")
+
+
+def _defines_init(raw: bytes) -> bool:
+    """Whether the bytes can hold an ``__init__`` or ``__post_init__`` method (as written:
+    what libcst reads)."""
+    return b"__init__" in raw or b"__post_init__" in raw
+
+
 _CLASS_WORDS: dict[str, tuple[weakref.ref[Project], tuple[tuple[bytes, ...], ...]]] = {}
 
 
@@ -113,7 +121,9 @@ def loop_class_words(
     try:
         for path in project.python_files:
             raw = project.read(path)
-            if not isinstance(raw, bytes) or b"class" not in raw or not holds_it(raw):
+            if not isinstance(raw, bytes) or b"class" not in raw or not _defines_init(raw):
+                continue
+            if not holds_it(raw):
                 continue
             # ``ast`` normalises non-ASCII names (NFKC): those are kept as written too.
             names = {name for name in _CLASS_NAME.findall(raw) if not name.isascii()}
