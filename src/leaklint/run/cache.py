@@ -51,7 +51,7 @@ from leaklint.run.cachedir import content_hash
 
 Entries = dict[str, dict[str, object]]
 TokenFacts = tuple[dict[bytes, bool], dict[bytes, bool]]
-FORMAT = 5
+FORMAT = 6
 
 
 def cache_folder(project: Project, chosen: Path | None = None) -> Path:
@@ -126,8 +126,8 @@ class Cache:
     def put_tokens(self, path: Path, facts: TokenFacts) -> None:
         entry: dict[str, object] = {
             "hash": self._hash(path),
-            "known": {k.decode("latin-1"): v for k, v in facts[0].items()},
-            "words": {k.decode("latin-1"): v for k, v in facts[1].items()},
+            "known": _token_row(facts[0]),
+            "words": _token_row(facts[1]),
         }
         if self.token_entries.get(str(path)) != entry:
             self.token_entries[str(path)] = entry
@@ -246,15 +246,24 @@ class Cache:
         return content_hash("\n".join(parts).encode())
 
 
-def _token_table(table: object) -> dict[bytes, bool] | None:
-    if not isinstance(table, dict):
-        return None
-    if not all(isinstance(k, str) and isinstance(v, bool) for k, v in table.items()):
+def _token_row(table: dict[bytes, bool]) -> list[str]:
+    """A token table as two strings, the tokens found and those not, each joined by NUL
+    (tokens are identifiers): a few hundred bytes per file that JSON writes and reads at
+    once, where a table of its own per file cost more than the search it saves."""
+    found = "\0".join(k.decode("latin-1") for k, v in table.items() if v)
+    missing = "\0".join(k.decode("latin-1") for k, v in table.items() if not v)
+    return [found, missing]
+
+
+def _token_table(row: object) -> dict[bytes, bool] | None:
+    if not isinstance(row, list) or len(row) != 2 or not all(isinstance(s, str) for s in row):
         return None
     try:
-        return {k.encode("latin-1"): v for k, v in table.items()}
+        table = {k.encode("latin-1"): True for k in row[0].split("\0") if k}
+        table.update({k.encode("latin-1"): False for k in row[1].split("\0") if k})
     except UnicodeEncodeError:
         return None
+    return table
 
 
 def _entries(table: object) -> Entries:
