@@ -141,6 +141,11 @@ def _loops_chunk(paths: Sequence[Path]) -> tuple[set[Loop], frozenset[Path]]:
     return found, frozenset(reads)
 
 
+def _size(project: Project, path: Path) -> int:
+    raw = project.read(path)
+    return len(raw) if isinstance(raw, bytes) else 0
+
+
 def _chunks(items: Sequence[T], workers: int) -> list[Sequence[T]]:
     size = max(1, math.ceil(len(items) / (workers * CHUNKS_PER_WORKER)))
     return [items[i : i + size] for i in range(0, len(items), size)]
@@ -189,7 +194,9 @@ def check_in_workers(
     files are checked again knowing it. ``check_file`` checks one file (the engine's)."""
     if not tasks:
         return {}
-    chunks = _chunks(tasks, workers)
+    # Largest files first, so that no worker is left with a large one while the others idle
+    # (outcomes are put back in file order by the caller).
+    chunks = _chunks(sorted(tasks, key=lambda task: -_size(project, task.path)), workers)
     outcomes: dict[Path, FileOutcome] = {}
     try:
         with ProcessPoolExecutor(
