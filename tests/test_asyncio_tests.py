@@ -31,7 +31,7 @@ def _project(root: Path, files: dict[str, str]) -> Project:
 
 def _screen(project: Project, name: str) -> bool:
     graph = graph_of(project)
-    return may_hold_asyncio_test(project, project.root / name, auto=graph.auto, known={})
+    return may_hold_asyncio_test(project, project.root / name, auto=graph.auto)
 
 
 def _check_against_the_graph(project: Project) -> int:

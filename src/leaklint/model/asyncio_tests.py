@@ -27,13 +27,11 @@ from leaklint.python.ast_facts import AstFacts, ast_facts
 _ASYNCIO_MARK = "asyncio"
 
 
-def may_hold_asyncio_test(
-    project: Project, path: Path, *, auto: bool, known: dict[Path, AstFacts | None]
-) -> bool:
+def may_hold_asyncio_test(project: Project, path: Path, *, auto: bool) -> bool:
     """Whether the test module ``path`` may hold a test pytest-asyncio runs (``auto``: the
-    project's asyncio mode is ``auto``, where no mark is needed). ``known``: the facts of
-    files already read, shared by the calls of one pass (each file is still read through the
-    project, which notes it)."""
+    project's asyncio mode is ``auto``, where no mark is needed). Each file is read through
+    the project, which notes it; its facts are kept for the next module that derives from it
+    and for the candidate stage."""
     async_def = False
     marked = auto
     seen: set[Path] = set()
@@ -41,7 +39,7 @@ def may_hold_asyncio_test(
     todo: list[tuple[Path, str | None]] = [(path, None)]
     while todo:
         here, name = todo.pop()
-        facts = _facts(project, here, known)
+        facts = _facts(project, here)
         if facts is None:
             return True
         if here not in seen:
@@ -58,13 +56,9 @@ def may_hold_asyncio_test(
     return False
 
 
-def _facts(project: Project, path: Path, known: dict[Path, AstFacts | None]) -> AstFacts | None:
+def _facts(project: Project, path: Path) -> AstFacts | None:
     raw = project.read(path)
-    if isinstance(raw, OSError):
-        return None
-    if path not in known:
-        known[path] = ast_facts(raw, keep=True)
-    return known[path]
+    return None if isinstance(raw, OSError) else ast_facts(raw, keep=True)
 
 
 def _named_classes(project: Project, here: Path, names: set[str]) -> list[tuple[Path, str]]:

@@ -50,7 +50,6 @@ from leaklint.model.pytest_model import (
     TestDef,
     parametrized_names,
 )
-from leaklint.python.ast_facts import AstFacts
 
 Layer = dict[str, FixtureDef]
 K = TypeVar("K")
@@ -464,12 +463,11 @@ class FixtureGraph:
         (``asyncio_tests.may_hold_asyncio_test``)."""
         if self.asyncio_disabled:
             return
-        known: dict[Path, AstFacts | None] = {}
         for path in self.test_files:
             raw = self.project.read(path)
             if not isinstance(raw, bytes) or b"async" not in raw:
                 continue
-            if may_hold_asyncio_test(self.project, path, auto=self.auto, known=known):
+            if may_hold_asyncio_test(self.project, path, auto=self.auto):
                 yield path
 
     def fixture_loop(self, fixture: FixtureDef, test: TestDef) -> Loop | None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ast
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -142,21 +142,6 @@ _KEEP_AT_MOST = 4096
 
 
 _MARK_PREFIX = "pytest.mark."
-_BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
-
-
-def statements(tree: ast.Module) -> Iterator[ast.stmt]:
-    """Every statement of ``tree`` at any depth (in functions, classes, branches, handlers and
-    match cases), without walking expressions: a tenth of ``ast.walk``'s nodes."""
-    todo: list[ast.AST] = [tree]
-    while todo:
-        node = todo.pop()
-        for block in _BLOCKS:
-            children = getattr(node, block, None)
-            if children:
-                todo.extend(reversed(children))
-        if isinstance(node, ast.stmt):
-            yield node
 
 
 def _dotted(node: ast.expr) -> str | None:

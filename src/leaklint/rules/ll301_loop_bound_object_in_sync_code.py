@@ -6,6 +6,7 @@ from pathlib import Path
 import libcst as cst
 
 from leaklint.diagnostics import Fix
+from leaklint.model.built_classes import built_class_names, built_class_words
 from leaklint.model.loops import loop_use
 from leaklint.model.project import Project
 from leaklint.model.pytest_model import FIXTURE_WORDS, FixtureDef, scope_rank
@@ -26,8 +27,6 @@ from leaklint.rules.base import FixAvailability, register
 from leaklint.rules.loop_candidates import (
     builders_of,
     in_sync_fixture,
-    loop_class_names,
-    loop_class_words,
     may_build_a_loop_class,
     sync_fixtures,
 )
@@ -103,7 +102,7 @@ class LoopBoundObjectInSyncCode(ScopedRule):
     def project_tokens(cls, project: Project) -> tuple[bytes, ...]:
         # ``THING = Thing()`` at import time in a module that names neither asyncio nor a
         # fixture, where ``Thing.__init__`` (another module's) makes what this rule reports.
-        return loop_class_names(project, cls.code, _makes_loop_object, _may_hold_loop_object)
+        return built_class_names(project, cls.code, _makes_loop_object, _may_hold_loop_object)
 
     @classmethod
     def required_words(cls, project: Project) -> Iterator[tuple[bytes, ...]]:
@@ -113,7 +112,7 @@ class LoopBoundObjectInSyncCode(ScopedRule):
         # first).
         yield from ((b"asyncio", word) for word in _LOOP_OBJECT_WORDS)
         yield (b"create_future",)
-        yield from loop_class_words(project, cls.code, _makes_loop_object, _may_hold_loop_object)
+        yield from built_class_words(project, cls.code, _makes_loop_object, _may_hold_loop_object)
 
     @classmethod
     def candidate(cls, facts: AstFacts, path: Path, project: Project) -> bool:

@@ -13,7 +13,7 @@ from leaklint.model.resources import (
     TOKENS,
     AsyncResource,
     opened_resource,
-    opening_class_names,
+    opening_class_words,
     writes_a_constructor,
 )
 from leaklint.python.ast_facts import AstFacts
@@ -107,11 +107,11 @@ class GlobalAsyncResource(ScopedRule):
 
     @classmethod
     def required_words(cls, project: Project) -> Iterator[tuple[bytes, ...]]:
-        # A constructor's module and name, or the name of a project class whose ``__init__``
-        # may call one (the last part of the qualified name, written here). Lazily: the class
-        # names are found once per project, and only for a file without a constructor.
+        # A constructor's module and name, or a project class whose ``__init__`` may call one
+        # with its module's name (``built_classes``). Lazily: the classes are found once per
+        # project, and only for a file without a constructor.
         yield from CONSTRUCTOR_PAIRS
-        yield from ((name,) for name in opening_class_names(project))
+        yield from opening_class_words(project)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         self._assigned([t.target for t in node.targets], node.value)

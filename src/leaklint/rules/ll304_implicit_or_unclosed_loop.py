@@ -13,6 +13,7 @@ from pathlib import Path
 import libcst as cst
 
 from leaklint.diagnostics import Applicability, Fix
+from leaklint.model.built_classes import built_class_names, built_class_words
 from leaklint.model.fixture_graph import Lookup, graph_of
 from leaklint.model.loop_scope import fixture_loop_scope
 from leaklint.model.project import Project
@@ -41,8 +42,6 @@ from leaklint.rules.async_context import (
 from leaklint.rules.base import FixAvailability, register
 from leaklint.rules.loop_candidates import (
     builders_of,
-    loop_class_names,
-    loop_class_words,
     may_build_a_loop_class,
     sync_fixtures,
 )
@@ -147,7 +146,7 @@ class ImplicitOrUnclosedLoop(ScopedRule):
     def project_tokens(cls, project: Project) -> tuple[bytes, ...]:
         # ``THING = Thing()`` at import time in a module that names neither asyncio nor a
         # fixture, where ``Thing.__init__`` (another module's) makes what this rule reports.
-        return loop_class_names(project, cls.code, _gets_loop, _may_get_loop)
+        return built_class_names(project, cls.code, _gets_loop, _may_get_loop)
 
     @classmethod
     def required_words(cls, project: Project) -> Iterator[tuple[bytes, ...]]:
@@ -155,7 +154,7 @@ class ImplicitOrUnclosedLoop(ScopedRule):
         # ``get_event_loop()`` with its module's (lazily: found once per project).
         yield (b"get_event_loop",)
         yield (b"new_event_loop",)
-        yield from loop_class_words(project, cls.code, _gets_loop, _may_get_loop)
+        yield from built_class_words(project, cls.code, _gets_loop, _may_get_loop)
 
     @classmethod
     def candidate(cls, facts: AstFacts, path: Path, project: Project) -> bool:
